@@ -1,0 +1,171 @@
+"""The DDS error hierarchy and the single DRF exception handler.
+
+Every error carries DDS's 6-digit code (reference §5.2); the HTTP status is ``code // 1000``
+unless a subclass says otherwise. The API body is ``{"code", "message", "detail"}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ErrCode:
+    """DDS error codes (reference §5.2), by their DDS constant meaning."""
+
+    BAD_REQUEST = 400000
+    PARAMETER_MISSING = 400001
+    PARAMETER_INVALID = 400002
+    ANNOTATION_NOT_LIST = 400050
+    ANNOTATION_MISSING_CATEGORY = 400051
+    ANNOTATION_MISSING_BBOX = 400052
+    ANNOTATION_BBOX_FORMAT = 400053
+    ANNOTATION_FORMAT = 400054
+    LABEL_SET_NAME_RESERVED = 400150
+    LABEL_SET_NAME_TAKEN = 400151
+    UNAUTHORIZED = 401000
+    FORBIDDEN = 403000
+    AUTHENTICATION_FAILED = 403050
+    NOT_FOUND = 404000
+    DATASET_NOT_FOUND = 404050
+    DATASET_NOT_READABLE = 404051
+    DATASET_IMAGE_NOT_FOUND = 404053
+    DATASET_NO_FNFP = 404054
+    DATASET_LABEL_NOT_FOUND = 404055
+    DATASET_FNFP_PRECISION_NOT_FOUND = 404056
+    CONFLICT = 409000
+    INTERNAL = 500000
+    LABEL_CLONE_FAILED = 500001
+
+
+class DDSError(Exception):
+    """Base of every error the application raises on purpose."""
+
+    code: int = ErrCode.BAD_REQUEST
+    message: str = "Bad request."
+    status_code: int | None = None
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        detail: Any = None,
+        status_code: int | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        if message is not None:
+            self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.detail = detail
+        super().__init__(self.message)
+
+    @property
+    def http_status(self) -> int:
+        return self.status_code or self.code // 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class InvalidArgument(DDSError):
+    code = ErrCode.PARAMETER_INVALID
+    message = "Parameter is invalid."
+
+
+class MissingArgument(DDSError):
+    code = ErrCode.PARAMETER_MISSING
+    message = "Parameter missing."
+
+
+class Unauthorized(DDSError):
+    code = ErrCode.UNAUTHORIZED
+    message = "Unauthorized."
+
+
+class PermissionDenied(DDSError):
+    code = ErrCode.FORBIDDEN
+    message = "Forbidden."
+
+
+class AuthenticationFailed(DDSError):
+    code = ErrCode.AUTHENTICATION_FAILED
+    message = "User authentication failed."
+
+
+class NotFound(DDSError):
+    code = ErrCode.NOT_FOUND
+    message = "Not found."
+
+
+class InvalidTransition(DDSError):
+    code = ErrCode.BAD_REQUEST
+    message = "Invalid state transition."
+
+
+class WorkflowConflict(DDSError):
+    """Someone else changed the object first; the caller should reload and retry."""
+
+    code = ErrCode.CONFLICT
+    message = "The object was changed by someone else; reload and retry."
+
+
+class IntegrationError(DDSError):
+    """DDS's name for 'this object already exists' (e.g. a duplicate user)."""
+
+    code = ErrCode.PARAMETER_INVALID
+    message = "Object already exists."
+
+
+def _drf_error_code(exc: drf_exceptions.APIException) -> int:
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        return ErrCode.UNAUTHORIZED
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return ErrCode.FORBIDDEN
+    if isinstance(exc, drf_exceptions.NotFound):
+        return ErrCode.NOT_FOUND
+    if isinstance(exc, drf_exceptions.ValidationError | drf_exceptions.ParseError):
+        return ErrCode.PARAMETER_INVALID
+    return exc.status_code * 1000
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn any expected error into ``{"code", "message", "detail"}`` with the right HTTP status."""
+    if isinstance(exc, DDSError):
+        return Response(exc.to_dict(), status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if not isinstance(exc, drf_exceptions.APIException):
+        return None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    code = _drf_error_code(exc)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        message, detail = "Parameter is invalid.", exc.detail
+    else:
+        message, detail = str(exc.detail), None
+    http_status = exc.status_code
+    if code == ErrCode.UNAUTHORIZED:
+        http_status = status.HTTP_401_UNAUTHORIZED
+    return Response({"code": code, "message": message, "detail": detail}, status=http_status, headers=headers)

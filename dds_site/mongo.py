@@ -1,0 +1,210 @@
+"""The MongoDB connection: which server, and the embedded one when none is configured.
+
+``MONGODB_URI`` selects a real MongoDB. Without it, ``manage.py`` and the WSGI entry
+point start (or reuse) an embedded SecantusDB server whose data lives under ``var/mongo/``
+and whose address is recorded in ``var/mongo.json``, so every command and the dev server
+share one database. Tests start their own in-memory server (see ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DDS_VAR_DIR", BASE_DIR / "var"))
+STATE_FILE = VAR_DIR / "mongo.json"
+LOCK_FILE = VAR_DIR / "mongo.lock"
+STORAGE_DIR = VAR_DIR / "mongo"
+LOG_FILE = VAR_DIR / "mongo.log"
+START_TIMEOUT_S = 60.0
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded MongoDB server could not be started or reached."""
+
+
+@dataclass
+class EmbeddedServer:
+    """A running SecantusDB process we started."""
+
+    port: int
+    pid: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        _terminate(self.pid, self.process, timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _ping(uri: str) -> bool:
+    import pymongo
+
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=1000)
+    try:
+        client.admin.command("ping")
+        return True
+    except pymongo.errors.PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def start_server(storage_path: str, port: int | None = None, *, detach: bool = False) -> EmbeddedServer:
+    """Start a SecantusDB process through our patched launcher and wait until it answers."""
+    port = port or free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "dds_site.secantus_launcher",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        storage_path,
+    ]
+    log = open(LOG_FILE, "ab") if detach else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        command,
+        cwd=BASE_DIR,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=detach,
+    )
+    server = EmbeddedServer(port=port, pid=process.pid, process=process)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedServerError(f"embedded MongoDB exited with code {process.returncode}; see {LOG_FILE}")
+        if is_listening(port) and _ping(server.uri):
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise EmbeddedServerError(f"embedded MongoDB did not answer on port {port} within {START_TIMEOUT_S:.0f}s")
+
+
+def _terminate(pid: int, process: subprocess.Popen | None, timeout: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None:
+            if process.poll() is not None:
+                return
+        elif not _pid_alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _state_lock():
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_state() -> EmbeddedServer | None:
+    try:
+        data = json.loads(STATE_FILE.read_text())
+        return EmbeddedServer(port=int(data["port"]), pid=int(data["pid"]))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def recorded_server() -> EmbeddedServer | None:
+    """The embedded server recorded under ``var/`` if it is alive and answering."""
+    server = _read_state()
+    if server and _pid_alive(server.pid) and is_listening(server.port) and _ping(server.uri):
+        return server
+    return None
+
+
+def ensure_embedded_server() -> EmbeddedServer:
+    """Reuse the recorded embedded server, or start a persistent one under ``var/mongo/``."""
+    with _state_lock():
+        server = recorded_server()
+        if server:
+            return server
+        STORAGE_DIR.mkdir(parents=True, exist_ok=True)
+        server = start_server(str(STORAGE_DIR), detach=True)
+        STATE_FILE.write_text(json.dumps({"port": server.port, "pid": server.pid}))
+        return server
+
+
+def stop_embedded_server() -> bool:
+    """Stop the recorded embedded server; False if none was running."""
+    with _state_lock():
+        server = recorded_server()
+        STATE_FILE.unlink(missing_ok=True)
+        if not server:
+            return False
+        server.stop()
+        return True
+
+
+def configure_environment() -> None:
+    """Point ``MONGODB_URI`` at the embedded server unless a real MongoDB is configured."""
+    if not os.environ.get("MONGODB_URI"):
+        os.environ["MONGODB_URI"] = ensure_embedded_server().uri
+
+
+def get_database():
+    """The PyMongo database behind Django's default connection."""
+    from django.db import connections
+
+    return connections["default"].database
+
+
+def get_collection(name: str):
+    from django.db import connections
+
+    return connections["default"].get_collection(name)
+
+
+def current_session():
+    """The PyMongo session of the open ``django_mongodb_backend.transaction.atomic`` block, if any."""
+    from django.db import connections
+
+    return connections["default"].session

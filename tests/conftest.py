@@ -1,0 +1,32 @@
+"""Shared fixtures: a database wiped after each test, API clients, and model factories."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+# Django's own collections are created by migrations once per run and kept between tests.
+KEPT_COLLECTIONS = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+def _wipe_database() -> None:
+    database = connections["default"].database
+    for name in database.list_collection_names():
+        if name.startswith("system.") or name in KEPT_COLLECTIONS:
+            continue
+        if "@" in name:
+            database.drop_collection(name)  # per-dataset collections, created on demand
+        else:
+            database[name].delete_many({})
+
+
+@pytest.fixture
+def db(django_db_setup, django_db_blocker):
+    """Database access for a test; every document the test wrote is removed afterwards.
+
+    Replaces pytest-django's ``db``: Django's transactional test isolation is a no-op on
+    MongoDB, and its flush would also drop the permission rows migrations created.
+    """
+    with django_db_blocker.unblock():
+        yield
+        _wipe_database()
