@@ -1,10 +1,15 @@
-"""User and UserToken on DDS's ``users`` and ``user_tokens`` collections."""
+"""User and UserToken on DDS's ``users`` and ``user_tokens`` collections.
+
+The seed's methods (``User.create_user``, ``login_user`` ...) are kept as the public Python
+API; each is a one-line call into ``accounts.services``, which holds the rules.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password as django_check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
@@ -26,8 +31,11 @@ class UserManager(BaseUserManager):
         return self.get(pk=user_id_for(username))
 
     def create_user(self, name: str, password: str | None = None, **extra) -> User:
-        user = self.model(id=user_id_for(name), name=name.strip().lower(), **extra)
-        user.set_password(password) if password else user.set_unusable_password()
+        user = self.model(name=name, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
         user.save(force_insert=True)
         return user
 
@@ -38,7 +46,7 @@ class UserManager(BaseUserManager):
 
 class User(OrmDocumentMixin, AbstractBaseUser, PermissionsMixin):
     id = models.CharField(primary_key=True, max_length=32, db_column="_id", editable=False)
-    name = models.CharField(max_length=150, unique=True)
+    name = models.CharField(max_length=150, unique=True, help_text="Stored lower-case; matched in any case.")
     status = models.CharField(max_length=16, choices=UserStatus.choices, default=UserStatus.ACTIVE)
     is_staff = models.BooleanField(default=False)
     created_ts = models.BigIntegerField(default=0)
@@ -57,6 +65,107 @@ class User(OrmDocumentMixin, AbstractBaseUser, PermissionsMixin):
     @property
     def is_active(self) -> bool:
         return self.status == UserStatus.ACTIVE
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.id:
+            self.name = self.name.strip().lower()
+            self.id = user_id_for(self.name)
+        super().save(*args, **kwargs)
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, plus DDS's Fernet-encrypted passwords, which are re-hashed on success."""
+        from accounts.hashers import PREFIX, looks_like_dds_password
+
+        encoded = self.password
+        if looks_like_dds_password(encoded):
+            encoded = f"{PREFIX}${encoded}"
+
+        def upgrade(raw: str) -> None:
+            from accounts.services import user_set_password
+
+            user_set_password(self, raw)
+
+        return django_check_password(raw_password, encoded, upgrade)
+
+    # --- the DDS model API -------------------------------------------------------------
+
+    @classmethod
+    def get_user(cls, username: str) -> User | None:
+        from accounts.services import user_get
+
+        return user_get(username)
+
+    @classmethod
+    def create_user(cls, username: str, is_staff: bool = False) -> User:
+        """Create a user with a random password, readable once as ``user.plain_password``."""
+        from accounts.services import user_create
+
+        return user_create(username, is_staff=is_staff)
+
+    @classmethod
+    def delete_user(cls, username: str) -> int:
+        from accounts.services import user_delete
+
+        return user_delete(username)
+
+    def reset_password(self) -> str:
+        """Set a random password, revoke all tokens, and return the new password (also ``plain_password``)."""
+        from accounts.services import user_reset_password
+
+        return user_reset_password(self)
+
+    def ban_user(self) -> None:
+        from accounts.services import user_set_status
+
+        user_set_status(self, UserStatus.INACTIVE)
+
+    def unban_user(self) -> None:
+        from accounts.services import user_set_status
+
+        user_set_status(self, UserStatus.ACTIVE)
+
+    @classmethod
+    def authenticate(cls, username: str, password: str) -> User | None:
+        from accounts.services import user_authenticate
+
+        return user_authenticate(username, password)
+
+    def get_password(self) -> str:
+        """DDS returned the plaintext; hashes cannot be read back, so this always raises."""
+        from accounts.errors import PasswordNotRecoverable
+
+        raise PasswordNotRecoverable()
+
+    def set_password(self, password: str | None) -> None:
+        """Hash and store the password (stored at once when the user already exists)."""
+        if password is None:
+            super().set_password(None)
+            return
+        from accounts.services import user_set_password
+
+        user_set_password(self, password)
+
+    def login_user(self) -> UserToken:
+        """Issue a token; its plaintext is ``token.value`` on the returned object only."""
+        from accounts.services import token_issue
+
+        return token_issue(self)
+
+    def logout_user(self, token_value: str) -> bool:
+        from accounts.services import token_revoke
+
+        return token_revoke(token_value)
+
+    def refresh_token(self, token_value: str) -> UserToken:
+        """Swap the token for a new one with a full lifetime (expiry is absolute, never slid)."""
+        from accounts.services import token_refresh
+
+        return token_refresh(self, token_value)
+
+    def delete_all_token(self) -> int:
+        from accounts.services import tokens_revoke_all
+
+        return tokens_revoke_all(self)
 
 
 class UserToken(OrmDocumentMixin, models.Model):

@@ -1,0 +1,27 @@
+"""Account errors, with DDS codes."""
+
+from dds_site.errors import AuthenticationFailed, DDSError, ErrCode, IntegrationError, NotFound
+
+
+class UserExists(IntegrationError):
+    message = "A user with this name already exists."
+
+
+class UserNotFound(NotFound):
+    message = "User not found."
+
+
+class InvalidCredentials(AuthenticationFailed):
+    """Wrong name, wrong password or inactive user: deliberately indistinguishable."""
+
+
+class PasswordNotRecoverable(DDSError):
+    code = ErrCode.BAD_REQUEST
+    message = (
+        "Passwords are stored as one-way hashes and cannot be read back; reset the password to hand out a new one."
+    )
+
+
+class InvalidUserName(DDSError):
+    code = ErrCode.PARAMETER_INVALID
+    message = "User name must be 1-150 characters without whitespace."
