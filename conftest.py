@@ -13,6 +13,10 @@ def pytest_configure(config) -> None:
     global _server
     from django.conf import settings
 
+    settings.PASSWORD_HASHERS = [
+        "tests.fast_hashers.FastPBKDF2PasswordHasher",
+        *settings.PASSWORD_HASHERS[1:],
+    ]
     if not os.environ.get("MONGODB_URI"):
         _server = mongo.start_server(":memory:")
         settings.DATABASES["default"]["HOST"] = _server.uri

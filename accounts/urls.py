@@ -1,5 +1,14 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter(trailing_slash=False)
+from accounts.views import LoginView, LogoutView, RefreshView, UserViewSet
 
-urlpatterns = router.urls
+router = DefaultRouter(trailing_slash=False)
+router.register("users", UserViewSet, basename="user")
+
+urlpatterns = [
+    path("auth/login", LoginView.as_view(), name="auth-login"),
+    path("auth/logout", LogoutView.as_view(), name="auth-logout"),
+    path("auth/refresh", RefreshView.as_view(), name="auth-refresh"),
+    *router.urls,
+]

@@ -148,6 +148,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dds_site.errors.exception_handler",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DDS_LOGIN_RATE", "10/minute")},
 }
 
 SPECTACULAR_SETTINGS = {

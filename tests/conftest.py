@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 
 # Django's own collections are created by migrations once per run and kept between tests.
@@ -30,3 +31,28 @@ def db(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         yield
         _wipe_database()
+    cache.clear()  # login throttling counts live in the cache
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user("alice", is_staff=True)`` -> a saved, active user with password ``"<name>-pw-123"``."""
+    from accounts.models import User
+
+    def make(name: str, *, is_staff: bool = False, is_superuser: bool = False):
+        return User.objects.create_user(name, f"{name}-pw-123", is_staff=is_staff, is_superuser=is_superuser)
+
+    return make
+
+
+@pytest.fixture
+def staff_client(make_user, api_client):
+    api_client.force_authenticate(make_user("staffer", is_staff=True))
+    return api_client
