@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django_mongodb_backend.fields import ArrayField
 
 from dds_site.documents import OrmDocumentMixin
+
+if TYPE_CHECKING:
+    from datasets.images import ImageModel
+    from datasets.services import ImageBatch
+
+_batch_lock = threading.Lock()
 
 
 class DatasetStatus(models.TextChoices):
@@ -46,11 +55,129 @@ class DataSet(OrmDocumentMixin, models.Model):
     group_name = models.CharField(max_length=255, null=True, blank=True)
     created_ts = models.BigIntegerField(default=0)
 
+    # DDS flushed its image buffer every 200 images.
+    _batch_size = 200
+
     class Meta:
         db_table = "datasets"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    # The DDS model API; each method is a thin call into datasets.services.
+
+    @classmethod
+    def create_dataset(
+        cls,
+        name: str,
+        id_: str | None = None,
+        type: str | None = None,
+        path: str | None = None,
+        files: dict | None = None,
+        description: str | None = None,
+        description_func: str | None = None,
+    ) -> DataSet:
+        """Create a ready dataset, or update name/type/path/files of the existing one with ``id_``."""
+        from datasets import services
+
+        return services.dataset_create(
+            name=name, id_=id_, type=type, path=path, files=files,
+            description=description, description_func=description_func,
+        )  # fmt: skip
+
+    @classmethod
+    def get_importing_dataset(
+        cls,
+        name: str,
+        id_: str | None = None,
+        type: str | None = None,
+        path: str | None = None,
+        files: dict | None = None,
+    ) -> DataSet:
+        """Like ``create_dataset``, but a new dataset starts ``waiting`` (an import will fill it)."""
+        from datasets import services
+
+        return services.dataset_create(
+            name=name, id_=id_, type=type, path=path, files=files, status=DatasetStatus.WAITING
+        )
+
+    @property
+    def image_batch(self) -> ImageBatch:
+        """This instance's image write buffer (created on first use)."""
+        batch = self.__dict__.get("_image_batch")
+        if batch is None:
+            from datasets.services import ImageBatch
+
+            with _batch_lock:
+                batch = self.__dict__.get("_image_batch")
+                if batch is None:
+                    batch = self.__dict__["_image_batch"] = ImageBatch(self, batch_size=self._batch_size)
+        return batch
+
+    def add_cover(self, force_update: bool = False) -> None:
+        """Set ``cover_url`` from the lowest-idx image unless already set (or ``force_update``)."""
+        from datasets import services
+
+        services.dataset_add_cover(dataset=self, force_update=force_update)
+
+    def add_image(
+        self,
+        uri: str,
+        thumb_uri: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        id: int | None = None,
+        metadata: dict | None = None,
+        flag: int = 0,
+        flag_ts: int = 0,
+    ) -> ImageModel:
+        """Add one image now (see ``services.image_add``)."""
+        from datasets import services
+
+        return services.image_add(
+            dataset=self, uri=uri, thumb_uri=thumb_uri, width=width, height=height,
+            id=id, metadata=metadata, flag=flag, flag_ts=flag_ts,
+        )  # fmt: skip
+
+    def batch_add_image(
+        self,
+        uri: str,
+        thumb_uri: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        id_: int | None = None,
+        metadata: dict | None = None,
+        flag: int = 0,
+        flag_ts: int = 0,
+    ) -> ImageModel:
+        """Queue an image; call ``finish_batch_add_image`` at the end. Safe from several threads."""
+        from datasets import services
+
+        return services.image_batch_add(
+            dataset=self, uri=uri, thumb_uri=thumb_uri, width=width, height=height,
+            id_=id_, metadata=metadata, flag=flag, flag_ts=flag_ts,
+        )  # fmt: skip
+
+    def batch_save_image(self) -> None:
+        """Write the queued images, label sets and categories now."""
+        self.image_batch.flush()
+
+    def finish_batch_add_image(self) -> None:
+        """Write what is left in the queue, then set the image count and the cover."""
+        self.image_batch.finish()
+
+    def eval_description(self) -> str | None:
+        """The description from a registered ``description_func``, else description, else path."""
+        from datasets import services
+
+        return services.dataset_eval_description(self)
+
+    @staticmethod
+    def cascade_delete(dataset: DataSet) -> None:
+        """Delete the dataset and everything that refers to it (see ``services.dataset_cascade_delete``)."""
+        from datasets import services
+
+        services.dataset_cascade_delete(dataset)
 
 
 class Category(OrmDocumentMixin, models.Model):

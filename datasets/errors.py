@@ -1,0 +1,64 @@
+"""Typed errors of the datasets app, with DDS error codes (reference §5.2).
+
+The argument errors also subclass ``ValueError`` because DDS's model API raised ``ValueError``
+for the same mistakes, so callers written against DDS keep working.
+"""
+
+from __future__ import annotations
+
+from dds_site.errors import DDSError, ErrCode, InvalidArgument, NotFound
+
+
+class DatasetNotFound(NotFound):
+    code = ErrCode.DATASET_NOT_FOUND
+    message = "Dataset not found."
+
+
+class DatasetNotReadable(NotFound):
+    code = ErrCode.DATASET_NOT_READABLE
+    message = "Dataset not readable."
+
+
+class ImageNotFound(NotFound):
+    code = ErrCode.DATASET_IMAGE_NOT_FOUND
+    message = "Dataset image not found."
+
+
+class InvalidDatasetArgument(InvalidArgument, ValueError):
+    """Bad annotation, image or dataset data (400002)."""
+
+
+class LabelTypeMismatch(InvalidDatasetArgument):
+    """An existing label set of that name has another type."""
+
+
+class FlagGroupsNotList(DDSError, ValueError):
+    code = 400100
+    message = "flag_groups must be a list of object."
+
+
+class FlagMissing(DDSError, ValueError):
+    code = 400101
+    message = "flag object missing flag."
+
+
+class FlagInvalid(DDSError, ValueError):
+    code = 400102
+    message = "flag object flag value invalid, must be one of [0, 1, 2]."
+
+
+class FlagIdsMissing(DDSError, ValueError):
+    code = 400103
+    message = "flag object missing ids."
+
+
+class FlagIdsNotList(DDSError, ValueError):
+    code = 400104
+    message = "flag object ids must be a list."
+
+
+class DatasetOccupied(DDSError):
+    """The dataset belongs to a label project that is not finished (exported) yet."""
+
+    code = 400207
+    message = "dataset is occupied by other label project."

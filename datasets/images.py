@@ -1,0 +1,283 @@
+"""Image documents: one raw collection per dataset, ``images@dataset_<id>`` (reference §3.4).
+
+``Image(dataset_id)`` returns a cached ``ImageModel`` subclass bound to one dataset
+(``belong_dataset``); the document API of ``dds_site.documents`` then runs on that dataset's
+collection. The first time a process touches an image collection its indexes (``idx``,
+``objects.category_id``) are created, once, not per image.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import pydantic
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+
+from datasets.constants import AnnotationType, LabelName
+from datasets.errors import InvalidDatasetArgument
+from datasets.objects import Number, Object, format_bbox, format_keypoints, format_segmentation, uri_to_url
+from dds_site import mongo
+from dds_site.documents import DocumentModel
+
+if TYPE_CHECKING:
+    from datasets.models import DataSet
+
+LABEL_TYPES = frozenset({"GT", "Pred", "User"})
+IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING))
+
+_indexed_lock = threading.Lock()
+_indexed: set[tuple[str, str]] = set()
+
+
+def image_collection_name(dataset_id: str) -> str:
+    return f"images@dataset_{dataset_id}"
+
+
+def task_image_collection_name(dataset_id: str) -> str:
+    """The labeling app's per-dataset task-image collection (named here for cascade deletes)."""
+    return f"label_task_images@dataset_{dataset_id}"
+
+
+def ensure_image_indexes(collection: Collection, *, force: bool = False) -> None:
+    """Create the image indexes once per process and collection (``force`` re-issues them)."""
+    key = (collection.database.name, collection.name)
+    if not force and key in _indexed:
+        return
+    with _indexed_lock:
+        if not force and key in _indexed:
+            return
+        for field, direction in IMAGE_INDEXES:
+            collection.create_index([(field, direction)])
+        _indexed.add(key)
+
+
+def forget_image_indexes(database_name: str, collection_name: str) -> None:
+    """Drop the 'indexed' mark of a collection that was dropped, so a re-creation re-indexes."""
+    with _indexed_lock:
+        _indexed.discard((database_name, collection_name))
+
+
+def annotation_types(obj: Object) -> set[str]:
+    """The ``AnnotationType`` values one object implies (Classification always)."""
+    types = {AnnotationType.CLASSIFICATION}
+    if obj.bounding_box:
+        types.add(AnnotationType.DETECTION)
+    if obj.segmentation:
+        types.add(AnnotationType.SEGMENTATION)
+    if obj.alpha:
+        types.add(AnnotationType.MATTING)
+    if obj.points:
+        types.add(AnnotationType.KEYPOINTS)
+    if obj.mask:
+        types.add(AnnotationType.MASK)
+    return types
+
+
+class ImageModel(DocumentModel):
+    """An image of a dataset with all its annotations (``objects``)."""
+
+    id: int
+    idx: int
+    url: str
+    dataset_id: str
+    type: str | None = None
+    url_full_res: str = ""
+    objects: list[Object] = []
+    width: int | None = None
+    height: int | None = None
+    metadata: str = "{}"
+    flag: int = 0
+    flag_ts: int = 0
+    num_fn: dict = {}
+    num_fn_cat: dict = {}
+    num_fp: dict = {}
+    num_fp_cat: dict = {}
+    label_confirm: dict = {}
+
+    belong_dataset: ClassVar[str | None] = None
+    _dataset: Any = pydantic.PrivateAttr(default=None)
+
+    @classmethod
+    def get_collection(cls) -> Collection:
+        if cls.belong_dataset is None:
+            raise TypeError("use Image(dataset_id) to get the image model of a dataset")
+        collection = mongo.get_collection(image_collection_name(cls.belong_dataset))
+        ensure_image_indexes(collection)
+        return collection
+
+    @classmethod
+    def get_cls_id(cls) -> str:
+        return f"ImageModel.{cls.belong_dataset}"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImageModel:
+        """Like ``DocumentModel.from_dict``, with ``idx`` defaulting to ``id``."""
+        data = cls.convert_id_for_python(dict(data))
+        data.setdefault("idx", data.get("id"))
+        return cls.model_validate(data)
+
+    def post_init(self) -> None:
+        """Local ``file://`` URIs become local-file URLs."""
+        if self.url.startswith("file://"):
+            self.url = uri_to_url(self.url)
+        if self.url_full_res.startswith("file://"):
+            self.url_full_res = uri_to_url(self.url_full_res)
+
+    @property
+    def dataset(self) -> DataSet | None:
+        """The owning DataSet, looked up once."""
+        if self._dataset is None:
+            from datasets.models import DataSet
+
+            self._dataset = DataSet.objects.filter(pk=self.dataset_id).first()
+        return self._dataset
+
+    @dataset.setter
+    def dataset(self, value: DataSet) -> None:
+        self._dataset = value
+
+    format_bbox = staticmethod(format_bbox)
+    format_segmentation = staticmethod(format_segmentation)
+    format_keypoints = staticmethod(format_keypoints)
+
+    def _build_object(
+        self,
+        category: str,
+        label: str,
+        label_type: str,
+        conf: Number,
+        is_group: bool,
+        bbox: Sequence[Number] | None,
+        segmentation: Sequence[Sequence[Number]] | None,
+        alpha_uri: str | None,
+        keypoints: Sequence[Number] | None,
+        keypoint_colors: list[int] | None,
+        keypoint_skeleton: list[int] | None,
+        keypoint_names: list[str] | None,
+        caption: str | None,
+        confirm_type: int,
+    ) -> Object:
+        """Validate and format one annotation; raises 400002 before anything is written."""
+        if label_type not in LABEL_TYPES:
+            raise InvalidDatasetArgument(f"label_type must be one of GT, Pred, User, got {label_type!r}.")
+        if not isinstance(category, str) or not category:
+            raise InvalidDatasetArgument("category must be a non-empty string.")
+        if not isinstance(label, str) or not label:
+            raise InvalidDatasetArgument("label must be a non-empty string.")
+        bounding_box = format_bbox(self.width, self.height, bbox)
+        points, colors, lines, names = format_keypoints(keypoints, keypoint_colors, keypoint_skeleton, keypoint_names)
+        try:
+            return Object(
+                label_name=label,
+                label_type=label_type,
+                category_name=category,
+                caption=caption or "",
+                bounding_box=bounding_box,
+                segmentation=format_segmentation(segmentation),
+                alpha=uri_to_url(alpha_uri) if alpha_uri else "",
+                points=points,
+                lines=lines,
+                point_colors=colors,
+                point_names=names,
+                conf=conf,
+                is_group=bool(is_group),
+                confirm_type=confirm_type,
+            )
+        except pydantic.ValidationError as exc:
+            raise InvalidDatasetArgument(
+                "annotation field value invalid.", detail=exc.errors(include_url=False, include_context=False)
+            ) from exc
+
+    def add_annotation(
+        self,
+        category: str,
+        label: str = LabelName.GROUND_TRUTH,
+        label_type: Literal["GT", "Pred", "User"] = "GT",
+        conf: float = 1.0,
+        is_group: bool = False,
+        bbox: tuple[int, int, int, int] | None = None,
+        segmentation: list[list[int]] | None = None,
+        alpha_uri: str | None = None,
+        keypoints: list[float | int] | None = None,
+        keypoint_colors: list[int] | None = None,
+        keypoint_skeleton: list[int] | None = None,
+        keypoint_names: list[str] | None = None,
+        caption: str | None = None,
+        confirm_type: int = 0,
+    ) -> None:
+        """Add one annotation and save: creates the label set and category if new.
+
+        Raises ``LabelTypeMismatch`` (400002) if a label set of that name exists with another type.
+        """
+        from datasets import services
+
+        obj = self._build_object(
+            category, label, label_type, conf, is_group, bbox, segmentation, alpha_uri,
+            keypoints, keypoint_colors, keypoint_skeleton, keypoint_names, caption, confirm_type,
+        )  # fmt: skip
+        services.annotation_add(image=self, obj=obj)
+
+    def batch_add_annotation(
+        self,
+        category: str,
+        label: str = LabelName.GROUND_TRUTH,
+        label_type: Literal["GT", "Pred", "User"] = "GT",
+        conf: float = 1.0,
+        is_group: bool = False,
+        bbox: tuple[int, int, int, int] | None = None,
+        segmentation: list[list[int]] | None = None,
+        alpha_uri: str | None = None,
+        keypoints: list[float | int] | None = None,
+        keypoint_colors: list[int] | None = None,
+        keypoint_skeleton: list[int] | None = None,
+        keypoint_names: list[str] | None = None,
+        caption: str | None = None,
+        confirm_type: int = 0,
+    ) -> None:
+        """Add an annotation to an image queued by ``DataSet.batch_add_image``.
+
+        Label sets and categories are written by ``DataSet.batch_save_image`` /
+        ``finish_batch_add_image``. Unlike DDS, a label-type conflict is detected here too.
+        """
+        obj = self._build_object(
+            category, label, label_type, conf, is_group, bbox, segmentation, alpha_uri,
+            keypoints, keypoint_colors, keypoint_skeleton, keypoint_names, caption, confirm_type,
+        )  # fmt: skip
+        dataset = self.dataset
+        if dataset is None:
+            from datasets.errors import DatasetNotFound
+
+            raise DatasetNotFound(f"Dataset {self.dataset_id} not found.")
+        dataset.image_batch.register_object(obj)
+        self.objects.append(obj)
+
+
+_models_lock = threading.Lock()
+_models: dict[str, type[ImageModel]] = {}
+
+
+def Image(dataset_id: str) -> type[ImageModel]:
+    """The ``ImageModel`` subclass of one dataset (created once per dataset and cached)."""
+    model = _models.get(dataset_id)
+    if model is not None:
+        return model
+    with _models_lock:
+        model = _models.get(dataset_id)
+        if model is None:
+            model = type("ImageModel", (ImageModel,), {"belong_dataset": dataset_id, "__module__": __name__})
+            _models[dataset_id] = model
+    return model
+
+
+def dump_metadata(metadata: Any) -> str:
+    """DDS stores image metadata as a JSON string; non-serialisable values are a 400002."""
+    if metadata is None or metadata == {}:
+        return "{}"
+    try:
+        return json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDatasetArgument(f"metadata is not JSON-serialisable: {exc}") from exc

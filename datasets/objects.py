@@ -1,0 +1,151 @@
+"""``Object``: one annotation embedded in an image document, and the pure helpers that format one.
+
+The helpers validate as they convert, so bad input raises ``InvalidDatasetArgument`` (400002)
+before anything is written. They are deliberately plain Python: an import adds millions of
+annotations and builds ``Object`` with ``model_construct`` from values checked here.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import numbers
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import pydantic
+
+from datasets.constants import COCO_KEYPOINT_COLORS, COCO_KEYPOINT_NAMES, COCO_KEYPOINT_SKELETON
+from datasets.errors import InvalidDatasetArgument
+
+Number = float | int
+
+
+class Object(pydantic.BaseModel):
+    """A prediction, ground truth or user annotation of an image (reference §3.3)."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", protected_namespaces=())
+
+    label_name: str
+    label_type: str
+    label_id: str = ""
+    category_id: str = ""
+    category_name: str = ""
+    conf: Number = 1.0
+    is_group: bool | None = False
+    bounding_box: dict[str, Number] | None = {}
+    segmentation: str | None = ""
+    alpha: str | None = ""
+    points: list[Number] | None = []
+    lines: list[int] | None = []
+    point_colors: list[int] | None = []
+    point_names: list[str] | None = []
+    caption: str | None = ""
+    confirm_type: int | None = 0
+    compare_result: dict[str, str] | None = {}
+    matched_det_idx: int | None = None
+    mask: dict | None = {}
+
+    @classmethod
+    def get_collection(cls) -> None:
+        """Objects live inside image documents, not in a collection of their own."""
+        return None
+
+    def post_init(self) -> None:
+        """Turn a ``file://`` alpha path into a local-file URL (DDS's ``post_init``)."""
+        if self.alpha and self.alpha.startswith("file://"):
+            self.alpha = local_file_url(self.alpha[len("file://") :])
+
+    def model_post_init(self, context: Any, /) -> None:
+        self.post_init()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Object:
+        return cls.model_validate(data)
+
+    def to_dict(self, include: list | None = None, exclude: list | None = None) -> dict:
+        return self.model_dump(
+            include=set(include) if include is not None else None,
+            exclude=set(exclude) if exclude is not None else None,
+        )
+
+
+def local_file_url(path: str) -> str:
+    """DDS's URL for serving a local file: ``/files/local_files/b/1/-1_-1/<mime with _>/<path>``.
+
+    Binary read mode, plain encoding, whole file. The file endpoint only serves whitelisted
+    directories; building the URL grants nothing.
+    """
+    mime = (mimetypes.guess_type(path)[0] or "application/octet-stream").replace("/", "_")
+    return f"/files/local_files/b/1/-1_-1/{mime}/{quote(path)}"
+
+
+def uri_to_url(uri: str) -> str:
+    """``file://`` URIs become local-file URLs; anything else is kept."""
+    return local_file_url(uri[len("file://") :]) if uri.startswith("file://") else uri
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _numbers(values: Any, what: str) -> list:
+    if not isinstance(values, Sequence) or isinstance(values, str | bytes):
+        raise InvalidDatasetArgument(f"{what} must be a list of numbers.", detail={"value": repr(values)[:200]})
+    for value in values:
+        if not _is_number(value):
+            raise InvalidDatasetArgument(f"{what} must contain only numbers, got {value!r}.")
+    return list(values)
+
+
+def format_bbox(width: int | None, height: int | None, bbox: Sequence[Number] | None) -> dict:
+    """Pixels ``(x, y, w, h)`` -> normalised ``{xmin, ymin, xmax, ymax}``; ``{}`` when no box."""
+    if not bbox:
+        return {}
+    if not width or not height:
+        raise InvalidDatasetArgument("image width and height must be set before setting bbox")
+    values = _numbers(bbox, "bbox")
+    if len(values) != 4:
+        raise InvalidDatasetArgument("bbox must be (x, y, width, height).")
+    x, y, w, h = values
+    return {"xmin": x / width, "ymin": y / height, "xmax": (x + w) / width, "ymax": (y + h) / height}
+
+
+def format_segmentation(segmentation: Sequence[Sequence[Number]] | None) -> str:
+    """Polygons ``[[x, y, ...], ...]`` -> ``"x,y,.../x,y,..."``; ``""`` when empty."""
+    if not segmentation:
+        return ""
+    if isinstance(segmentation, str | bytes) or not isinstance(segmentation, Sequence):
+        raise InvalidDatasetArgument("segmentation must be a list of polygons.")
+    return "/".join(",".join(str(x) for x in _numbers(polygon, "segmentation polygon")) for polygon in segmentation)
+
+
+def format_keypoints(
+    keypoints: Sequence[Number] | None,
+    colors: list[int] | None = None,
+    skeleton: list[int] | None = None,
+    names: list[str] | None = None,
+) -> tuple[list, list, list, list]:
+    """Flat ``x, y, v, conf`` quads -> (points with 6 numbers each, colors, skeleton, names).
+
+    Each point is stored as ``x, y, z=0.0, w=1.0, v, conf``; colours, skeleton and names
+    default to COCO's 17-keypoint person model.
+    """
+    if not keypoints:
+        return [], [], [], []
+    values = _numbers(keypoints, "keypoints")
+    if len(values) % 4 != 0:
+        raise InvalidDatasetArgument(
+            "keypoints must be a flat list of x1, y1, v1, conf1, x2, y2, v2, conf2, ...",
+            detail={"length": len(values)},
+        )
+    points: list[Number] = []
+    for start in range(0, len(values), 4):
+        x, y, visibility, conf = values[start : start + 4]
+        points.extend((float(x), float(y), 0.0, 1.0, int(visibility), conf))
+    return (
+        points,
+        list(colors) if colors else list(COCO_KEYPOINT_COLORS),
+        list(skeleton) if skeleton else list(COCO_KEYPOINT_SKELETON),
+        list(names) if names else list(COCO_KEYPOINT_NAMES),
+    )

@@ -1,0 +1,615 @@
+"""Dataset write operations: create, import images (single and batched), annotate, flag, delete.
+
+The seed API (``DataSet.create_dataset``, ``DataSet.batch_add_image``, ``ImageModel.add_annotation``
+...) calls into these functions. Every function validates its input before its first write, so
+a typed ``DDSError`` leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django_mongodb_backend import transaction
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
+from datasets.errors import (
+    DatasetOccupied,
+    FlagGroupsNotList,
+    FlagIdsMissing,
+    FlagIdsNotList,
+    FlagInvalid,
+    FlagMissing,
+    InvalidDatasetArgument,
+    LabelTypeMismatch,
+)
+from datasets.images import (
+    Image,
+    ImageModel,
+    annotation_types,
+    dump_metadata,
+    ensure_image_indexes,
+    forget_image_indexes,
+    image_collection_name,
+    task_image_collection_name,
+)
+from datasets.models import Category, DataSet, DatasetStatus, Label
+from datasets.objects import Object, uri_to_url
+from dds_site import mongo
+from dds_site.documents import current_ts
+
+if TYPE_CHECKING:
+    from pymongo.collection import Collection
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
+# Raw collection names of the labeling app; used directly so deleting a dataset does not depend
+# on the labeling models being importable.
+LABEL_PROJECTS = "label_projects"
+LABEL_TASKS = "label_tasks"
+LABEL_TASK_ROLES = "label_task_roles"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - an id, not a secret
+
+
+def label_id_for(dataset_id: str, name: str) -> str:
+    """DDS's label-set id: md5 of ``"<dataset_id>_<name>"``."""
+    return _md5(f"{dataset_id}_{name}")
+
+
+def category_id_for(dataset_id: str, name: str) -> str:
+    """DDS's category id: md5 of ``"<dataset_id>_<name>"``."""
+    return _md5(f"{dataset_id}_{name}")
+
+
+def _label_document(dataset_id: str, name: str, label_type: str) -> dict:
+    return {
+        "name": name,
+        "type": label_type,
+        "dataset_id": dataset_id,
+        "compare_precisions": [],
+        "clone_from_label": "",
+    }
+
+
+def _check_flag(flag: Any) -> int:
+    if isinstance(flag, bool) or not isinstance(flag, int) or flag not in ImageFlag.ALL:
+        raise FlagInvalid()
+    return flag
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+
+def dataset_get(dataset_id: str) -> DataSet:
+    """The dataset, or ``DatasetNotFound`` (404050)."""
+    from datasets.errors import DatasetNotFound
+
+    dataset = DataSet.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        raise DatasetNotFound(f"Dataset {dataset_id} not found.")
+    return dataset
+
+
+def dataset_create(
+    *,
+    name: str,
+    id_: str | None = None,
+    type: str | None = None,
+    path: str | None = None,
+    files: dict | None = None,
+    description: str | None = None,
+    description_func: str | None = None,
+    status: str = DatasetStatus.READY,
+) -> DataSet:
+    """Create a dataset, or update name/type/path/files of the existing one with id ``id_``.
+
+    A new dataset gets ``status`` (``ready`` for ``create_dataset``, ``waiting`` for importers).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidDatasetArgument("dataset name must be a non-empty string.")
+    if files is not None and not isinstance(files, dict):
+        raise InvalidDatasetArgument("files must be a dict of tag -> path.")
+    if id_:
+        existing = DataSet.objects.filter(pk=id_).first()
+        if existing is not None:
+            changes = {"name": name, "type": type or existing.type, "path": path or existing.path}
+            changes["files"] = files or existing.files
+            if description is not None:
+                changes["description"] = description
+            if description_func is not None:
+                changes["description_func"] = description_func
+            changes["num_images"] = Image(id_).count_num({})
+            DataSet.objects.filter(pk=id_).update(**changes)
+            for key, value in changes.items():
+                setattr(existing, key, value)
+            return existing
+    dataset = DataSet(
+        id=id_ or uuid.uuid4().hex,
+        name=name,
+        type=type,
+        path=path,
+        files=files or {},
+        status=status,
+        description=description,
+        description_func=description_func,
+        created_ts=current_ts(),
+    )
+    dataset.save(force_insert=True)
+    Image(dataset.id).get_collection()  # creates the collection's indexes
+    return dataset
+
+
+def dataset_update(*, dataset: DataSet, name: str | None = None, description: str | None = None) -> DataSet:
+    """Change a dataset's name and/or description."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidDatasetArgument("dataset name must be a non-empty string.")
+        changes["name"] = name
+    if description is not None:
+        changes["description"] = description
+    if changes:
+        DataSet.objects.filter(pk=dataset.pk).update(**changes)
+        for key, value in changes.items():
+            setattr(dataset, key, value)
+    return dataset
+
+
+def dataset_add_cover(*, dataset: DataSet, force_update: bool = False) -> None:
+    """Set ``cover_url`` to the URL of the image with the smallest idx, unless already set."""
+    if dataset.cover_url and not force_update:
+        return
+    first = next(Image(dataset.id).find_many({}, includes=["url"], sort=[("idx", 1)], size=1, to_dict=True), None)
+    if first is None:
+        return
+    dataset.cover_url = (first.get("url") or "").strip()
+    DataSet.objects.filter(pk=dataset.pk).update(cover_url=dataset.cover_url)
+
+
+def dataset_add_object_types(*, dataset: DataSet, object_types: Iterable[str]) -> None:
+    """Add annotation types to ``object_types`` atomically (a union, never a replacement)."""
+    new_types = sorted(set(object_types) - set(dataset.object_types or []))
+    if not new_types:
+        return
+    DataSet.get_collection().update_one(
+        {"_id": dataset.pk},
+        {"$addToSet": {"object_types": {"$each": new_types}}},
+        session=mongo.current_session(),
+    )
+    dataset.object_types = sorted(set(dataset.object_types or []) | set(new_types))
+
+
+def dataset_eval_description(dataset: DataSet) -> str | None:
+    """The dataset's description: from a registered ``description_func``, else description, else path.
+
+    ``description_func`` is a *name* looked up in ``settings.DDS_DESCRIPTION_FUNCS``; a dotted path
+    stored in the database is never imported (DDS bug §12.1 item 3).
+    """
+    fallback = dataset.description or dataset.path
+    name = dataset.description_func
+    if not name:
+        return fallback
+    dotted = getattr(settings, "DDS_DESCRIPTION_FUNCS", {}).get(name)
+    if not dotted:
+        logger.warning("description_func %r of dataset %s is not registered", name, dataset.pk)
+        return fallback
+    try:
+        module_name, func_name = dotted.rsplit(".", 1)
+        return str(getattr(importlib.import_module(module_name), func_name)(dataset))
+    except Exception:  # a broken description must not break dataset listing
+        logger.exception("description_func %r of dataset %s failed", name, dataset.pk)
+        return fallback
+
+
+def dataset_cascade_delete(dataset: DataSet) -> None:
+    """Delete a dataset and everything that refers to it, leaving no orphans.
+
+    Refused with ``DatasetOccupied`` (400207) while a label project that includes the dataset is
+    not finished (status not ``exported``; accepted-but-not-exported also blocks). Otherwise deletes
+    its categories, labels, label tasks and their task roles, removes it from finished projects'
+    ``datasets``, deletes the dataset, then drops ``images@dataset_<id>`` and
+    ``label_task_images@dataset_<id>``. The labeling collections are addressed by their raw DDS names
+    (``label_projects``, ``label_tasks``, ``label_task_roles``) so this does not depend on the
+    labeling app's models. The document changes run in one transaction; collections cannot be
+    dropped inside a transaction, so they are dropped after the commit (dropping is idempotent, so
+    a retry after a crash finishes the job).
+    """
+    dataset_id = dataset.pk
+    database = mongo.get_database()
+    with transaction.atomic():
+        session = mongo.current_session()
+        blocking = database[LABEL_PROJECTS].find_one(
+            {"datasets.id": dataset_id, "status": {"$nin": sorted(FINISHED_PROJECT_STATUSES)}},
+            {"_id": 1, "name": 1, "status": 1},
+            session=session,
+        )
+        if blocking is not None:
+            raise DatasetOccupied(
+                f"dataset {dataset_id} is used by label project {blocking.get('name')!r} "
+                f"({blocking['_id']}, status {blocking.get('status')!r}); finish (export) it first.",
+                detail={"project_id": blocking["_id"], "project_name": blocking.get("name")},
+            )
+        task_ids = [
+            doc["_id"] for doc in database[LABEL_TASKS].find({"dataset_id": dataset_id}, {"_id": 1}, session=session)
+        ]
+        if task_ids:
+            database[LABEL_TASK_ROLES].delete_many({"task_id": {"$in": task_ids}}, session=session)
+            database[LABEL_TASKS].delete_many({"_id": {"$in": task_ids}}, session=session)
+        database[LABEL_PROJECTS].update_many(
+            {"datasets.id": dataset_id}, {"$pull": {"datasets": {"id": dataset_id}}}, session=session
+        )
+        Category.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
+        Label.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
+        DataSet.get_collection().delete_one({"_id": dataset_id}, session=session)
+    for name in (image_collection_name(dataset_id), task_image_collection_name(dataset_id)):
+        database.drop_collection(name)
+        forget_image_indexes(database.name, name)
+
+
+# --- labels and categories --------------------------------------------------------------------
+
+
+def label_get_or_create(*, dataset_id: str, name: str, label_type: str) -> str:
+    """Id of the label set ``name`` of the dataset, created if new.
+
+    Raises ``LabelTypeMismatch`` (400002) if the label set exists with another type; the upsert
+    and the type check are one step, so two concurrent creators cannot both win.
+    """
+    label_id = label_id_for(dataset_id, name)
+    document = Label.get_collection().find_one_and_update(
+        {"_id": label_id},
+        {"$setOnInsert": _label_document(dataset_id, name, label_type)},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=mongo.current_session(),
+    )
+    if document.get("type") != label_type:
+        raise LabelTypeMismatch(
+            f"label {name!r} already exists with type {document.get('type')!r}, not {label_type!r}.",
+            detail={"label": name, "existing_type": document.get("type"), "label_type": label_type},
+        )
+    return label_id
+
+
+def category_get_or_create(*, dataset_id: str, name: str) -> str:
+    """Id of the category ``name`` of the dataset, created if new."""
+    category_id = category_id_for(dataset_id, name)
+    Category.get_collection().update_one(
+        {"_id": category_id},
+        {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
+        upsert=True,
+        session=mongo.current_session(),
+    )
+    return category_id
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def annotation_add(*, image: ImageModel, obj: Object) -> None:
+    """Append a formatted annotation to an image and save it; creates label set and category."""
+    dataset = image.dataset
+    if dataset is None:
+        dataset_get(image.dataset_id)  # raises DatasetNotFound
+    obj.label_id = label_get_or_create(dataset_id=image.dataset_id, name=obj.label_name, label_type=obj.label_type)
+    obj.category_id = category_get_or_create(dataset_id=image.dataset_id, name=obj.category_name)
+    image.get_collection().update_one(
+        {"_id": image.id},
+        {"$push": {"objects": obj.model_dump()}, "$setOnInsert": _image_insert_fields(image)},
+        upsert=True,
+        session=mongo.current_session(),
+    )
+    image.objects.append(obj)
+    dataset_add_object_types(dataset=dataset, object_types=annotation_types(obj))
+
+
+def _image_insert_fields(image: ImageModel) -> dict:
+    document = image.model_dump(exclude={"id", "objects"})
+    return document
+
+
+def _check_image_args(width: Any, height: Any, flag: Any, flag_ts: Any) -> None:
+    for name, value in (("width", width), ("height", height)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidDatasetArgument(f"{name} must be a non-negative integer or None.")
+    _check_flag(flag)
+    if isinstance(flag_ts, bool) or not isinstance(flag_ts, int):
+        raise InvalidDatasetArgument("flag_ts must be an integer.")
+
+
+def image_add(
+    *,
+    dataset: DataSet,
+    uri: str,
+    thumb_uri: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    id: int | None = None,
+    metadata: dict | None = None,
+    flag: int = 0,
+    flag_ts: int = 0,
+) -> ImageModel:
+    """Add (or re-add) one image.
+
+    An existing image with this ``id`` keeps its idx and its ``User`` annotations only; its other
+    fields are updated. A new image gets idx = number of images, and id = ``id`` or that idx.
+    """
+    if not isinstance(uri, str) or not uri:
+        raise InvalidDatasetArgument("uri must be a non-empty string.")
+    _check_image_args(width, height, flag, flag_ts)
+    metadata_json = dump_metadata(metadata)
+    full_url = uri_to_url(uri)
+    thumb_url = uri_to_url(thumb_uri) if thumb_uri else full_url
+    model = Image(dataset.pk)
+    collection = model.get_collection()
+    session = mongo.current_session()
+    fields = {"url": thumb_url, "url_full_res": full_url, "width": width, "height": height}
+    fields.update({"flag": flag, "flag_ts": flag_ts, "metadata": metadata_json, "type": dataset.type})
+    existing = collection.find_one({"_id": id}, {"_id": 1}, session=session) if id is not None else None
+    if existing is not None:
+        collection.update_one(
+            {"_id": id}, {"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}, session=session
+        )
+        image = model.from_dict(collection.find_one({"_id": id}, session=session))
+    else:
+        idx = collection.count_documents({}, session=session)
+        image = model(id=id if id is not None else idx, idx=idx, dataset_id=dataset.pk, **fields)
+        collection.insert_one(image._to_document(), session=session)
+    image.dataset = dataset
+    dataset.num_images = collection.count_documents({}, session=session)
+    DataSet.objects.filter(pk=dataset.pk).update(num_images=dataset.num_images)
+    dataset_add_cover(dataset=dataset)
+    return image
+
+
+class ImageBatch:
+    """The write buffer behind ``DataSet.batch_add_image`` / ``finish_batch_add_image``.
+
+    DDS documents the batch API as single-threaded; this buffer is nevertheless guarded by a lock
+    so several threads may feed one dataset. Each flush writes label sets and categories first
+    (bulk upserts), then the images: new ones with one ``insert_many`` (idx assigned in order),
+    re-imported ids with an upsert that keeps their idx. ``object_types`` grows as a union over all
+    batches and the types already stored (DDS kept only the last batch's, bug §12.2 item 22).
+    """
+
+    def __init__(self, dataset: DataSet, batch_size: int = 200) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self._lock = threading.RLock()
+        self._images: dict[Any, ImageModel] = {}
+        self._auto_ids = 0
+        self._label_types: dict[str, str] | None = None
+        self._pending_labels: dict[str, str] = {}
+        self._pending_categories: set[str] = set()
+        self._object_types: set[str] = set()
+        self._next_idx: int | None = None
+
+    def _known_label_types(self) -> dict[str, str]:
+        if self._label_types is None:
+            self._label_types = {
+                doc["name"]: doc.get("type", "")
+                for doc in Label.get_collection().find({"dataset_id": self.dataset.pk}, {"name": 1, "type": 1})
+            }
+        return self._label_types
+
+    def register_object(self, obj: Object) -> None:
+        """Give a new annotation its label/category ids; a label-type conflict raises 400002."""
+        with self._lock:
+            known = self._known_label_types()
+            existing = known.get(obj.label_name)
+            if existing is not None and existing != obj.label_type:
+                raise LabelTypeMismatch(
+                    f"label {obj.label_name!r} already exists with type {existing!r}, not {obj.label_type!r}.",
+                    detail={"label": obj.label_name, "existing_type": existing, "label_type": obj.label_type},
+                )
+            if existing is None:
+                known[obj.label_name] = obj.label_type
+                self._pending_labels[obj.label_name] = obj.label_type
+            self._pending_categories.add(obj.category_name)
+        obj.label_id = label_id_for(self.dataset.pk, obj.label_name)
+        obj.category_id = category_id_for(self.dataset.pk, obj.category_name)
+
+    def add(self, image: ImageModel, explicit_id: bool) -> None:
+        with self._lock:
+            if explicit_id:
+                self._images[image.id] = image
+            else:
+                self._auto_ids += 1
+                self._images[("auto", self._auto_ids)] = image
+            if len(self._images) >= self.batch_size:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write everything queued (label sets, categories, images, object types)."""
+        with self._lock:
+            images = list(self._images.items())
+            self._images = {}
+            if not images:
+                self._write_labels_and_categories()
+                return
+            self._write_labels_and_categories()
+            collection = Image(self.dataset.pk).get_collection()
+            explicit = [key for key, _ in images if not isinstance(key, tuple)]
+            existing = set()
+            if explicit:
+                existing = {doc["_id"] for doc in collection.find({"_id": {"$in": explicit}}, {"_id": 1})}
+            if self._next_idx is None:
+                self._next_idx = collection.count_documents({})
+            new_documents, updates = [], []
+            object_types: set[str] = set()
+            for key, image in images:
+                for obj in image.objects:
+                    object_types |= annotation_types(obj)
+                if not isinstance(key, tuple) and key in existing:
+                    document = image.model_dump(exclude={"id", "idx"})
+                    updates.append(UpdateOne({"_id": key}, {"$set": document}))
+                    continue
+                image.idx = self._next_idx
+                self._next_idx += 1
+                if isinstance(key, tuple):
+                    image.id = image.idx
+                document = image.model_dump()
+                document["_id"] = document.pop("id")
+                new_documents.append(document)
+            self._insert_images(collection, new_documents, updates)
+            if updates:
+                collection.bulk_write(updates, ordered=False)
+            self._object_types |= object_types
+            dataset_add_object_types(dataset=self.dataset, object_types=self._object_types)
+
+    @staticmethod
+    def _insert_images(collection: Collection, documents: list[dict], updates: list[UpdateOne]) -> None:
+        """Insert new images; ids that appeared meanwhile (a concurrent writer) become upserts."""
+        if not documents:
+            return
+        try:
+            collection.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            duplicates = {
+                error["index"] for error in exc.details.get("writeErrors", []) if error["code"] == DUPLICATE_KEY
+            }
+            if len(duplicates) != len(exc.details.get("writeErrors", [])):
+                raise
+            for index in duplicates:
+                document = dict(documents[index])
+                document_id = document.pop("_id")
+                document.pop("idx", None)
+                updates.append(UpdateOne({"_id": document_id}, {"$set": document}))
+
+    def _write_labels_and_categories(self) -> None:
+        dataset_id = self.dataset.pk
+        if self._pending_labels:
+            Label.get_collection().bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": label_id_for(dataset_id, name)},
+                        {"$setOnInsert": _label_document(dataset_id, name, label_type)},
+                        upsert=True,
+                    )
+                    for name, label_type in self._pending_labels.items()
+                ],
+                ordered=False,
+            )
+            self._pending_labels = {}
+        if self._pending_categories:
+            Category.get_collection().bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": category_id_for(dataset_id, name)},
+                        {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
+                        upsert=True,
+                    )
+                    for name in sorted(self._pending_categories)
+                ],
+                ordered=False,
+            )
+            self._pending_categories = set()
+
+    def finish(self) -> None:
+        """Flush, then set the exact image count and the cover; the session ends here."""
+        with self._lock:
+            self.flush()
+            collection = Image(self.dataset.pk).get_collection()
+            ensure_image_indexes(collection, force=True)
+            self.dataset.num_images = collection.count_documents({})
+            DataSet.objects.filter(pk=self.dataset.pk).update(num_images=self.dataset.num_images)
+            dataset_add_cover(dataset=self.dataset)
+            self._next_idx = None
+            self._label_types = None
+
+
+def image_batch_add(
+    *,
+    dataset: DataSet,
+    uri: str,
+    thumb_uri: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    id_: int | None = None,
+    metadata: dict | None = None,
+    flag: int = 0,
+    flag_ts: int = 0,
+) -> ImageModel:
+    """Queue an image for the dataset's batch (see ``ImageBatch``); returns it for annotations."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidDatasetArgument("uri must be a non-empty string.")
+    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, int)):
+        raise InvalidDatasetArgument("image id must be an integer.")
+    _check_image_args(width, height, flag, flag_ts)
+    full_url = uri_to_url(uri)
+    image = Image(dataset.pk)(
+        id=id_ if id_ is not None else -1,  # -1: assigned from idx at flush
+        idx=-1,
+        type=dataset.type,
+        dataset_id=dataset.pk,
+        url=uri_to_url(thumb_uri) if thumb_uri else full_url,
+        url_full_res=full_url,
+        width=width,
+        height=height,
+        flag=flag,
+        flag_ts=flag_ts,
+        metadata=dump_metadata(metadata),
+    )
+    image.dataset = dataset
+    dataset.image_batch.add(image, explicit_id=id_ is not None)
+    return image
+
+
+# --- flags ------------------------------------------------------------------------------------
+
+
+def _parse_flag_groups(flag_groups: Any) -> list[tuple[int, list[int]]]:
+    if not isinstance(flag_groups, list):
+        raise FlagGroupsNotList()
+    groups = []
+    for group in flag_groups:
+        if not isinstance(group, dict):
+            raise FlagGroupsNotList()
+        if "flag" not in group:
+            raise FlagMissing()
+        flag = _check_flag(group["flag"])
+        if "ids" not in group:
+            raise FlagIdsMissing()
+        ids = group["ids"]
+        if not isinstance(ids, list | tuple):
+            raise FlagIdsNotList()
+        try:
+            ids = [int(value) for value in ids if not isinstance(value, bool)]
+        except (TypeError, ValueError) as exc:
+            raise FlagIdsNotList("flag object ids must be a list of image ids.") from exc
+        groups.append((flag, ids))
+    return groups
+
+
+def image_flags_set(*, dataset: DataSet, flag_groups: Any) -> None:
+    """Set ``flag`` and ``flag_ts`` (seconds) on the images of each group (DDS ``image_flags``).
+
+    All groups are validated first (400100-400104); then the writes run in one transaction and
+    the dataset's ``flag_export_link`` is set.
+    """
+    groups = _parse_flag_groups(flag_groups)
+    flag_ts = int(time.time())
+    collection = Image(dataset.pk).get_collection()
+    with transaction.atomic():
+        session = mongo.current_session()
+        for flag, ids in groups:
+            if ids:
+                collection.update_many(
+                    {"_id": {"$in": ids}}, {"$set": {"flag": flag, "flag_ts": flag_ts}}, session=session
+                )
+        link = f"/files/dataset_flags/{dataset.pk}.tsv"
+        DataSet.get_collection().update_one({"_id": dataset.pk}, {"$set": {"flag_export_link": link}}, session=session)
+    dataset.flag_export_link = link
