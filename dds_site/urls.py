@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dds_site.views import PingView
+
 api_v1 = [
+    path("ping", PingView.as_view(), name="ping"),
     path("", include("accounts.urls")),
     path("", include("datasets.urls")),
     path("", include("labeling.urls")),
