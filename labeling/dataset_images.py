@@ -1,0 +1,33 @@
+"""Reading a dataset's images and objects for the labeling workflow, through ``datasets.images``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from datasets.images import Image
+from dds_site import mongo
+
+
+def images_collection(dataset_id: str):
+    return Image(dataset_id).get_collection()
+
+
+def iter_images(dataset_id: str, *, with_objects: bool = False, batch_size: int = 1000) -> Iterator[dict]:
+    """Stream a dataset's images in DDS's task order (idx, id) with only the fields tasks need."""
+    projection = {"_id": 1, "idx": 1, "url": 1, "url_full_res": 1}
+    if with_objects:
+        projection["objects"] = 1
+    cursor = (
+        images_collection(dataset_id)
+        .find({}, projection=projection, session=mongo.current_session())
+        .sort([("idx", 1), ("_id", 1)])
+        .batch_size(batch_size)
+    )
+    yield from cursor
+
+
+def images_by_ids(dataset_id: str, image_ids: list[int], projection: dict | None = None) -> dict[int, dict]:
+    found = images_collection(dataset_id).find(
+        {"_id": {"$in": image_ids}}, projection=projection, session=mongo.current_session()
+    )
+    return {doc["_id"]: doc for doc in found}

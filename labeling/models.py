@@ -1,0 +1,466 @@
+"""LabelProject, ProjectRole, LabelTask and TaskRole on DDS's collections (reference §6).
+
+Fields and collection names are DDS's. The seed's methods stay here as the public Python API; each is
+a one-line call into ``labeling.services`` (the workflow) or ``labeling.selectors`` (the predicates).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from dds_site.documents import OrmDocumentMixin, current_ts
+from labeling.workflow import ProjectStatus, Role, TaskStatus
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from datasets.models import DataSet
+
+
+def uuid_hex() -> str:
+    return uuid.uuid4().hex
+
+
+class LabelProject(OrmDocumentMixin, models.Model):
+    id = models.CharField(primary_key=True, max_length=32, db_column="_id", default=uuid_hex, editable=False)
+    name = models.CharField(max_length=255)
+    datasets = models.JSONField(default=list, help_text="[{id, name}] snapshots of the project's datasets.")
+    created_ts = models.BigIntegerField(default=current_ts)
+    owner = models.JSONField(default=dict, help_text="{id, name} of the creator.")
+    managers = models.JSONField(default=list, help_text="[{id, name}] of the managers.")
+    description = models.TextField(default="", blank=True)
+    status = models.CharField(max_length=16, choices=ProjectStatus.choices, default=ProjectStatus.WAITING)
+    batch_size = models.IntegerField(null=True, blank=True)
+    label_times = models.IntegerField(null=True, blank=True)
+    review_times = models.IntegerField(null=True, blank=True)
+    task_num_total = models.IntegerField(default=0)
+    task_num_waiting = models.IntegerField(default=0)
+    task_num_working = models.IntegerField(default=0)
+    task_num_reviewing = models.IntegerField(default=0)
+    task_num_rejected = models.IntegerField(default=0)
+    task_num_accepted = models.IntegerField(default=0)
+    categories = models.TextField(default="", blank=True, help_text="Sorted, comma-joined category names.")
+    pre_label = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        db_table = "label_projects"
+        indexes = [models.Index(fields=["status"], name="label_projects_status")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return [item["id"] for item in self.datasets]
+
+    @property
+    def category_list(self) -> list[str]:
+        return [name for name in self.categories.split(",") if name]
+
+    @classmethod
+    def create_project(
+        cls,
+        name: str,
+        owner: User,
+        datasets: list[DataSet],
+        managers: list[User],
+        categories: list[str],
+        description: str = "",
+        pre_label: str | None = None,
+    ) -> LabelProject:
+        from labeling import services
+
+        return services.project_create(
+            name=name,
+            owner=owner,
+            datasets=datasets,
+            managers=managers,
+            categories=categories,
+            description=description,
+            pre_label=pre_label,
+        )
+
+    def edit_project(self, desc: str | None = None, managers: list[User] | None = None) -> LabelProject:
+        from labeling import services
+
+        return services.project_edit(project=self, description=desc, managers=managers)
+
+    def init_project(
+        self, batch_size: int | None = None, label_times: int | None = None, review_times: int | None = None
+    ) -> LabelProject:
+        from labeling import services
+
+        return services.project_init(
+            project=self, batch_size=batch_size, label_times=label_times, review_times=review_times
+        )
+
+    def update_subtask_counter(self) -> LabelProject:
+        from labeling import progress
+
+        return progress.project_recount(project=self)
+
+    def accept_project(self) -> LabelProject:
+        from labeling import services
+
+        return services.project_qa(project=self, action="accept")
+
+    def reject_project(self) -> LabelProject:
+        from labeling import services
+
+        return services.project_qa(project=self, action="reject")
+
+    def qa_project(self, action: str) -> LabelProject:
+        from labeling import services
+
+        return services.project_qa(project=self, action=action)
+
+    def reopen_project(self, task_ids: list[str] | None = None) -> LabelProject:
+        from labeling import services
+
+        return services.project_reopen(project=self, task_ids=task_ids)
+
+    def export_project(self, label_set_name: str, label_type: str = "User") -> LabelProject:
+        from labeling import export
+
+        return export.project_export(project=self, label_set_name=label_set_name, label_type=label_type)
+
+
+class ProjectRole(OrmDocumentMixin, models.Model):
+    """A user's role in a project; one row per task role received (as DDS), one per owner/manager."""
+
+    id = models.CharField(primary_key=True, max_length=32, db_column="_id", default=uuid_hex, editable=False)
+    project_id = models.CharField(max_length=32)
+    user_id = models.CharField(max_length=32)
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        db_table = "label_project_roles"
+        indexes = [
+            models.Index(fields=["project_id", "user_id"], name="lpr_project_user"),
+            models.Index(fields=["user_id"], name="lpr_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.project_id}"
+
+    @classmethod
+    def add_role(cls, project: LabelProject, user_id: str, role: str) -> ProjectRole:
+        from labeling import services
+
+        return services.project_role_add(project=project, user_ids=[user_id], role=role)[0]
+
+    @classmethod
+    def add_roles(cls, project: LabelProject, user_ids: list[str], role: str) -> list[ProjectRole]:
+        from labeling import services
+
+        return services.project_role_add(project=project, user_ids=user_ids, role=role)
+
+    @classmethod
+    def del_role(cls, project: LabelProject, user_id: str, role: str) -> int:
+        from labeling import services
+
+        return services.project_role_delete(project=project, user_ids=[user_id], role=role)
+
+    @classmethod
+    def del_roles(cls, project: LabelProject, user_ids: list[str], role: str) -> int:
+        from labeling import services
+
+        return services.project_role_delete(project=project, user_ids=user_ids, role=role)
+
+    # Predicates (reference §7.12, §7.13), all project-wide.
+    @staticmethod
+    def is_member(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id)
+
+    @staticmethod
+    def is_owner(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.OWNER})
+
+    @staticmethod
+    def is_manager(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.MANAGER})
+
+    @staticmethod
+    def is_leader(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.LABEL_LEADER, Role.REVIEW_LEADER})
+
+    @staticmethod
+    def is_gte_leader(user: User, project_id: str) -> bool:
+        from labeling import selectors
+        from labeling.workflow import GTE_LEADERS
+
+        return selectors.has_project_role(user, project_id, GTE_LEADERS)
+
+    @staticmethod
+    def is_gt_leader(user: User, project_id: str) -> bool:
+        from labeling import selectors
+        from labeling.workflow import GT_LEADERS
+
+        return selectors.has_project_role(user, project_id, GT_LEADERS)
+
+    @staticmethod
+    def is_label_leader(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.LABEL_LEADER})
+
+    @staticmethod
+    def is_review_leader(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.REVIEW_LEADER})
+
+    @staticmethod
+    def is_worker(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.LABELER, Role.REVIEWER})
+
+    @staticmethod
+    def is_label_worker(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.LABELER})
+
+    @staticmethod
+    def is_review_worker(user: User, project_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_project_role(user, project_id, {Role.REVIEWER})
+
+    @staticmethod
+    def can_create_project(user: User) -> bool:
+        return bool(user.is_active and user.is_staff)
+
+    @staticmethod
+    def can_edit_project(user: User, project_id: str) -> bool:
+        return ProjectRole.is_owner(user, project_id)
+
+    @staticmethod
+    def can_init_project(user: User, project_id: str) -> bool:
+        return ProjectRole.is_manager(user, project_id)
+
+    @staticmethod
+    def can_view_project(user: User, project_id: str) -> bool:
+        return ProjectRole.is_member(user, project_id)
+
+    @staticmethod
+    def can_view_project_progress(user: User, project_id: str) -> bool:
+        return ProjectRole.is_gte_leader(user, project_id)
+
+    @staticmethod
+    def can_assign_leader(user: User, project_id: str) -> bool:
+        return ProjectRole.is_manager(user, project_id)
+
+    @staticmethod
+    def can_view_all_tasks(user: User, project_id: str) -> bool:
+        return ProjectRole.is_gt_leader(user, project_id)
+
+    @staticmethod
+    def can_qa_project(user: User, project_id: str) -> bool:
+        return ProjectRole.is_owner(user, project_id)
+
+    @staticmethod
+    def can_export_project(user: User, project_id: str) -> bool:
+        return ProjectRole.is_owner(user, project_id)
+
+
+class LabelTask(OrmDocumentMixin, models.Model):
+    id = models.CharField(primary_key=True, max_length=32, db_column="_id", default=uuid_hex, editable=False)
+    idx = models.IntegerField()
+    project_id = models.CharField(max_length=32)
+    dataset_id = models.CharField(max_length=32)
+    created_ts = models.BigIntegerField(default=current_ts)
+    num_total = models.IntegerField(default=0)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.WAITING)
+    # Ours: export takes the latest label of a force-accepted task instead of the all-accepted one.
+    force_accepted = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "label_tasks"
+        indexes = [
+            models.Index(fields=["project_id", "idx"], name="label_tasks_project_idx"),
+            models.Index(fields=["dataset_id"], name="label_tasks_dataset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.idx} of {self.project_id}"
+
+    @property
+    def project(self) -> LabelProject:
+        cached = getattr(self, "_project", None)
+        if cached is None or cached.pk != self.project_id:
+            cached = LabelProject.objects.get(pk=self.project_id)
+            self._project = cached
+        return cached
+
+    def set_leader(self, leader: User, role: str) -> tuple[TaskRole, TaskRole]:
+        from labeling import services
+
+        return services.task_set_leader(task=self, user=leader, role=role)
+
+    def init_workers(self, workers: list[User], role: str) -> list[TaskRole]:
+        from labeling import services
+
+        return services.task_init_workers(task=self, users=workers, role=role)
+
+    def replace_worker(self, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
+        from labeling import services
+
+        return services.task_replace_role(task=self, old_user=old_user, new_user=new_user, role=role)
+
+    def restart_task(self) -> LabelTask:
+        from labeling import services
+
+        return services.task_restart(task=self)
+
+    def reject_task(self) -> LabelTask:
+        from labeling import services
+
+        return services.task_qa(task=self, action="reject")
+
+    def accept_task(self) -> LabelTask:
+        from labeling import services
+
+        return services.task_qa(task=self, action="accept")
+
+    def accept_rejected_task(self) -> LabelTask:
+        from labeling import services
+
+        return services.task_qa(task=self, action="force_accept")
+
+    def qa_task(self, action: str) -> LabelTask:
+        from labeling import services
+
+        return services.task_qa(task=self, action=action)
+
+    def get_max_role(self, user: User) -> TaskRole | None:
+        from labeling import selectors
+
+        return selectors.task_max_role(task=self, user=user)
+
+
+class TaskRole(OrmDocumentMixin, models.Model):
+    id = models.CharField(primary_key=True, max_length=32, db_column="_id", default=uuid_hex, editable=False)
+    project_id = models.CharField(max_length=32)
+    task_id = models.CharField(max_length=32)
+    user_id = models.CharField(max_length=32)
+    user_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    label_num_waiting = models.IntegerField(default=0)
+    review_num_waiting = models.IntegerField(default=0)
+    review_num_rejected = models.IntegerField(default=0)
+    review_num_accepted = models.IntegerField(default=0)
+    label_completed = models.BooleanField(default=False)
+    review_completed = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "label_task_roles"
+        indexes = [
+            models.Index(fields=["task_id", "is_active"], name="ltr_task_active"),
+            models.Index(fields=["project_id", "user_id"], name="ltr_project_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} {self.role} of task {self.task_id}"
+
+    @classmethod
+    def init_roles(cls, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
+        from labeling import services
+
+        return services.task_roles_init(task=task, users=users, role=role)
+
+    @classmethod
+    def replace_role(cls, task: LabelTask, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
+        from labeling import services
+
+        return services.task_replace_role(task=task, old_user=old_user, new_user=new_user, role=role)
+
+    @staticmethod
+    def update_progress_for_all_roles(task_id: str) -> None:
+        from labeling import progress
+
+        progress.task_recount(task=LabelTask.objects.get(pk=task_id))
+
+    @staticmethod
+    def is_task_label_leader(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_task_role(user, task_id, Role.LABEL_LEADER)
+
+    @staticmethod
+    def is_task_review_leader(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_task_role(user, task_id, Role.REVIEW_LEADER)
+
+    @staticmethod
+    def is_task_labeler(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_task_role(user, task_id, Role.LABELER)
+
+    @staticmethod
+    def is_task_reviewer(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return selectors.has_task_role(user, task_id, Role.REVIEWER)
+
+    @staticmethod
+    def can_init_label_worker(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return TaskRole.is_task_label_leader(user, task_id) and not selectors.task_has_active_role(
+            task_id, Role.LABELER
+        )
+
+    @staticmethod
+    def can_init_review_worker(user: User, task_id: str) -> bool:
+        from labeling import selectors
+
+        return TaskRole.is_task_review_leader(user, task_id) and not selectors.task_has_active_role(
+            task_id, Role.REVIEWER
+        )
+
+    @staticmethod
+    def can_replace_label_worker(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_label_leader(user, task_id)
+
+    @staticmethod
+    def can_replace_review_worker(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_review_leader(user, task_id)
+
+    @staticmethod
+    def can_commit_review(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_reviewer(user, task_id)
+
+    @staticmethod
+    def can_restart_task(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_label_leader(user, task_id)
+
+    @staticmethod
+    def can_qa_task(user: User, project_id: str) -> bool:
+        return ProjectRole.is_manager(user, project_id)
+
+    @staticmethod
+    def can_view_all_roles(user: User, project_id: str) -> bool:
+        return ProjectRole.is_gte_leader(user, project_id)
+
+    @staticmethod
+    def can_label_image(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_labeler(user, task_id)
+
+    @staticmethod
+    def can_review_image(user: User, task_id: str) -> bool:
+        return TaskRole.is_task_reviewer(user, task_id)

@@ -1,0 +1,144 @@
+"""Progress counters of task roles and projects (reference §7.8), kept exact without scanning datasets.
+
+Label and review actions move counters with ``$inc`` from the status diff of the one image they
+changed; recounts group the task's images on the indexed ``task_id`` (never the whole dataset) and are
+used by the multi-document steps (role init, replacement, restart) and as the seed's
+``update_progress_for_all_roles``. Status changes of tasks are conditional updates, so exactly one
+caller moves a task and adjusts the project's counters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from dds_site import mongo
+from labeling import workflow
+from labeling.models import LabelProject, LabelTask, TaskRole
+from labeling.task_images import LabelTaskImage
+from labeling.workflow import COUNTER_FIELD, COUNTER_FIELDS, LEADERS, ProjectStatus, TaskStatus
+
+
+def _session():
+    return mongo.current_session()
+
+
+def _role_filter(task_id: str, key: str) -> dict:
+    if key in LEADERS:
+        return {"task_id": task_id, "role": key, "is_active": True}
+    role, user_id = key.rsplit("_", 1)
+    return {"task_id": task_id, "role": role, "user_id": user_id, "is_active": True}
+
+
+def role_key_of(role: Mapping) -> str:
+    return workflow.role_key(role["role"], role["user_id"])
+
+
+def apply_image_change(*, task: LabelTask, project: LabelProject, old: Mapping[str, str], new: Mapping[str, str]):
+    """Move the role counters by one image's status change, then refresh flags and task completion."""
+    roles = TaskRole.get_collection()
+    for key, inc in workflow.counter_deltas(old, new).items():
+        inc = {field: n for field, n in inc.items() if n}
+        if inc:
+            roles.update_one(_role_filter(task.id, key), {"$inc": inc}, session=_session())
+    refresh_completion(task=task, project=project)
+
+
+def refresh_completion(*, task: LabelTask, project: LabelProject) -> None:
+    """Store each active role's completed flags; move a finished working task to reviewing.
+
+    Flags are written only if the counters still hold the values they were computed from, so a
+    slower caller never overwrites a newer caller's flags.
+    """
+    collection = TaskRole.get_collection()
+    active = list(collection.find({"task_id": task.id, "is_active": True}, session=_session()))
+    for role in active:
+        flags = workflow.completion_flags(role, review_times=project.review_times or 0, num_total=task.num_total)
+        if any(role.get(name) != value for name, value in flags.items()):
+            seen = {field: role.get(field, 0) for field in COUNTER_FIELDS}
+            collection.update_one({"_id": role["_id"], **seen}, {"$set": flags}, session=_session())
+        role.update(flags)
+    if workflow.task_is_complete(active):
+        task_transition(task=task, source=TaskStatus.WORKING, target=TaskStatus.REVIEWING)
+
+
+def task_transition(*, task: LabelTask, source: str, target: str, extra: dict | None = None) -> bool:
+    """Move a task from ``source`` to ``target`` if it is still there; adjust the project counters."""
+    moved = LabelTask.objects.filter(pk=task.pk, status=source).update(status=target, **(extra or {}))
+    if not moved:
+        return False
+    task.status = target
+    for name, value in (extra or {}).items():
+        setattr(task, name, value)
+    inc = {workflow.TASK_COUNTER_FIELD[source]: -1, workflow.TASK_COUNTER_FIELD[target]: 1}
+    projects = LabelProject.get_collection()
+    after = projects.find_one_and_update(
+        {"_id": task.project_id}, {"$inc": inc}, return_document=True, session=_session()
+    )
+    _maybe_project_reviewing(after)
+    return True
+
+
+def _maybe_project_reviewing(project_doc: Mapping | None) -> None:
+    """All tasks accepted: a working project goes to reviewing (DDS did this from any status)."""
+    if not project_doc or project_doc.get("task_num_total", 0) == 0:
+        return
+    if project_doc["task_num_accepted"] == project_doc["task_num_total"]:
+        LabelProject.get_collection().update_one(
+            {
+                "_id": project_doc["_id"],
+                "status": ProjectStatus.WORKING,
+                "task_num_accepted": project_doc["task_num_total"],
+            },
+            {"$set": {"status": ProjectStatus.REVIEWING}},
+            session=_session(),
+        )
+
+
+def project_recount(*, project: LabelProject) -> LabelProject:
+    """DDS's ``update_subtask_counter``: count the project's tasks per status (indexed ``project_id``)."""
+    pipeline = [{"$match": {"project_id": project.id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+    counts = {row["_id"]: row["n"] for row in LabelTask.aggregate(pipeline)}
+    values = {field: counts.get(status, 0) for status, field in workflow.TASK_COUNTER_FIELD.items()}
+    values["task_num_total"] = sum(counts.values())
+    after = LabelProject.get_collection().find_one_and_update(
+        {"_id": project.id}, {"$set": values}, return_document=True, session=_session()
+    )
+    _maybe_project_reviewing(after)
+    project.refresh_from_db()
+    return project
+
+
+def count_statuses(*, task: LabelTask, keys: Iterable[str] | None = None) -> dict[str, Counter]:
+    """Per role key, how many of the task's images are in each status (one grouping on ``task_id``)."""
+    pipeline = [
+        {"$match": {"task_id": task.id}},
+        {"$project": {"rs": {"$objectToArray": "$role_status"}}},
+        {"$unwind": "$rs"},
+        {"$group": {"_id": {"k": "$rs.k", "v": "$rs.v"}, "n": {"$sum": 1}}},
+    ]
+    wanted = set(keys) if keys is not None else None
+    result: dict[str, Counter] = {}
+    for row in LabelTaskImage(task.dataset_id).aggregate(pipeline):
+        key = row["_id"]["k"]
+        if wanted is None or key in wanted:
+            result.setdefault(key, Counter())[row["_id"]["v"]] = row["n"]
+    return result
+
+
+def task_recount(*, task: LabelTask, only: Iterable[str] | None = None) -> None:
+    """Recount the counters of the task's active roles (or of the role ids in ``only``) from its images."""
+    project = task.project
+    collection = TaskRole.get_collection()
+    roles = list(collection.find({"task_id": task.id, "is_active": True}, session=_session()))
+    if only is not None:
+        wanted = set(only)
+        roles = [role for role in roles if role["_id"] in wanted]
+    counts = count_statuses(task=task, keys=[role_key_of(role) for role in roles])
+    for role in roles:
+        by_status = counts.get(role_key_of(role), Counter())
+        values = {field: by_status.get(status, 0) for status, field in COUNTER_FIELD.items()}
+        flags = workflow.completion_flags(values, review_times=project.review_times or 0, num_total=task.num_total)
+        values.update(flags)
+        collection.update_one({"_id": role["_id"]}, {"$set": values}, session=_session())
+    refresh_completion(task=task, project=project)

@@ -1,0 +1,140 @@
+"""Read queries of the labeling app: role predicates and what each user may see (reference §7.12, §7.13)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from labeling.errors import LabelErrCode, project_error, task_error
+from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
+from labeling.workflow import GT_LEADERS, GTE_LEADERS, LEADERS, ROLE_LEVEL, Role, max_role
+
+
+def _usable(user: User | None) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def project_roles_of(user: User, project_id: str) -> set[str]:
+    if not _usable(user):
+        return set()
+    return set(ProjectRole.objects.filter(project_id=project_id, user_id=user.pk).values_list("role", flat=True))
+
+
+def has_project_role(user: User, project_id: str, roles: Iterable[str] | None = None) -> bool:
+    """Whether an active ``user`` holds any (or one of ``roles``) project role."""
+    if not _usable(user):
+        return False
+    query = ProjectRole.objects.filter(project_id=project_id, user_id=user.pk)
+    if roles is not None:
+        query = query.filter(role__in=list(roles))
+    return query.exists()
+
+
+def has_task_role(user: User, task_id: str, role: str) -> bool:
+    """Whether an active ``user`` holds an active ``role`` in the task."""
+    if not _usable(user):
+        return False
+    return TaskRole.objects.filter(task_id=task_id, user_id=user.pk, role=role, is_active=True).exists()
+
+
+def task_has_active_role(task_id: str, role: str) -> bool:
+    return TaskRole.objects.filter(task_id=task_id, role=role, is_active=True).exists()
+
+
+def active_role(task_id: str, role: str, user_id: str | None = None) -> TaskRole | None:
+    query = TaskRole.objects.filter(task_id=task_id, role=role, is_active=True)
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    return query.first()
+
+
+def task_roles(task_id: str, *, active: bool = True) -> QuerySet[TaskRole]:
+    query = TaskRole.objects.filter(task_id=task_id)
+    return query.filter(is_active=True) if active else query
+
+
+def task_max_role(*, task: LabelTask, user: User) -> TaskRole | None:
+    """The user's own most powerful active role in the task.
+
+    DDS handed project-level leaders the top role of *anybody* in *any* task (bug 4); here it is
+    always one of the caller's own roles in this task.
+    """
+    if not _usable(user):
+        return None
+    roles = list(TaskRole.objects.filter(task_id=task.pk, user_id=user.pk, is_active=True))
+    return min(roles, key=lambda role: ROLE_LEVEL[role.role], default=None)
+
+
+def task_view_role(*, task: LabelTask, user: User) -> str | None:
+    """The role whose view of the task the user gets: owner/manager of the project, else his own task role."""
+    project_level = max_role(project_roles_of(user, task.project_id) & GT_LEADERS)
+    if project_level:
+        return project_level
+    own = task_max_role(task=task, user=user)
+    return own.role if own else None
+
+
+def project_get(project_id: str) -> LabelProject:
+    project = LabelProject.objects.filter(pk=project_id).first()
+    if project is None:
+        raise project_error(LabelErrCode.PROJECT_NOT_FOUND)
+    return project
+
+
+def task_get(task_id: str, project_id: str | None = None) -> LabelTask:
+    """A task; with ``project_id``, only if it belongs to that project (DDS did not check, bug 4)."""
+    query = LabelTask.objects.filter(pk=task_id)
+    if project_id is not None:
+        query = query.filter(project_id=project_id)
+    task = query.first()
+    if task is None:
+        raise task_error(LabelErrCode.TASK_NOT_FOUND)
+    return task
+
+
+def projects_for(user: User) -> QuerySet[LabelProject]:
+    """Projects where the user holds any role, oldest first."""
+    if not _usable(user):
+        return LabelProject.objects.none()
+    ids = set(ProjectRole.objects.filter(user_id=user.pk).values_list("project_id", flat=True))
+    return LabelProject.objects.filter(pk__in=list(ids)).order_by("created_ts", "id")
+
+
+def tasks_for(user: User, project: LabelProject) -> QuerySet[LabelTask]:
+    """Owners/managers see every task; others only tasks where they hold an active role."""
+    query = LabelTask.objects.filter(project_id=project.pk).order_by("idx")
+    if project_roles_of(user, project.pk) & GT_LEADERS:
+        return query
+    task_ids = set(
+        TaskRole.objects.filter(project_id=project.pk, user_id=user.pk, is_active=True).values_list(
+            "task_id", flat=True
+        )
+    )
+    return query.filter(pk__in=list(task_ids))
+
+
+def visible_task_roles(user: User, task: LabelTask) -> list[TaskRole]:
+    """Roles of a task the user may see (reference §7.13 "List tasks" / "Task roles").
+
+    Owners, managers and the task's own leaders see every active role; anyone else with a role in the
+    task sees both leaders and his own roles; outsiders see nothing (DDS had no membership check).
+    """
+    roles = list(task_roles(task.pk).order_by("role", "user_name"))
+    if project_roles_of(user, task.project_id) & GT_LEADERS:
+        return roles
+    own = [role for role in roles if role.user_id == user.pk]
+    if any(role.role in LEADERS for role in own):
+        return roles
+    if not own:
+        return []
+    return [role for role in roles if role.role in LEADERS or role.user_id == user.pk]
+
+
+def can_view_progress(user: User, project_id: str) -> bool:
+    return bool(project_roles_of(user, project_id) & GTE_LEADERS)
+
+
+def label_role_of(user: User, task_id: str, role: str = Role.LABELER) -> TaskRole | None:
+    return active_role(task_id, role, user.pk)

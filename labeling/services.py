@@ -1,0 +1,645 @@
+"""The labeling workflow's verbs: one function per action, keyword-only (reference §7).
+
+Each loads what it needs, checks the rules of ``labeling.workflow``, writes with conditional updates
+(or inside ``django_mongodb_backend.transaction.atomic`` for multi-document steps) and returns fresh
+objects. Permission checks of the acting user live in ``labeling.permissions``; these functions are the
+model-level API (the seed's methods call them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django_mongodb_backend import transaction
+from pymongo import InsertOne
+
+from accounts.models import User
+from datasets.models import DataSet
+from dds_site import mongo
+from dds_site.documents import current_ts
+from dds_site.errors import InvalidArgument, WorkflowConflict
+from labeling import progress, selectors, workflow
+from labeling.annotations import validate_annotations
+from labeling.dataset_images import iter_images
+from labeling.errors import LabelErrCode, project_error, task_error
+from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
+from labeling.task_images import LabelTaskImage, LabelTaskImageModel, UserLabelData, UserReviewData
+from labeling.workflow import (
+    LEADERS,
+    WORKERS,
+    ImageState,
+    ImageStatus,
+    ProjectStatus,
+    ReviewAction,
+    Role,
+    TaskStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+CAS_RETRIES = 50
+INSERT_BATCH = 1000
+
+
+def _session():
+    return mongo.current_session()
+
+
+def _snapshot(user: User) -> dict:
+    return {"id": user.pk, "name": user.name}
+
+
+def _ensure_active(users: Iterable[User]) -> None:
+    for user in users:
+        if not user.is_active:
+            raise task_error(LabelErrCode.USER_NOT_ACTIVE, f"user {user.name} is not active.")
+
+
+# --- projects -----------------------------------------------------------------------------------------------------
+
+
+def project_role_add(*, project: LabelProject, user_ids: list[str], role: str) -> list[ProjectRole]:
+    """Give each user the project role (one row per call, as DDS)."""
+    rows = [ProjectRole(id=uuid_hex(), project_id=project.pk, user_id=user_id, role=role) for user_id in user_ids]
+    return ProjectRole.objects.bulk_create(rows)
+
+
+def project_role_delete(*, project: LabelProject, user_ids: list[str], role: str) -> int:
+    """Remove the users' rows of one project role; the last owner cannot be removed (400235)."""
+    if role == Role.OWNER:
+        remaining = ProjectRole.objects.filter(project_id=project.pk, role=Role.OWNER).exclude(user_id__in=user_ids)
+        if not remaining.exists():
+            raise task_error(LabelErrCode.LAST_OWNER)
+    deleted, _ = ProjectRole.objects.filter(project_id=project.pk, user_id__in=user_ids, role=role).delete()
+    return deleted
+
+
+def _occupied_dataset_ids(dataset_ids: list[str]) -> set[str]:
+    """Datasets already bound to a project that is not exported (deleted projects free theirs, bug 18)."""
+    found = LabelProject.get_collection().find(
+        {"datasets.id": {"$in": dataset_ids}, "status": {"$in": sorted(workflow.PROJECT_STATUSES_HOLDING_DATASETS)}},
+        projection={"datasets": 1},
+        session=_session(),
+    )
+    return {item["id"] for doc in found for item in doc.get("datasets", [])} & set(dataset_ids)
+
+
+def project_create(
+    *,
+    name: str,
+    owner: User,
+    datasets: list[DataSet],
+    managers: list[User],
+    categories: list[str],
+    description: str = "",
+    pre_label: str | None = None,
+) -> LabelProject:
+    """Create a project and its owner/manager roles (reference §7.1, checks in DDS's order)."""
+    if not managers:
+        raise project_error(LabelErrCode.MANAGERS_EMPTY)
+    if not datasets:
+        raise project_error(LabelErrCode.DATASETS_EMPTY)
+    normalised = workflow.normalise_categories(categories or [])
+    if not normalised:
+        raise project_error(LabelErrCode.CATEGORIES_EMPTY)
+    if not (owner.is_active and owner.is_staff):
+        raise project_error(LabelErrCode.CANT_CREATE_PROJECT)
+    for manager in managers:
+        if not manager.is_active:
+            raise project_error(LabelErrCode.USER_NOT_ACTIVE, f"user {manager.name} is not active.")
+    dataset_ids = [dataset.pk for dataset in datasets]
+    if _occupied_dataset_ids(dataset_ids):
+        raise project_error(LabelErrCode.DATASET_OCCUPIED)
+    project = LabelProject(
+        id=uuid_hex(),
+        name=name,
+        datasets=[{"id": dataset.pk, "name": dataset.name} for dataset in datasets],
+        created_ts=current_ts(),
+        owner=_snapshot(owner),
+        managers=[_snapshot(manager) for manager in managers],
+        description=description or "",
+        status=ProjectStatus.WAITING,
+        categories=normalised,
+        pre_label=pre_label or None,
+    )
+    with transaction.atomic():
+        project.save(force_insert=True)
+        project_role_add(project=project, user_ids=[owner.pk], role=Role.OWNER)
+        project_role_add(project=project, user_ids=[manager.pk for manager in managers], role=Role.MANAGER)
+    return project
+
+
+def project_edit(
+    *, project: LabelProject, description: str | None = None, managers: list[User] | None = None
+) -> LabelProject:
+    """Change the description and/or the managers; each may be given alone (fixes DDS bug 13)."""
+    if managers is not None and not managers:
+        raise project_error(LabelErrCode.MANAGERS_EMPTY_ON_EDIT)
+    changes: dict = {}
+    if description is not None:
+        changes["description"] = description
+    with transaction.atomic():
+        if managers is not None:
+            for manager in managers:
+                if not manager.is_active:
+                    raise project_error(LabelErrCode.USER_NOT_ACTIVE, f"user {manager.name} is not active.")
+            unique = list({manager.pk: manager for manager in managers}.values())
+            changes["managers"] = [_snapshot(manager) for manager in unique]
+            new_ids = {manager.pk for manager in unique}
+            old_ids = set(
+                ProjectRole.objects.filter(project_id=project.pk, role=Role.MANAGER).values_list("user_id", flat=True)
+            )
+            if old_ids - new_ids:
+                project_role_delete(project=project, user_ids=sorted(old_ids - new_ids), role=Role.MANAGER)
+            project_role_add(project=project, user_ids=sorted(new_ids - old_ids), role=Role.MANAGER)
+        if changes:
+            LabelProject.objects.filter(pk=project.pk).update(**changes)
+    project.refresh_from_db()
+    return project
+
+
+def project_init(
+    *,
+    project: LabelProject,
+    batch_size: int | None = None,
+    label_times: int | None = None,
+    review_times: int | None = None,
+    resume: bool = False,
+) -> LabelProject:
+    """Split the project's datasets into tasks (reference §7.3).
+
+    The project is claimed by a conditional ``waiting -> initializing`` update, so one caller runs it.
+    Images are streamed and task images written in bulk. A failure rolls the project back to waiting
+    (DDS stayed in initializing forever, bug 17); ``resume=True`` re-runs an initialisation that a crash
+    left in initializing, after removing what it had written.
+    """
+    project.refresh_from_db()
+    if resume:
+        if project.status != ProjectStatus.INITIALIZING:
+            raise project_error(LabelErrCode.PROJECT_NOT_INITIALIZING)
+        batch_size = project.batch_size if batch_size is None else batch_size
+        label_times = project.label_times if label_times is None else label_times
+        review_times = project.review_times if review_times is None else review_times
+    elif project.status != ProjectStatus.WAITING:
+        raise project_error(LabelErrCode.PROJECT_NOT_WAITING)
+    workflow.check_init_config(batch_size, label_times, review_times)
+    config = {"batch_size": batch_size, "label_times": label_times, "review_times": review_times}
+    source = ProjectStatus.INITIALIZING if resume else ProjectStatus.WAITING
+    claimed = LabelProject.objects.filter(pk=project.pk, status=source).update(
+        status=ProjectStatus.INITIALIZING, **config
+    )
+    if not claimed:
+        raise project_error(LabelErrCode.PROJECT_NOT_WAITING)
+    project.refresh_from_db()
+    _remove_tasks(project)
+    try:
+        num_tasks, pre_categories = _generate_tasks(project)
+    except BaseException:
+        logger.exception("initialisation of label project %s failed; rolling back", project.pk)
+        _remove_tasks(project)
+        LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.INITIALIZING).update(
+            status=ProjectStatus.WAITING
+        )
+        raise
+    LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.INITIALIZING).update(
+        status=ProjectStatus.WORKING,
+        categories=workflow.merge_categories(project.categories, pre_categories),
+        task_num_total=num_tasks,
+        task_num_waiting=num_tasks,
+        task_num_working=0,
+        task_num_reviewing=0,
+        task_num_rejected=0,
+        task_num_accepted=0,
+    )
+    project.refresh_from_db()
+    return project
+
+
+def _remove_tasks(project: LabelProject) -> None:
+    """Delete every task, task role and task image of the project (init rollback / resume)."""
+    tasks = list(LabelTask.objects.filter(project_id=project.pk).values_list("id", "dataset_id"))
+    by_dataset: dict[str, list[str]] = {}
+    for task_id, dataset_id in tasks:
+        by_dataset.setdefault(dataset_id, []).append(task_id)
+    for dataset_id, task_ids in by_dataset.items():
+        LabelTaskImage(dataset_id).get_collection().delete_many({"task_id": {"$in": task_ids}})
+    TaskRole.objects.filter(project_id=project.pk).delete()
+    LabelTask.objects.filter(project_id=project.pk).delete()
+
+
+def _pre_label_data(image: dict, pre_label: str | None, names: set[str]) -> dict | None:
+    if not pre_label:
+        return None
+    annotations = []
+    for obj in image.get("objects") or []:
+        if obj.get("label_name") != pre_label:
+            continue
+        category = obj.get("category_name") or ""
+        names.add(category)
+        annotations.append(
+            {"category_id": category, "category_name": category, "bounding_box": obj.get("bounding_box") or {}}
+        )
+    if not annotations:
+        return None
+    return UserLabelData(
+        user_id=workflow.PRE_LABEL_USER, user_name=workflow.PRE_LABEL_USER, annotations=annotations
+    ).model_dump()
+
+
+def _generate_tasks(project: LabelProject) -> tuple[int, set[str]]:
+    pre_categories: set[str] = set()
+    num_tasks = 0
+    for dataset in project.datasets:
+        num_tasks += _generate_dataset_tasks(project, dataset["id"], num_tasks, pre_categories)
+    return num_tasks, pre_categories
+
+
+def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: int, pre_categories: set[str]) -> int:
+    """Create one dataset's tasks and task images; returns the number of tasks."""
+    batch_size = project.batch_size or 0
+    collection = LabelTaskImage(dataset_id).get_collection()
+    sizes: dict[str, int] = {}
+
+    def new_task() -> str:
+        created = LabelTask.objects.create(
+            id=uuid_hex(),
+            idx=first_idx + len(sizes),
+            project_id=project.pk,
+            dataset_id=dataset_id,
+            created_ts=current_ts(),
+        )
+        sizes[created.pk] = 0
+        return created.pk
+
+    pending: list[InsertOne] = []
+    task_id = new_task() if batch_size == 0 else ""  # batch 0: one task per dataset, even an empty one
+    for position, image in enumerate(iter_images(dataset_id, with_objects=bool(project.pre_label))):
+        if batch_size and position % batch_size == 0:
+            task_id = new_task()
+        sizes[task_id] += 1
+        pending.append(
+            InsertOne(
+                {
+                    "_id": f"{task_id}_{position}",
+                    "idx": position,
+                    "image_id": image["_id"],
+                    "task_id": task_id,
+                    "url": image.get("url", ""),
+                    "url_full_res": image.get("url_full_res", ""),
+                    "default_labels": _pre_label_data(image, project.pre_label, pre_categories),
+                    "labels": {},
+                    "reviews": {},
+                    "role_status": {},
+                    "version": 0,
+                }
+            )
+        )
+        if len(pending) >= INSERT_BATCH:
+            collection.bulk_write(pending, ordered=False)
+            pending = []
+    if pending:
+        collection.bulk_write(pending, ordered=False)
+    for created_id, size in sizes.items():
+        LabelTask.objects.filter(pk=created_id).update(num_total=size)
+    return len(sizes)
+
+
+def project_qa(*, project: LabelProject, action: str) -> LabelProject:
+    """Owner accepts or rejects a project in reviewing (reference §7.10)."""
+    project.refresh_from_db()
+    target = workflow.project_qa_target(action, project.status)
+    if not LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.REVIEWING).update(status=target):
+        raise project_error(LabelErrCode.PROJECT_NOT_REVIEWING)
+    project.refresh_from_db()
+    return project
+
+
+def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None) -> LabelProject:
+    """Reopen a rejected project for rework (DDS had no way out of rejected, bug 17).
+
+    The project goes back to working and the chosen tasks (default: all) from accepted to rejected,
+    so their label leaders can restart them.
+    """
+    project.refresh_from_db()
+    if project.status != ProjectStatus.REJECTED:
+        raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
+    tasks = LabelTask.objects.filter(project_id=project.pk, status=TaskStatus.ACCEPTED)
+    if task_ids is not None:
+        known = set(LabelTask.objects.filter(project_id=project.pk, pk__in=task_ids).values_list("id", flat=True))
+        if known != set(task_ids):
+            raise project_error(LabelErrCode.TASK_NOT_IN_PROJECT)
+        tasks = tasks.filter(pk__in=task_ids)
+    with transaction.atomic():
+        if not LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.REJECTED).update(
+            status=ProjectStatus.WORKING
+        ):
+            raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
+        tasks.update(status=TaskStatus.REJECTED, force_accepted=False)
+    return progress.project_recount(project=project)
+
+
+# --- task roles ---------------------------------------------------------------------------------------------------
+
+
+def _role_doc(task: LabelTask, user: User, role: str) -> TaskRole:
+    return TaskRole(
+        id=uuid_hex(),
+        project_id=task.project_id,
+        task_id=task.pk,
+        user_id=user.pk,
+        user_name=user.name,
+        role=role,
+        is_active=True,
+        label_num_waiting=task.num_total,
+    )
+
+
+def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
+    """Grant one role to all its users at once (reference §7.4): roles, project roles, image statuses."""
+    task.refresh_from_db()
+    project = task.project
+    has_active = selectors.task_has_active_role(task.pk, role) if role in workflow.TASK_BONDED_ROLES else False
+    workflow.check_init_roles(
+        role=role,
+        num_users=len(users),
+        label_times=project.label_times or 0,
+        review_times=project.review_times or 0,
+        has_active=has_active,
+    )
+    if len({user.pk for user in users}) != len(users):
+        raise task_error(LabelErrCode.LABELER_COUNT if role == Role.LABELER else LabelErrCode.REVIEWER_COUNT)
+    _ensure_active(users)
+    if not users:
+        return []
+    roles = [_role_doc(task, user, role) for user in users]
+    keys = {f"role_status.{workflow.role_key(role, user.pk)}": ImageStatus.LABELING for user in users}
+    with transaction.atomic():
+        TaskRole.objects.bulk_create(roles)
+        project_role_add(project=project, user_ids=[user.pk for user in users], role=role)
+        LabelTaskImage(task.dataset_id).get_collection().update_many(
+            {"task_id": task.pk}, {"$set": keys, "$inc": {"version": 1}}, session=_session()
+        )
+    return roles
+
+
+def task_set_leader(*, task: LabelTask, user: User, role: str) -> tuple[TaskRole, TaskRole]:
+    """Set (or replace) a task's label or review leader; start the task once it is staffed."""
+    if role not in LEADERS:
+        raise task_error(LabelErrCode.NOT_LEADER_ROLE)
+    current = selectors.active_role(task.pk, role)
+    if current is not None:
+        return task_replace_role(task=task, old_user=_user(current.user_id), new_user=user, role=role)
+    (created,) = task_roles_init(task=task, users=[user], role=role)
+    project = task.project
+    target = workflow.task_status_after_leader(
+        status=task.status,
+        review_times=project.review_times or 0,
+        has_label_leader=selectors.task_has_active_role(task.pk, Role.LABEL_LEADER),
+        has_review_leader=selectors.task_has_active_role(task.pk, Role.REVIEW_LEADER),
+    )
+    if target != task.status:
+        progress.task_transition(task=task, source=task.status, target=target)
+    return created, created
+
+
+def _user(user_id: str) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise task_error(LabelErrCode.USER_NOT_FOUND)
+    return user
+
+
+def task_init_workers(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
+    """Set all labelers or all reviewers of a task at once (reference §7.4)."""
+    if role not in WORKERS:
+        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
+    roles = task_roles_init(task=task, users=users, role=role)
+    if role == Role.REVIEWER and roles:
+        labelers = list(selectors.task_roles(task.pk).filter(role=Role.LABELER))
+        if labelers:
+            # Images every labeler already submitted are waiting for the new reviewers.
+            ready = {
+                f"role_status.{workflow.role_key(Role.LABELER, r.user_id)}": ImageStatus.REVIEWING for r in labelers
+            }
+            keys = {f"role_status.{workflow.role_key(role, r.user_id)}": ImageStatus.REVIEWING for r in roles}
+            LabelTaskImage(task.dataset_id).get_collection().update_many(
+                {"task_id": task.pk, **ready}, {"$set": keys, "$inc": {"version": 1}}, session=_session()
+            )
+        progress.task_recount(task=task, only=[r.pk for r in roles])
+    return [TaskRole.objects.get(pk=r.pk) for r in roles]
+
+
+def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
+    """Hand a role holder's task role and work to another user (reference §7.5, fixing bugs 14 and 15).
+
+    The old user's statuses, labels and reviews are *moved* to the new user (same label ids, so the
+    reviews of them stay valid) instead of duplicated; a banned user can be replaced; the new user's
+    counters are recounted from the images.
+    """
+    task.refresh_from_db()
+    old_role = selectors.active_role(task.pk, role, old_user.pk) if role in workflow.TASK_BONDED_ROLES else None
+    new_has = selectors.active_role(task.pk, role, new_user.pk) is not None if old_role else False
+    workflow.check_replace_role(
+        role=role, old_user_id=old_user.pk, new_user_id=new_user.pk, old_has=old_role is not None, new_has=new_has
+    )
+    _ensure_active([new_user])
+    new_role = _role_doc(task, new_user, role)
+    for field in (*workflow.COUNTER_FIELDS, "label_completed", "review_completed"):
+        setattr(new_role, field, getattr(old_role, field))
+    with transaction.atomic():
+        if not TaskRole.objects.filter(pk=old_role.pk, is_active=True).update(is_active=False):
+            raise WorkflowConflict()
+        new_role.save(force_insert=True)
+        project_role_add(project=task.project, user_ids=[new_user.pk], role=role)
+        still_holds = TaskRole.objects.filter(
+            project_id=task.project_id, user_id=old_user.pk, role=role, is_active=True
+        ).exists()
+        if not still_holds:
+            ProjectRole.objects.filter(project_id=task.project_id, user_id=old_user.pk, role=role).delete()
+        if role in WORKERS:
+            _move_image_work(task=task, role=role, old_user=old_user, new_user=new_user)
+    if role in WORKERS:
+        progress.task_recount(task=task, only=[new_role.pk])
+    old_role.refresh_from_db()
+    new_role.refresh_from_db()
+    return old_role, new_role
+
+
+def _move_image_work(*, task: LabelTask, role: str, old_user: User, new_user: User) -> None:
+    collection = LabelTaskImage(task.dataset_id).get_collection()
+    old_key, new_key = workflow.role_key(role, old_user.pk), workflow.role_key(role, new_user.pk)
+    store = "labels" if role == Role.LABELER else "reviews"
+    collection.update_many(
+        {"task_id": task.pk},
+        {
+            "$rename": {
+                f"role_status.{old_key}": f"role_status.{new_key}",
+                f"{store}.{old_user.pk}": f"{store}.{new_user.pk}",
+            },
+            "$inc": {"version": 1},
+        },
+        session=_session(),
+    )
+    collection.update_many(
+        {"task_id": task.pk, f"{store}.{new_user.pk}.0": {"$exists": True}},
+        {
+            "$set": {
+                f"{store}.{new_user.pk}.$[].user_id": new_user.pk,
+                f"{store}.{new_user.pk}.$[].user_name": new_user.name,
+            }
+        },
+        session=_session(),
+    )
+
+
+# --- tasks --------------------------------------------------------------------------------------------------------
+
+
+def task_restart(*, task: LabelTask) -> LabelTask:
+    """A label leader restarts a rejected task: every active role gets every image ``rejected``.
+
+    Labels and reviews are kept; counters are recounted and, unlike DDS (bug 19), the project's task
+    counters follow at once.
+    """
+    task.refresh_from_db()
+    if task.status != TaskStatus.REJECTED:
+        raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
+    keys = [progress.role_key_of({"role": r.role, "user_id": r.user_id}) for r in selectors.task_roles(task.pk)]
+    with transaction.atomic():
+        if not progress.task_transition(task=task, source=TaskStatus.REJECTED, target=TaskStatus.WORKING):
+            raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
+        LabelTaskImage(task.dataset_id).get_collection().update_many(
+            {"task_id": task.pk},
+            {"$set": {"role_status": workflow.restart_role_status(keys)}, "$inc": {"version": 1}},
+            session=_session(),
+        )
+        progress.task_recount(task=task)
+    task.refresh_from_db()
+    return task
+
+
+def task_qa(*, task: LabelTask, action: str) -> LabelTask:
+    """A manager accepts, rejects or force-accepts a task (reference §7.9)."""
+    task.refresh_from_db()
+    target = workflow.task_qa_target(action, task.status)
+    source = task.status
+    extra = {"force_accepted": action == workflow.TaskQAAction.FORCE_ACCEPT}
+    if not progress.task_transition(task=task, source=source, target=target, extra=extra):
+        task.refresh_from_db()
+        workflow.task_qa_target(action, task.status)
+        raise WorkflowConflict()
+    task.refresh_from_db()
+    return task
+
+
+# --- task images: label and review --------------------------------------------------------------------------------
+
+
+def _load_image(task: LabelTask, image_id: str) -> dict:
+    doc = (
+        LabelTaskImage(task.dataset_id)
+        .get_collection()
+        .find_one({"_id": image_id, "task_id": task.pk}, session=_session())
+    )
+    if doc is None:
+        raise task_error(LabelErrCode.TASK_IMAGE_NOT_FOUND)
+    return doc
+
+
+def _state(doc: dict) -> ImageState:
+    return ImageState(
+        labels=dict(doc.get("labels") or {}),
+        reviews=dict(doc.get("reviews") or {}),
+        role_status=dict(doc.get("role_status") or {}),
+    )
+
+
+def _compare_and_set(task: LabelTask, doc: dict, old: ImageState, new: ImageState) -> bool:
+    """Write only the changed entries, if nobody wrote the image since ``doc`` was read."""
+    changes: dict = {}
+    unset: dict = {}
+    for store in ("labels", "reviews", "role_status"):
+        before, after = getattr(old, store), getattr(new, store)
+        for key, value in after.items():
+            if before.get(key) != value:
+                changes[f"{store}.{key}"] = value
+        for key in before.keys() - after.keys():
+            unset[f"{store}.{key}"] = ""
+    version = doc.get("version") or 0
+    expected = version if version else {"$in": [0, None]}
+    update: dict = {"$inc": {"version": 1}}
+    if changes:
+        update["$set"] = changes
+    if unset:
+        update["$unset"] = unset
+    result = (
+        LabelTaskImage(task.dataset_id)
+        .get_collection()
+        .update_one({"_id": doc["_id"], "version": expected}, update, session=_session())
+    )
+    return result.modified_count == 1
+
+
+def _fresh_task(task: LabelTask) -> LabelTask:
+    task.refresh_from_db()
+    return task
+
+
+def task_image_check_label(*, task: LabelTask, image: LabelTaskImageModel, labeler: User) -> bool:
+    """``ensure_status_for_labeling`` on the stored image (raises 400229 / 400230)."""
+    task = _fresh_task(task)
+    doc = _load_image(task, image.id)
+    workflow.check_can_label(task_status=task.status, state=_state(doc), labeler_id=labeler.pk)
+    return True
+
+
+def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotations: list[dict]) -> dict:
+    """A labeler submits his label of one image (reference §7.6); returns the new UserLabelData."""
+    task = _fresh_task(task)
+    if not selectors.has_task_role(labeler, task.pk, Role.LABELER):
+        raise task_error(LabelErrCode.CANT_LABEL_IMAGE)
+    project = task.project
+    annotations = validate_annotations(annotations, project.category_list)
+    for _ in range(CAS_RETRIES):
+        doc = _load_image(task, image_id)
+        old = _state(doc)
+        workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
+        label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
+        new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
+        if _compare_and_set(task, doc, old, new):
+            progress.apply_image_change(task=task, project=project, old=old.role_status, new=new.role_status)
+            return label
+        task = _fresh_task(task)
+    raise WorkflowConflict()
+
+
+def task_image_check_review(*, task: LabelTask, image: LabelTaskImageModel, reviewer: User, label_id: str) -> bool:
+    """``ensure_status_for_reviewing`` on the stored image (raises 400231 - 400234)."""
+    task = _fresh_task(task)
+    doc = _load_image(task, image.id)
+    workflow.check_can_review(task_status=task.status, state=_state(doc), reviewer_id=reviewer.pk, label_id=label_id)
+    return True
+
+
+def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_id: str, action: str) -> dict:
+    """A reviewer accepts or rejects one label of one image (reference §7.7); returns the UserReviewData."""
+    if action not in ReviewAction.values:
+        raise InvalidArgument("action must be 'accept' or 'reject'.", detail={"action": action})
+    task = _fresh_task(task)
+    if not selectors.has_task_role(reviewer, task.pk, Role.REVIEWER):
+        raise task_error(LabelErrCode.CANT_REVIEW_IMAGE)
+    project = task.project
+    for _ in range(CAS_RETRIES):
+        doc = _load_image(task, image_id)
+        old = _state(doc)
+        workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
+        review = UserReviewData(
+            user_id=reviewer.pk, user_name=reviewer.name, action=action, label_id=label_id
+        ).model_dump()
+        new = workflow.apply_review(old, reviewer_id=reviewer.pk, review=review)
+        if _compare_and_set(task, doc, old, new):
+            progress.apply_image_change(task=task, project=project, old=old.role_status, new=new.role_status)
+            return review
+        task = _fresh_task(task)
+    raise WorkflowConflict()

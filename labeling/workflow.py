@@ -1,0 +1,436 @@
+"""The labeling workflow as data and pure functions (reference §5.1, §7); no database access.
+
+Read top to bottom: vocabulary, status machines, role rules, task splitting, the per-image per-role
+status rules for labeling, reviewing and restarting, progress counters, and what export keeps.
+Where DDS has a bug (reference §12) the rule here is the corrected one and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from labeling.errors import LabelErrCode, project_error, task_error
+
+# --- vocabulary -------------------------------------------------------------------------------------------------
+
+
+class ProjectStatus(models.TextChoices):
+    WAITING = "waiting"
+    INITIALIZING = "initializing"
+    WORKING = "working"
+    REVIEWING = "reviewing"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+    EXPORTED = "exported"
+
+
+class TaskStatus(models.TextChoices):
+    WAITING = "waiting"
+    WORKING = "working"
+    REVIEWING = "reviewing"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+
+
+class ImageStatus(models.TextChoices):
+    LABELING = "labeling"
+    REVIEWING = "reviewing"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner"
+    MANAGER = "manager"
+    LABEL_LEADER = "label_leader"
+    REVIEW_LEADER = "review_leader"
+    LABELER = "labeler"
+    REVIEWER = "reviewer"
+
+
+class TaskQAAction(models.TextChoices):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    FORCE_ACCEPT = "force_accept"
+
+
+class ProjectQAAction(models.TextChoices):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class ReviewAction(models.TextChoices):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+# Smaller level = more power (reference §5.1). Roles are not hierarchical for responsibilities.
+ROLE_LEVEL: dict[str, int] = {
+    Role.OWNER: 0,
+    Role.MANAGER: 1,
+    Role.LABEL_LEADER: 2,
+    Role.REVIEW_LEADER: 3,
+    Role.LABELER: 4,
+    Role.REVIEWER: 5,
+}
+GT_LEADERS = frozenset({Role.OWNER, Role.MANAGER})
+GTE_LEADERS = frozenset({Role.OWNER, Role.MANAGER, Role.LABEL_LEADER, Role.REVIEW_LEADER})
+TASK_BONDED_ROLES = frozenset({Role.LABEL_LEADER, Role.LABELER, Role.REVIEW_LEADER, Role.REVIEWER})
+LEADERS = frozenset({Role.LABEL_LEADER, Role.REVIEW_LEADER})
+WORKERS = frozenset({Role.LABELER, Role.REVIEWER})
+REVIEW_KINDS = frozenset({Role.REVIEWER, Role.REVIEW_LEADER})
+
+WAIT_FOR_LABELING = frozenset({ImageStatus.LABELING, ImageStatus.REJECTED})
+
+# Which TaskRole counter counts the images in each status of the role's key (reference §6.4).
+COUNTER_FIELD: dict[str, str] = {
+    ImageStatus.LABELING: "label_num_waiting",
+    ImageStatus.REVIEWING: "review_num_waiting",
+    ImageStatus.REJECTED: "review_num_rejected",
+    ImageStatus.ACCEPTED: "review_num_accepted",
+}
+COUNTER_FIELDS = tuple(COUNTER_FIELD.values())
+
+# The project counter of each task status.
+TASK_COUNTER_FIELD: dict[str, str] = {status: f"task_num_{status}" for status in TaskStatus.values}
+
+PRE_LABEL_USER = "_pre"
+
+# --- status machines (reference §7.11) ----------------------------------------------------------------------------
+
+PROJECT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ProjectStatus.WAITING: frozenset({ProjectStatus.INITIALIZING}),
+    # A failed initialisation rolls back to waiting (fixes DDS bug 17: stuck in initializing).
+    ProjectStatus.INITIALIZING: frozenset({ProjectStatus.WORKING, ProjectStatus.WAITING}),
+    ProjectStatus.WORKING: frozenset({ProjectStatus.REVIEWING}),
+    ProjectStatus.REVIEWING: frozenset({ProjectStatus.ACCEPTED, ProjectStatus.REJECTED}),
+    # Reopening a rejected project for rework (fixes DDS bug 17: rejected was terminal).
+    ProjectStatus.REJECTED: frozenset({ProjectStatus.WORKING}),
+    ProjectStatus.ACCEPTED: frozenset({ProjectStatus.EXPORTED}),
+    ProjectStatus.EXPORTED: frozenset(),
+}
+
+TASK_TRANSITIONS: dict[str, frozenset[str]] = {
+    TaskStatus.WAITING: frozenset({TaskStatus.WORKING}),
+    TaskStatus.WORKING: frozenset({TaskStatus.REVIEWING}),
+    TaskStatus.REVIEWING: frozenset({TaskStatus.ACCEPTED, TaskStatus.REJECTED}),
+    TaskStatus.REJECTED: frozenset({TaskStatus.WORKING, TaskStatus.ACCEPTED}),
+    # Only when a rejected project is reopened for rework.
+    TaskStatus.ACCEPTED: frozenset({TaskStatus.REJECTED}),
+}
+
+# The task QA actions: (allowed from, to, error code when the task is elsewhere).
+TASK_QA: dict[str, tuple[str, str, int]] = {
+    TaskQAAction.ACCEPT: (TaskStatus.REVIEWING, TaskStatus.ACCEPTED, LabelErrCode.ACCEPT_NOT_REVIEWING),
+    TaskQAAction.REJECT: (TaskStatus.REVIEWING, TaskStatus.REJECTED, LabelErrCode.REJECT_NOT_REVIEWING),
+    TaskQAAction.FORCE_ACCEPT: (TaskStatus.REJECTED, TaskStatus.ACCEPTED, LabelErrCode.FORCE_ACCEPT_NOT_REJECTED),
+}
+
+PROJECT_QA: dict[str, str] = {
+    ProjectQAAction.ACCEPT: ProjectStatus.ACCEPTED,
+    ProjectQAAction.REJECT: ProjectStatus.REJECTED,
+}
+
+# A dataset stays bound to its project until the project is exported (or deleted): fixes DDS bug 18.
+PROJECT_STATUSES_HOLDING_DATASETS = frozenset(set(ProjectStatus.values) - {ProjectStatus.EXPORTED})
+
+
+def task_qa_target(action: str, current: str) -> str:
+    """The status a task QA ``action`` moves a task in ``current`` to; raises DDS's code otherwise."""
+    if action not in TASK_QA:
+        raise task_error(LabelErrCode.TASK_QA_ACTION)
+    source, target, code = TASK_QA[action]
+    if current != source:
+        raise task_error(code)
+    return target
+
+
+def project_qa_target(action: str, current: str) -> str:
+    if action not in PROJECT_QA:
+        raise project_error(LabelErrCode.PROJECT_QA_ACTION)
+    if current != ProjectStatus.REVIEWING:
+        raise project_error(LabelErrCode.PROJECT_NOT_REVIEWING)
+    return PROJECT_QA[action]
+
+
+def task_status_after_leader(*, status: str, review_times: int, has_label_leader: bool, has_review_leader: bool) -> str:
+    """A waiting task starts once its leaders are there (reference §7.4).
+
+    DDS starts a task on its review leader alone; here a task never starts without a label leader
+    (fixes DDS bug 19), and with reviews it also needs its review leader.
+    """
+    if status != TaskStatus.WAITING or not has_label_leader:
+        return status
+    if review_times == 0 or has_review_leader:
+        return TaskStatus.WORKING
+    return status
+
+
+# --- roles --------------------------------------------------------------------------------------------------------
+
+
+def role_key(role: str, user_id: str) -> str:
+    """The key of a role in an image's ``role_status``: leaders by role name, workers per user."""
+    return role if role in LEADERS else f"{role}_{user_id}"
+
+
+def is_labeler_key(key: str) -> bool:
+    return key.startswith(f"{Role.LABELER}_")
+
+
+def is_reviewer_key(key: str) -> bool:
+    return key.startswith(f"{Role.REVIEWER}_")
+
+
+def user_of_key(key: str) -> str:
+    return key.rsplit("_", 1)[1]
+
+
+def check_init_roles(*, role: str, num_users: int, label_times: int, review_times: int, has_active: bool) -> None:
+    """DDS's ``_check_init_role`` (reference §7.4), with the right message for 400216 (bug 20)."""
+    if role not in TASK_BONDED_ROLES:
+        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
+    if role in LEADERS and num_users != 1:
+        raise task_error(LabelErrCode.LEADER_COUNT)
+    if role in REVIEW_KINDS and num_users > 0 and review_times == 0:
+        raise task_error(LabelErrCode.REVIEW_NOT_REQUIRED)
+    if role == Role.LABELER and num_users != label_times:
+        raise task_error(LabelErrCode.LABELER_COUNT)
+    if role == Role.REVIEWER and num_users != review_times:
+        raise task_error(LabelErrCode.REVIEWER_COUNT)
+    if has_active:
+        raise task_error(LabelErrCode.ROLE_ALREADY_INITIALISED)
+
+
+def check_replace_role(*, role: str, old_user_id: str, new_user_id: str, old_has: bool, new_has: bool) -> None:
+    """DDS's ``_check_replace_role`` (reference §7.5)."""
+    if role not in TASK_BONDED_ROLES:
+        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
+    if old_user_id == new_user_id:
+        raise task_error(LabelErrCode.REPLACE_SAME_USER)
+    if not old_has:
+        raise task_error(LabelErrCode.OLD_USER_LACKS_ROLE)
+    if new_has:
+        raise task_error(LabelErrCode.NEW_USER_HAS_ROLE)
+
+
+def max_role(roles: Iterable[str]) -> str | None:
+    """The most powerful (lowest level) of ``roles``."""
+    ranked = sorted(set(roles), key=ROLE_LEVEL.__getitem__)
+    return ranked[0] if ranked else None
+
+
+def may_view_as(*, own_role: str, requested_role: str) -> bool:
+    """Whether a caller whose top task role is ``own_role`` may look at the task as ``requested_role``.
+
+    DDS allowed any role with a higher level number, so a labeler could view as a reviewer and see
+    every labeler's work (bug 4). Here workers may only view as themselves; leaders and above as any
+    role below them.
+    """
+    if own_role in WORKERS:
+        return requested_role == own_role
+    return ROLE_LEVEL[requested_role] >= ROLE_LEVEL[own_role]
+
+
+# --- projects and tasks -------------------------------------------------------------------------------------------
+
+
+def normalise_categories(names: Iterable[str]) -> str:
+    """Trim, drop empty, lower-case, de-duplicate, sort and comma-join (reference §7.1)."""
+    return ",".join(sorted({name.strip().lower() for name in names if name and name.strip()}))
+
+
+def merge_categories(current: str, extra: Iterable[str]) -> str:
+    """Append pre-label category names (not lower-cased, as DDS) to the project categories."""
+    names = {name for name in current.split(",") if name} | {name for name in extra if name}
+    return ",".join(sorted(names))
+
+
+def check_init_config(batch_size: int | None, label_times: int | None, review_times: int | None) -> None:
+    if batch_size is None or label_times is None or review_times is None:
+        raise project_error(LabelErrCode.CONFIG_INCOMPLETE)
+    if batch_size < 0 or label_times < 1 or review_times < 0:
+        raise project_error(
+            LabelErrCode.CONFIG_INCOMPLETE,
+            "batch_size must be >= 0, label_times >= 1 and review_times >= 0.",
+        )
+
+
+def task_sizes(num_images: int, batch_size: int) -> list[int]:
+    """Images per task for one dataset (reference §7.3): 0 means one task, even for an empty dataset."""
+    if batch_size == 0:
+        return [num_images]
+    count = math.ceil(num_images / batch_size)
+    return [min(batch_size, num_images - k * batch_size) for k in range(count)]
+
+
+# --- per-image, per-role statuses (reference §7.6, §7.7, §7.9) -----------------------------------------------------
+
+
+@dataclass
+class ImageState:
+    """The mutable part of a task image: labels and reviews by user id, and the per-role statuses."""
+
+    labels: dict[str, list[dict]] = field(default_factory=dict)
+    reviews: dict[str, list[dict]] = field(default_factory=dict)
+    role_status: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> ImageState:
+        return ImageState(
+            labels={k: [dict(x) for x in v] for k, v in self.labels.items()},
+            reviews={k: [dict(x) for x in v] for k, v in self.reviews.items()},
+            role_status=dict(self.role_status),
+        )
+
+    def labeler_statuses(self) -> list[str]:
+        return [status for key, status in self.role_status.items() if is_labeler_key(key)]
+
+    def current_label_ids(self) -> set[str]:
+        return {items[0]["id"] for items in self.labels.values() if items}
+
+    def review_of(self, reviewer_id: str, label_id: str) -> dict | None:
+        return next((r for r in self.reviews.get(reviewer_id, []) if r["label_id"] == label_id), None)
+
+
+def check_can_label(*, task_status: str, state: ImageState, labeler_id: str) -> None:
+    """``ensure_status_for_labeling`` (reference §7.6).
+
+    DDS's 400230 check never fired (bug 11): here a label that all reviewers accepted cannot be
+    overwritten, and that is exactly when the labeler's own status is ``accepted``.
+    """
+    if task_status != TaskStatus.WORKING:
+        raise task_error(LabelErrCode.LABEL_TASK_NOT_WORKING)
+    if state.role_status.get(role_key(Role.LABELER, labeler_id)) == ImageStatus.ACCEPTED:
+        raise task_error(LabelErrCode.LABEL_ALREADY_ACCEPTED)
+
+
+def apply_label(state: ImageState, *, labeler_id: str, label: dict) -> ImageState:
+    """The image after ``labeler_id`` submits ``label`` (reference §7.6)."""
+    new = state.copy()
+    previous_ids = {item["id"] for item in new.labels.get(labeler_id, [])}
+    new.labels[labeler_id] = [label]
+    for reviewer_id, items in list(new.reviews.items()):
+        new.reviews[reviewer_id] = [r for r in items if r["label_id"] not in previous_ids]
+    new.role_status[role_key(Role.LABELER, labeler_id)] = ImageStatus.REVIEWING
+    labeler_statuses = new.labeler_statuses()
+    if all(status == ImageStatus.REVIEWING for status in labeler_statuses):
+        for key in new.role_status:
+            new.role_status[key] = ImageStatus.REVIEWING
+    elif not any(status in WAIT_FOR_LABELING for status in labeler_statuses):
+        # A relabel after reviews: a reviewer who had accepted everything has a new label to review,
+        # so he is waiting again (DDS left him "accepted" and the image vanished from his queue).
+        for key, status in new.role_status.items():
+            if is_reviewer_key(key) and status == ImageStatus.ACCEPTED:
+                new.role_status[key] = ImageStatus.REVIEWING
+    return new
+
+
+def check_can_review(*, task_status: str, state: ImageState, reviewer_id: str, label_id: str) -> None:
+    """``ensure_status_for_reviewing`` (reference §7.7)."""
+    if task_status != TaskStatus.WORKING:
+        raise task_error(LabelErrCode.REVIEW_TASK_NOT_WORKING)
+    if any(status in WAIT_FOR_LABELING for status in state.labeler_statuses()):
+        raise task_error(LabelErrCode.REVIEW_LABELING_UNFINISHED)
+    if label_id not in state.current_label_ids():
+        raise task_error(LabelErrCode.REVIEW_LABEL_NOT_FOUND)
+    if state.review_of(reviewer_id, label_id) is not None:
+        raise task_error(LabelErrCode.REVIEW_ALREADY_DONE)
+
+
+def apply_review(state: ImageState, *, reviewer_id: str, review: dict) -> ImageState:
+    """The image after ``reviewer_id`` reviews one label (reference §7.7).
+
+    Only the reviewers holding a key on the image count for "accepted by all reviewers": a replaced
+    reviewer's key and reviews moved to his successor, so stale reviews never count (fixes bug 14).
+    """
+    new = state.copy()
+    label_id = review["label_id"]
+    new.reviews[reviewer_id] = [review] + [r for r in new.reviews.get(reviewer_id, []) if r["label_id"] != label_id]
+    labeler_id = next(uid for uid, items in new.labels.items() if items and items[0]["id"] == label_id)
+    reviewer_key = role_key(Role.REVIEWER, reviewer_id)
+    labeler_key = role_key(Role.LABELER, labeler_id)
+    if review["action"] == ReviewAction.REJECT:
+        for key in (reviewer_key, labeler_key, Role.LABEL_LEADER, Role.REVIEW_LEADER):
+            new.role_status[key] = ImageStatus.REJECTED
+        return new
+
+    def accepted_by(reviewer: str, label: str) -> bool:
+        found = new.review_of(reviewer, label)
+        return found is not None and found["action"] == ReviewAction.ACCEPT
+
+    if all(accepted_by(reviewer_id, lid) for lid in new.current_label_ids()):
+        new.role_status[reviewer_key] = ImageStatus.ACCEPTED
+    reviewers = [user_of_key(key) for key in new.role_status if is_reviewer_key(key)]
+    if all(accepted_by(reviewer, label_id) for reviewer in reviewers):
+        new.role_status[labeler_key] = ImageStatus.ACCEPTED
+    if all(status == ImageStatus.ACCEPTED for status in new.labeler_statuses()):
+        for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
+            new.role_status[key] = ImageStatus.ACCEPTED
+    return new
+
+
+def restart_role_status(active_keys: Iterable[str]) -> dict[str, str]:
+    """After a task restart every active role has the image ``rejected`` (reference §7.9)."""
+    return dict.fromkeys(active_keys, ImageStatus.REJECTED)
+
+
+# --- progress counters (reference §7.8) ---------------------------------------------------------------------------
+
+
+def counter_deltas(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    """Per role key, the ``$inc`` of TaskRole counters that turns ``old`` statuses into ``new``."""
+    deltas: dict[str, dict[str, int]] = {}
+    for key in set(old) | set(new):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        inc = deltas.setdefault(key, {})
+        if before in COUNTER_FIELD:
+            inc[COUNTER_FIELD[before]] = inc.get(COUNTER_FIELD[before], 0) - 1
+        if after in COUNTER_FIELD:
+            inc[COUNTER_FIELD[after]] = inc.get(COUNTER_FIELD[after], 0) + 1
+    return deltas
+
+
+def completion_flags(counters: Mapping[str, int], *, review_times: int, num_total: int) -> dict[str, bool]:
+    """``label_completed`` and ``review_completed`` of a role from its counters."""
+    return {
+        "label_completed": counters.get("label_num_waiting", 0) == 0 and counters.get("review_num_rejected", 0) == 0,
+        "review_completed": review_times == 0 or counters.get("review_num_accepted", 0) == num_total,
+    }
+
+
+def task_is_complete(roles: Iterable[Mapping]) -> bool:
+    """A working task goes to reviewing when every active role is done (never with no roles at all)."""
+    roles = list(roles)
+    return bool(roles) and all(r["label_completed"] and r["review_completed"] for r in roles)
+
+
+# --- export (reference §7.10) -------------------------------------------------------------------------------------
+
+
+def exported_label(state: ImageState, *, force_accepted: bool) -> dict | None:
+    """The one label of an image that export writes back (fixes DDS bug 16).
+
+    The latest label accepted by every reviewer on the image; for a force-accepted task or a task
+    without reviews, simply the latest label. Never one label per labeler (that duplicated objects).
+    """
+    reviewers = [user_of_key(key) for key in state.role_status if is_reviewer_key(key)]
+    candidates = []
+    for items in state.labels.values():
+        if not items:
+            continue
+        label = items[0]
+        if force_accepted or not reviewers:
+            candidates.append(label)
+            continue
+        reviews = [state.review_of(reviewer, label["id"]) for reviewer in reviewers]
+        if all(r is not None and r["action"] == ReviewAction.ACCEPT for r in reviews):
+            candidates.append(label)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda item: (item.get("created_ts") or 0, item["id"]))
