@@ -1,0 +1,47 @@
+"""Assertions shared by the labeling tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from labeling import progress, workflow
+from labeling.models import LabelProject, LabelTask, TaskRole
+from labeling.task_images import LabelTaskImage
+
+
+def images_of(task: LabelTask) -> list:
+    return list(LabelTaskImage(task.dataset_id).find_many({"task_id": task.pk}, sort=[("idx", 1)]))
+
+
+def assert_counters_equal_recount(task: LabelTask) -> None:
+    """Every active role's stored counters and flags equal a fresh count over the task's images."""
+    task.refresh_from_db()
+    project = task.project
+    counts = progress.count_statuses(task=task)
+    roles = list(TaskRole.objects.filter(task_id=task.pk, is_active=True))
+    for role in roles:
+        by_status = counts.get(workflow.role_key(role.role, role.user_id), Counter())
+        expected = {field: by_status.get(status, 0) for status, field in workflow.COUNTER_FIELD.items()}
+        expected.update(
+            workflow.completion_flags(expected, review_times=project.review_times or 0, num_total=task.num_total)
+        )
+        actual = {name: getattr(role, name) for name in expected}
+        assert actual == expected, (role.role, role.user_name)
+    if task.status == workflow.TaskStatus.WORKING:
+        flags = [
+            workflow.completion_flags(
+                {f: getattr(r, f) for f in workflow.COUNTER_FIELDS},
+                review_times=project.review_times or 0,
+                num_total=task.num_total,
+            )
+            for r in roles
+        ]
+        assert not (roles and all(f["label_completed"] and f["review_completed"] for f in flags))
+
+
+def assert_project_counters_equal_recount(project: LabelProject) -> None:
+    project.refresh_from_db()
+    statuses = Counter(LabelTask.objects.filter(project_id=project.pk).values_list("status", flat=True))
+    for status, field in workflow.TASK_COUNTER_FIELD.items():
+        assert getattr(project, field) == statuses.get(status, 0), field
+    assert project.task_num_total == sum(statuses.values())
