@@ -86,17 +86,18 @@ class ImageModel(DocumentModel):
     dataset_id: str
     type: str | None = None
     url_full_res: str = ""
-    objects: list[Object] = []
+    # default_factory, not ``= {}``: pydantic deep-copies mutable defaults for every instance
+    objects: list[Object] = pydantic.Field(default_factory=list)
     width: int | None = None
     height: int | None = None
     metadata: str = "{}"
     flag: int = 0
     flag_ts: int = 0
-    num_fn: dict = {}
-    num_fn_cat: dict = {}
-    num_fp: dict = {}
-    num_fp_cat: dict = {}
-    label_confirm: dict = {}
+    num_fn: dict = pydantic.Field(default_factory=dict)
+    num_fn_cat: dict = pydantic.Field(default_factory=dict)
+    num_fp: dict = pydantic.Field(default_factory=dict)
+    num_fp_cat: dict = pydantic.Field(default_factory=dict)
+    label_confirm: dict = pydantic.Field(default_factory=dict)
 
     belong_dataset: ClassVar[str | None] = None
     _dataset: Any = pydantic.PrivateAttr(default=None)

@@ -33,18 +33,19 @@ class Object(pydantic.BaseModel):
     category_name: str = ""
     conf: Number = 1.0
     is_group: bool | None = False
-    bounding_box: dict[str, Number] | None = {}
+    # default_factory, not ``= {}``: pydantic deep-copies mutable defaults for every instance
+    bounding_box: dict[str, Number] | None = pydantic.Field(default_factory=dict)
     segmentation: str | None = ""
     alpha: str | None = ""
-    points: list[Number] | None = []
-    lines: list[int] | None = []
-    point_colors: list[int] | None = []
-    point_names: list[str] | None = []
+    points: list[Number] | None = pydantic.Field(default_factory=list)
+    lines: list[int] | None = pydantic.Field(default_factory=list)
+    point_colors: list[int] | None = pydantic.Field(default_factory=list)
+    point_names: list[str] | None = pydantic.Field(default_factory=list)
     caption: str | None = ""
     confirm_type: int | None = 0
-    compare_result: dict[str, str] | None = {}
+    compare_result: dict[str, str] | None = pydantic.Field(default_factory=dict)
     matched_det_idx: int | None = None
-    mask: dict | None = {}
+    mask: dict | None = pydantic.Field(default_factory=dict)
 
     @classmethod
     def get_collection(cls) -> None:
@@ -86,7 +87,10 @@ def uri_to_url(uri: str) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    kind = type(value)
+    if kind is int or kind is float:  # the common case, without the slow ABC check
+        return True
+    return isinstance(value, numbers.Real) and kind is not bool
 
 
 def _numbers(values: Any, what: str) -> list:
