@@ -1,0 +1,489 @@
+"""FN/FP analysis of prediction sets against the ground truth (reference §9.5), with numpy.
+
+For every prediction label set of a dataset:
+
+1. Matching, per image, once: predictions by descending confidence (stable), each takes the
+   unmatched same-category GT box with the highest IoU >= 0.5 (ties: the later GT), exactly as
+   pycocotools' COCOeval does. GT objects with ``is_group`` (COCO ``iscrowd``) are never
+   matched and never missed; a prediction left unmatched that covers a crowd region
+   (intersection / prediction area >= 0.5) is ignored, neither TP nor FP, as in COCO.
+   Objects without a box are skipped. User-type objects are not ground truth.
+2. Thresholds: cumulative precision/recall over the whole set, precision made non-increasing
+   (interpolated); for each precision level 0.9 ... 0.1 the lowest confidence that still reaches
+   it. Unreachable levels are left out (DDS stored -1 placeholders); no GT means recall 0, not a
+   division by zero. Stored on the Label as ``compare_precisions``, plus COCO mAP@[.5:.95] and AP50
+   (pycocotools) as ``coco_metrics``.
+3. Per image and level ``L`` (``"90"`` ... ``"10"``): predictions with confidence >= the level's
+   threshold are valid; ``num_fp[label][L]`` counts valid unmatched predictions and
+   ``num_fn[label][L]`` GT boxes without a valid match; the per-category counters count the same
+   things (DDS counted FPs below the threshold there). Prediction objects get
+   ``compare_result[L]`` = OK/FP when valid; GT objects get one entry per prediction set, keyed
+   ``"<label_id>_<L>"`` (DDS kept one shared ``L`` key, so the last set processed won).
+
+Every run recomputes all of it from the annotations (re-runs are idempotent), and writes each
+image with a conditional update on the objects it read, so a concurrent edit is not lost: the
+image is re-read and recomputed instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from pymongo import UpdateOne
+
+from datasets import jobs
+from datasets.images import image_collection_name
+from datasets.importers.errors import JobFailed
+from dds_site import mongo
+
+logger = logging.getLogger(__name__)
+
+JOB_KIND = "fnfp"
+# DDS's processor name in detail_status, read by the comparisons endpoint.
+DDS_PROCESSOR_KEY = "FNFPCalculator"
+IOU_THRESHOLD = 0.5
+PRECISION_LEVELS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+_EPS = 1e-9
+_WRITE_BATCH = 500
+_RETRIES = 3
+
+
+def level_key(precision: float) -> str:
+    """DDS's key of a precision level: ``0.9`` -> ``"90"``."""
+    return str(round(precision * 100))
+
+
+def gt_result_key(label_id: str, level: str) -> str:
+    """Key of a GT object's result against one prediction set at one level."""
+    return f"{label_id}_{level}"
+
+
+# --- the algorithm (pure numpy) -----------------------------------------------------------------
+
+
+def box_iou(dt: np.ndarray, gt: np.ndarray, gt_crowd: np.ndarray) -> np.ndarray:
+    """IoU matrix (D x G) of ``[xmin, ymin, xmax, ymax]`` boxes; crowd GT: intersection / dt area (COCO)."""
+    if not len(dt) or not len(gt):
+        return np.zeros((len(dt), len(gt)))
+    ix = np.clip(np.minimum(dt[:, None, 2], gt[None, :, 2]) - np.maximum(dt[:, None, 0], gt[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(dt[:, None, 3], gt[None, :, 3]) - np.maximum(dt[:, None, 1], gt[None, :, 1]), 0, None)
+    inter = ix * iy
+    dt_area = ((dt[:, 2] - dt[:, 0]) * (dt[:, 3] - dt[:, 1]))[:, None]
+    gt_area = ((gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1]))[None, :]
+    union = np.where(gt_crowd[None, :], dt_area, dt_area + gt_area - inter)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return iou
+
+
+@dataclass
+class Match:
+    """Matching of one image's predictions (D) against its GT boxes (G)."""
+
+    tp: np.ndarray  # bool (D)
+    ignored: np.ndarray  # bool (D): matched a crowd region
+    gt_match: np.ndarray  # int (G): index of the matching prediction, -1 if none
+
+
+def match_image(
+    gt_boxes: np.ndarray,
+    gt_cats: np.ndarray,
+    gt_crowd: np.ndarray,
+    dt_boxes: np.ndarray,
+    dt_cats: np.ndarray,
+    dt_scores: np.ndarray,
+    iou_threshold: float = IOU_THRESHOLD,
+) -> Match:
+    """Greedy COCO-style matching of predictions to same-category GT boxes."""
+    num_dt, num_gt = len(dt_boxes), len(gt_boxes)
+    tp = np.zeros(num_dt, dtype=bool)
+    ignored = np.zeros(num_dt, dtype=bool)
+    gt_match = np.full(num_gt, -1, dtype=np.int64)
+    if not num_dt or not num_gt:
+        return Match(tp, ignored, gt_match)
+    iou = box_iou(dt_boxes, gt_boxes, gt_crowd)
+    iou[dt_cats[:, None] != gt_cats[None, :]] = -1.0
+    threshold = min(iou_threshold, 1 - 1e-10)
+    crowd = gt_crowd.tolist()
+    taken = [False] * num_gt
+    rows = iou.tolist()
+    for d in np.argsort(-dt_scores, kind="mergesort").tolist():
+        row = rows[d]
+        best, best_iou = -1, threshold
+        for g in range(num_gt):
+            if crowd[g] or taken[g]:
+                continue
+            if row[g] >= best_iou:  # >=: on a tie the later GT wins, as in COCOeval
+                best, best_iou = g, row[g]
+        if best >= 0:
+            taken[best] = True
+            tp[d] = True
+            gt_match[best] = d
+            continue
+        if any(crowd[g] and row[g] >= threshold for g in range(num_gt)):
+            ignored[d] = True
+    return Match(tp, ignored, gt_match)
+
+
+def precision_thresholds(scores: np.ndarray, tp: np.ndarray, ignored: np.ndarray, num_gt: int) -> list[dict]:
+    """``[{precision, threshold, recall}]`` for each reachable level, highest precision first."""
+    keep = ~ignored
+    scores, tp = scores[keep], tp[keep]
+    if not len(scores):
+        return []
+    order = np.argsort(-scores, kind="mergesort")
+    scores, tp = scores[order], tp[order]
+    tp_cum = np.cumsum(tp)
+    precision = tp_cum / np.arange(1, len(tp) + 1)
+    recall = tp_cum / num_gt if num_gt else np.zeros(len(tp))
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    out = []
+    for level in PRECISION_LEVELS:
+        reached = np.nonzero(envelope >= level - _EPS)[0]
+        if len(reached):
+            last = reached[-1]
+            out.append({"precision": level, "threshold": float(scores[last]), "recall": float(recall[last])})
+    return out
+
+
+# --- reading objects out of image documents -----------------------------------------------------
+
+
+def _box(obj: dict) -> list[float] | None:
+    box = obj.get("bounding_box")
+    if not box:
+        return None
+    try:
+        return [float(box["xmin"]), float(box["ymin"]), float(box["xmax"]), float(box["ymax"])]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@dataclass
+class ImageObjects:
+    """Positions (in ``objects``) and arrays of one image's GT boxes and of each prediction set."""
+
+    gt_pos: list[int]
+    gt_boxes: np.ndarray
+    gt_cats: list[str]
+    gt_crowd: np.ndarray
+    preds: dict[str, tuple[list[int], np.ndarray, list[str], np.ndarray]] = field(default_factory=dict)
+
+
+def image_objects(objects: list[dict], pred_label_ids: Iterable[str]) -> ImageObjects:
+    wanted = set(pred_label_ids)
+    gt_pos, gt_boxes, gt_cats, gt_crowd = [], [], [], []
+    preds: dict[str, tuple[list, list, list, list]] = {}
+    for pos, obj in enumerate(objects):
+        box = _box(obj)
+        if box is None:
+            continue
+        label_type = obj.get("label_type")
+        if label_type == "GT":
+            gt_pos.append(pos)
+            gt_boxes.append(box)
+            gt_cats.append(obj.get("category_id") or "")
+            gt_crowd.append(bool(obj.get("is_group")))
+        elif label_type == "Pred" and obj.get("label_id") in wanted:
+            entry = preds.setdefault(obj["label_id"], ([], [], [], []))
+            entry[0].append(pos)
+            entry[1].append(box)
+            entry[2].append(obj.get("category_id") or "")
+            entry[3].append(float(obj.get("conf", 1.0) or 0.0))
+    return ImageObjects(
+        gt_pos=gt_pos,
+        gt_boxes=np.asarray(gt_boxes, dtype=float).reshape(-1, 4),
+        gt_cats=gt_cats,
+        gt_crowd=np.asarray(gt_crowd, dtype=bool),
+        preds={
+            label: (p, np.asarray(b, dtype=float).reshape(-1, 4), c, np.asarray(s, dtype=float))
+            for label, (p, b, c, s) in preds.items()
+        },
+    )
+
+
+def _match_set(img: ImageObjects, label_id: str) -> tuple[Match, list[int], list[str], np.ndarray]:
+    positions, boxes, cats, scores = img.preds.get(label_id, ([], np.zeros((0, 4)), [], np.zeros(0)))
+    # Categories compared as small ints: one vocabulary per image.
+    vocab = {name: i for i, name in enumerate(set(img.gt_cats) | set(cats))}
+    match = match_image(
+        img.gt_boxes,
+        np.asarray([vocab[c] for c in img.gt_cats], dtype=np.int64),
+        img.gt_crowd,
+        boxes,
+        np.asarray([vocab[c] for c in cats], dtype=np.int64),
+        scores,
+    )
+    return match, positions, cats, scores
+
+
+def image_results(
+    objects: list[dict], thresholds: dict[str, list[dict]], single_set: bool
+) -> tuple[list[dict], dict, dict, dict, dict]:
+    """New ``objects`` and ``num_fn``, ``num_fp``, ``num_fn_cat``, ``num_fp_cat`` of one image."""
+    img = image_objects(objects, thresholds)
+    new_objects = [dict(obj) for obj in objects]
+    for obj in new_objects:
+        if obj.get("label_type") in ("GT", "Pred"):
+            obj["compare_result"] = {}
+            if obj.get("label_type") == "GT" or obj.get("label_id") in thresholds:
+                obj["matched_det_idx"] = None
+    num_fn: dict = {}
+    num_fp: dict = {}
+    num_fn_cat: dict = {}
+    num_fp_cat: dict = {}
+    for label_id, levels in thresholds.items():
+        match, positions, cats, scores = _match_set(img, label_id)
+        fn_l, fp_l, fn_cat, fp_cat = {}, {}, {}, {}
+        for entry in levels:
+            key = level_key(entry["precision"])
+            valid = scores >= entry["threshold"] - _EPS
+            fp = valid & ~match.tp & ~match.ignored
+            fp_l[key] = int(fp.sum())
+            fn_count = 0
+            for g, pos in enumerate(img.gt_pos):
+                if img.gt_crowd[g]:
+                    continue
+                d = int(match.gt_match[g])
+                ok = d >= 0 and bool(valid[d])
+                new_objects[pos]["compare_result"][gt_result_key(label_id, key)] = "OK" if ok else "FN"
+                if single_set and ok:
+                    new_objects[pos]["matched_det_idx"] = positions[d]
+                if not ok:
+                    fn_count += 1
+                    cat = img.gt_cats[g]
+                    fn_cat.setdefault(cat, {})[key] = fn_cat.get(cat, {}).get(key, 0) + 1
+            fn_l[key] = fn_count
+            for d, pos in enumerate(positions):
+                if not valid[d] or match.ignored[d]:
+                    continue
+                new_objects[pos]["compare_result"][key] = "OK" if match.tp[d] else "FP"
+                if fp[d]:
+                    fp_cat.setdefault(cats[d], {})[key] = fp_cat.get(cats[d], {}).get(key, 0) + 1
+        num_fn[label_id], num_fp[label_id] = fn_l, fp_l
+        num_fn_cat[label_id], num_fp_cat[label_id] = fn_cat, fp_cat
+    return new_objects, num_fn, num_fp, num_fn_cat, num_fp_cat
+
+
+# --- the job over a dataset ---------------------------------------------------------------------
+
+_PROJECTION = {"objects": 1, "width": 1, "height": 1}
+
+
+@dataclass
+class FnFpResult:
+    dataset_id: str
+    num_images: int
+    labels: dict[str, dict]  # label id -> {name, compare_precisions, coco_metrics}
+    retried_images: int = 0
+
+
+def _prediction_labels(dataset_id: str) -> dict[str, str]:
+    return {
+        doc["_id"]: doc["name"]
+        for doc in mongo.get_collection("labels").find({"dataset_id": dataset_id, "type": "Pred"}, {"name": 1})
+    }
+
+
+def _collect(dataset_id: str, label_ids: list[str], progress: Callable[[int], None] | None):
+    """Pass 1: match every image against every set; per set the arrays that make the thresholds."""
+    scores = {label: [] for label in label_ids}
+    tps = {label: [] for label in label_ids}
+    ignored = {label: [] for label in label_ids}
+    num_gt = 0
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    count = 0
+    for count, document in enumerate(collection.find({}, _PROJECTION, batch_size=1000), start=1):
+        img = image_objects(document.get("objects") or [], label_ids)
+        num_gt += int((~img.gt_crowd).sum())
+        for label in label_ids:
+            if label not in img.preds:
+                continue
+            match, _positions, _cats, set_scores = _match_set(img, label)
+            scores[label].append(set_scores)
+            tps[label].append(match.tp)
+            ignored[label].append(match.ignored)
+        if progress and count % 1000 == 0:
+            progress(count)
+    return count, num_gt, scores, tps, ignored
+
+
+def _write_results(dataset_id: str, thresholds: dict[str, list[dict]], progress: Callable[[int], None] | None) -> int:
+    """Pass 2: per-image results, written with updates conditional on the objects read."""
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    single = len(thresholds) == 1
+    retried = 0
+    ops: list[tuple[int, tuple[dict, dict]]] = []
+    count = 0
+
+    def update_for(document: dict) -> tuple[dict, dict]:
+        objects = document.get("objects") or []
+        new_objects, num_fn, num_fp, num_fn_cat, num_fp_cat = image_results(objects, thresholds, single)
+        return (
+            {"_id": document["_id"], "objects": objects},
+            {
+                "$set": {
+                    "objects": new_objects,
+                    "num_fn": num_fn,
+                    "num_fp": num_fp,
+                    "num_fn_cat": num_fn_cat,
+                    "num_fp_cat": num_fp_cat,
+                }
+            },
+        )
+
+    def flush(batch: list[tuple[int, tuple[dict, dict]]]) -> int:
+        if not batch:
+            return 0
+        result = collection.bulk_write([UpdateOne(*op) for _id, op in batch], ordered=False)
+        if result.matched_count == len(batch):
+            return 0
+        # Some images changed after they were read. Recomputing is idempotent, so redo the whole
+        # batch one image at a time from a fresh read, each write again conditional.
+        redone = 0
+        for image_id, _op in batch:
+            for _attempt in range(_RETRIES):
+                document = collection.find_one({"_id": image_id}, _PROJECTION)
+                if document is None:
+                    break
+                if collection.update_one(*update_for(document)).matched_count:
+                    redone += 1
+                    break
+        return redone
+
+    for count, document in enumerate(collection.find({}, _PROJECTION, batch_size=1000), start=1):
+        ops.append((document["_id"], update_for(document)))
+        if len(ops) >= _WRITE_BATCH:
+            retried += flush(ops)
+            ops = []
+            if progress:
+                progress(count)
+    retried += flush(ops)
+    return retried
+
+
+def coco_metrics(dataset_id: str, label_id: str) -> dict:
+    """COCO bbox mAP@[.5:.95] and AP50 of one prediction set (pycocotools), in pixels."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, gts, dts = [], [], []
+    cat_ids: dict[str, int] = {}
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    for document in collection.find({}, _PROJECTION, batch_size=1000):
+        width, height = document.get("width") or 0, document.get("height") or 0
+        if not width or not height:
+            continue
+        images.append({"id": document["_id"], "width": width, "height": height})
+        for obj in document.get("objects") or ():
+            box = _box(obj)
+            if box is None:
+                continue
+            kind = obj.get("label_type")
+            if kind != "GT" and not (kind == "Pred" and obj.get("label_id") == label_id):
+                continue
+            cat = cat_ids.setdefault(obj.get("category_id") or "", len(cat_ids) + 1)
+            xywh = [box[0] * width, box[1] * height, (box[2] - box[0]) * width, (box[3] - box[1]) * height]
+            if kind == "GT":
+                gts.append(
+                    {
+                        "id": len(gts) + 1,
+                        "image_id": document["_id"],
+                        "category_id": cat,
+                        "bbox": xywh,
+                        "area": xywh[2] * xywh[3],
+                        "iscrowd": int(bool(obj.get("is_group"))),
+                    }
+                )
+            else:
+                dts.append(
+                    {
+                        "image_id": document["_id"],
+                        "category_id": cat,
+                        "bbox": xywh,
+                        "score": float(obj.get("conf", 1.0) or 0.0),
+                    }
+                )
+    if not gts or not dts:
+        return {"map": None, "ap50": None}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        coco_gt = COCO()
+        coco_gt.dataset = {"images": images, "annotations": gts, "categories": [{"id": i} for i in cat_ids.values()]}
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(dts)
+        evaluator = COCOeval(coco_gt, coco_dt, "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    stats = evaluator.stats
+    return {"map": _metric(stats[0]), "ap50": _metric(stats[1])}
+
+
+def _metric(value: float) -> float | None:
+    return None if value < 0 else round(float(value), 6)
+
+
+def calculate_fnfp(
+    dataset_id: str,
+    *,
+    with_coco_metrics: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> FnFpResult:
+    """Run the FN/FP analysis of every prediction set of the dataset; see the module docstring.
+
+    Progress and outcome go to ``detail_status["fnfp"]`` (and DDS's ``FNFPCalculator``);
+    the dataset's own ``status`` is never changed (DDS marked the whole dataset failed).
+    """
+    record = jobs.job_start(dataset_id, JOB_KIND)
+    if record is None:
+        jobs.mark_stale_failed(dataset_id, JOB_KIND)
+        record = jobs.job_start(dataset_id, JOB_KIND)
+        if record is None:
+            raise JobFailed("An FN/FP analysis of this dataset is already running.", code=409000)
+    datasets = mongo.get_collection("datasets")
+    datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "processing"}})
+    try:
+        result = _calculate(dataset_id, record, with_coco_metrics, progress)
+    except BaseException as exc:
+        record.fail(str(exc) or type(exc).__name__)
+        datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "failed"}})
+        raise
+    datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "ready"}})
+    record.finish(num_images=result.num_images, labels=result.labels, retried_images=result.retried_images)
+    return result
+
+
+def _calculate(dataset_id, record, with_coco_metrics, progress) -> FnFpResult:
+    labels = _prediction_labels(dataset_id)
+    label_ids = sorted(labels)
+    total = mongo.get_collection(image_collection_name(dataset_id)).estimated_document_count()
+
+    def report(done: int) -> None:
+        record.progress(done, 2 * total)
+        if progress:
+            progress(done, 2 * total)
+
+    count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, report)
+    thresholds: dict[str, list[dict]] = {}
+    for label in label_ids:
+        if scores[label]:
+            thresholds[label] = precision_thresholds(
+                np.concatenate(scores[label]), np.concatenate(tps[label]), np.concatenate(ignored[label]), num_gt
+            )
+        else:
+            thresholds[label] = []
+    retried = _write_results(dataset_id, thresholds, lambda done: report(count + done))
+    out: dict[str, dict] = {}
+    for label in label_ids:
+        metrics = coco_metrics(dataset_id, label) if with_coco_metrics else None
+        fields = {"compare_precisions": thresholds[label]}
+        if metrics is not None:
+            fields["coco_metrics"] = metrics
+        mongo.get_collection("labels").update_one({"_id": label}, {"$set": fields})
+        out[label] = {"name": labels[label], "compare_precisions": thresholds[label], "coco_metrics": metrics}
+    return FnFpResult(dataset_id=dataset_id, num_images=count, labels=out, retried_images=retried)

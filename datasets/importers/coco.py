@@ -1,0 +1,395 @@
+"""COCO: instances / keypoints / captions JSON for ground truth, COCO results lists for predictions.
+
+Files are parsed with ijson (streaming), so memory does not grow with the file: images and
+annotations are spooled to disk and merged by image id (``datasets.importers.spool``). Nothing
+is executed: a dataset is described by file paths and options, or a manifest (DDS ran a
+Python meta file, §12.3).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import ijson
+from pycocotools import mask as mask_utils
+
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.records import (
+    GROUND_TRUTH,
+    AnnotationRecord,
+    ImageRecord,
+    Problems,
+    check_annotation,
+    require_int,
+    require_number,
+)
+from datasets.importers.spool import Spool
+from datasets.objects import local_file_url
+
+DATASET_TYPE = "coco2017"
+_IMAGE_FIELDS = {"id", "file_name", "width", "height", "coco_url"}
+
+
+@dataclass(frozen=True)
+class CocoCategory:
+    name: str
+    keypoint_names: list[str] | None = None
+    skeleton: list[int] | None = None  # flat 0-based pairs
+    colors: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class PredictionFile:
+    name: str
+    path: str
+
+
+def _items(path: str, prefix: str) -> Iterator[Any]:
+    try:
+        with open(path, "rb") as handle:
+            yield from ijson.items(handle, prefix, use_float=True)
+    except FileNotFoundError as exc:
+        raise ImportFormatError("file not found", file=path) from exc
+    except ijson.JSONError as exc:
+        raise ImportFormatError(f"malformed JSON: {exc}", file=path) from exc
+
+
+def _top_level_kind(path: str) -> str:
+    """``"array"`` or ``"object"``: COCO results are a bare list, GT files an object."""
+    try:
+        with open(path, "rb") as handle:
+            for _prefix, event, _value in ijson.parse(handle):
+                if event == "start_array":
+                    return "array"
+                if event == "start_map":
+                    return "object"
+                break
+    except FileNotFoundError as exc:
+        raise ImportFormatError("file not found", file=path) from exc
+    except ijson.JSONError as exc:
+        raise ImportFormatError(f"malformed JSON: {exc}", file=path) from exc
+    raise ImportFormatError("expected a JSON object or array", file=path)
+
+
+def read_categories(path: str) -> dict[int, CocoCategory]:
+    """COCO category id -> category, with keypoint names, skeleton (0-based) and colours."""
+    categories: dict[int, CocoCategory] = {}
+    for index, raw in enumerate(_items(path, "categories.item")):
+        record = f"categories[{index}]"
+        if not isinstance(raw, dict):
+            raise ImportFormatError("a category must be an object", file=path, record=record)
+        cat_id = require_int(raw.get("id"), file=path, record=record, field="id")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name:
+            raise ImportFormatError("a category needs a non-empty name", file=path, record=record, field="name")
+        if cat_id in categories:
+            raise ImportFormatError(f"duplicate category id {cat_id}", file=path, record=record, field="id")
+        skeleton = raw.get("skeleton")
+        flat_skeleton = None
+        if skeleton:
+            try:
+                flat_skeleton = [int(v) - 1 for pair in skeleton for v in pair]
+            except (TypeError, ValueError) as exc:
+                raise ImportFormatError(
+                    "skeleton must be pairs of 1-based indices", file=path, record=record, field="skeleton"
+                ) from exc
+        colors = raw.get("keypoint_colors")
+        flat_colors = None
+        if colors:
+            try:
+                flat_colors = (
+                    [int(v) for rgb in colors for v in rgb] if isinstance(colors[0], list) else [int(v) for v in colors]
+                )
+            except (TypeError, ValueError) as exc:
+                raise ImportFormatError(
+                    "keypoint_colors must be RGB triples", file=path, record=record, field="keypoint_colors"
+                ) from exc
+        names = raw.get("keypoints")
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ImportFormatError("keypoints must be a list of names", file=path, record=record, field="keypoints")
+        categories[cat_id] = CocoCategory(
+            name=name, keypoint_names=names or None, skeleton=flat_skeleton, colors=flat_colors
+        )
+    return categories
+
+
+def _segmentation(raw: Any, *, file: str, record: str) -> tuple[list | None, dict | None]:
+    """COCO ``segmentation`` -> (polygons, compressed RLE); RLE may be compressed or not."""
+    if raw is None or raw == []:
+        return None, None
+    if isinstance(raw, list):
+        polygons = []
+        for polygon in raw:
+            if not isinstance(polygon, list):
+                raise ImportFormatError(
+                    "a polygon must be a list of numbers", file=file, record=record, field="segmentation"
+                )
+            polygons.append([require_number(v, file=file, record=record, field="segmentation") for v in polygon])
+        return polygons, None
+    if isinstance(raw, dict) and "counts" in raw and "size" in raw:
+        size = raw["size"]
+        if not (isinstance(size, list) and len(size) == 2):
+            raise ImportFormatError("RLE size must be [height, width]", file=file, record=record, field="segmentation")
+        try:
+            if isinstance(raw["counts"], list):
+                rle = mask_utils.frPyObjects({"counts": raw["counts"], "size": [int(v) for v in size]}, *size)
+            else:
+                rle = {"counts": raw["counts"].encode("ascii"), "size": [int(v) for v in size]}
+                mask_utils.area(rle)  # decodes the string: rejects garbage early
+        except (TypeError, ValueError, AttributeError, UnicodeEncodeError) as exc:
+            raise ImportFormatError(f"bad RLE: {exc}", file=file, record=record, field="segmentation") from exc
+        counts = rle["counts"]
+        return None, {
+            "size": [int(v) for v in rle["size"]],
+            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+        }
+    raise ImportFormatError(
+        "segmentation must be polygons or an RLE object", file=file, record=record, field="segmentation"
+    )
+
+
+def _keypoints(raw: Any, category: CocoCategory | None, *, file: str, record: str) -> list[float] | None:
+    """COCO triplets ``x, y, v`` (GT) or quadruplets with a score -> flat ``x, y, v, conf``."""
+    if not raw:
+        return None
+    if not isinstance(raw, list):
+        raise ImportFormatError("keypoints must be a list of numbers", file=file, record=record, field="keypoints")
+    values = [require_number(v, file=file, record=record, field="keypoints") for v in raw]
+    expected = len(category.keypoint_names) if category and category.keypoint_names else None
+    if len(values) % 3 == 0 and (expected is None or len(values) == 3 * expected):
+        out: list[float] = []
+        for i in range(0, len(values), 3):
+            out.extend((values[i], values[i + 1], values[i + 2], 1.0))
+        return out
+    if len(values) % 4 == 0:
+        return values
+    raise ImportFormatError(
+        f"keypoints must be x, y, v triplets, got {len(values)} numbers", file=file, record=record, field="keypoints"
+    )
+
+
+class CocoImporter:
+    """Yields ``ImageRecord``s of a COCO ground-truth file plus any number of COCO results files."""
+
+    dataset_type = DATASET_TYPE
+
+    def __init__(
+        self,
+        ground_truth: str,
+        *,
+        predictions: list[PredictionFile] | None = None,
+        image_root: str | None = None,
+        ground_truth_label: str = GROUND_TRUTH,
+    ) -> None:
+        self.ground_truth = os.path.abspath(ground_truth)
+        self.predictions = [PredictionFile(p.name, os.path.abspath(p.path)) for p in predictions or []]
+        self.image_root = os.path.abspath(image_root) if image_root else None
+        self.ground_truth_label = ground_truth_label
+        names = [p.name for p in self.predictions]
+        if len(set(names)) != len(names) or ground_truth_label in names:
+            raise ImportFormatError("prediction set names must be unique and differ from the ground truth label")
+        if self.image_root and not os.path.isdir(self.image_root):
+            raise ImportFormatError("image root is not a directory", file=self.image_root)
+        self.total: int | None = None
+
+    @property
+    def files(self) -> dict[str, str]:
+        files = {"GroundTruth": self.ground_truth}
+        files.update({f"Pred/{p.name}": p.path for p in self.predictions})
+        return files
+
+    def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
+        if _top_level_kind(self.ground_truth) != "object":
+            raise ImportFormatError("a COCO ground-truth file is a JSON object", file=self.ground_truth)
+        categories = read_categories(self.ground_truth)
+        with Spool() as spool:
+            self._spool_images(spool, problems)
+            self.total = spool.count_images()
+            self._spool_annotations(spool, categories, problems)
+            for pred in self.predictions:
+                self._spool_predictions(spool, pred, categories, problems)
+            for image_id, image, anns in spool.merged():
+                if image is None:
+                    for ann in anns:
+                        problems.report(
+                            ImportFormatError(
+                                f"image_id {image_id} is not an image of {os.path.basename(self.ground_truth)}",
+                                file=ann[0],
+                                record=ann[1],
+                                field="image_id",
+                            )
+                        )
+                    continue
+                image.annotations = []
+                for ann in anns:
+                    record = AnnotationRecord(*ann[2:])
+                    try:
+                        check_annotation(record, image, file=ann[0], record=ann[1])
+                    except ImportFormatError as exc:
+                        problems.report(exc)
+                        continue
+                    image.annotations.append(record)
+                yield image
+
+    def _spool_images(self, spool: Spool, problems: Problems) -> None:
+        path = self.ground_truth
+        for index, raw in enumerate(_items(path, "images.item")):
+            record = f"images[{index}]"
+            try:
+                image = self._image(raw, record)
+                if not spool.add_image(image.id, image):
+                    raise ImportFormatError(f"duplicate image id {image.id}", file=path, record=record, field="id")
+            except ImportFormatError as exc:
+                problems.report(exc)
+
+    def _image(self, raw: Any, record: str) -> ImageRecord:
+        path = self.ground_truth
+        if not isinstance(raw, dict):
+            raise ImportFormatError("an image must be an object", file=path, record=record)
+        image_id = require_int(raw.get("id"), file=path, record=record, field="id")
+        width = require_int(raw.get("width"), file=path, record=record, field="width", positive=True)
+        height = require_int(raw.get("height"), file=path, record=record, field="height", positive=True)
+        file_name = raw.get("file_name")
+        url = ""
+        if self.image_root and file_name:
+            if not isinstance(file_name, str):
+                raise ImportFormatError("file_name must be a string", file=path, record=record, field="file_name")
+            full = os.path.normpath(os.path.join(self.image_root, file_name))
+            if not full.startswith(self.image_root + os.sep) or not os.path.isfile(full):
+                raise ImportFormatError(
+                    f"image file {file_name!r} not found under the image root",
+                    file=path,
+                    record=record,
+                    field="file_name",
+                )
+            url = local_file_url(full)
+        elif isinstance(raw.get("coco_url"), str) and raw["coco_url"]:
+            url = raw["coco_url"]
+        else:
+            raise ImportFormatError(
+                "no image: give an image root with file_name, or a coco_url",
+                file=path,
+                record=record,
+                field="file_name",
+            )
+        metadata = {k: v for k, v in raw.items() if k not in _IMAGE_FIELDS}
+        if isinstance(file_name, str):
+            metadata["file_name"] = file_name
+        if raw.get("coco_url"):
+            metadata["coco_url"] = raw["coco_url"]
+        return ImageRecord(
+            key=str(image_id), url=url, width=width, height=height, id=image_id, metadata=metadata, where=path
+        )
+
+    def _annotation_rows(
+        self,
+        items: Iterator[Any],
+        path: str,
+        record_prefix: str,
+        categories: dict[int, CocoCategory],
+        problems: Problems,
+        *,
+        label: str,
+        label_type: str,
+    ) -> Iterator[tuple[int, tuple]]:
+        """Validated annotation rows ``(image_id, (file, record, *AnnotationRecord fields))``."""
+        for index, raw in enumerate(items):
+            record = f"{record_prefix}[{index}]"
+            try:
+                yield self._annotation(raw, path, record, categories, label=label, label_type=label_type)
+            except ImportFormatError as exc:
+                problems.report(exc)
+
+    def _annotation(
+        self,
+        raw: Any,
+        path: str,
+        record: str,
+        categories: dict[int, CocoCategory],
+        *,
+        label: str,
+        label_type: str,
+    ) -> tuple[int, tuple]:
+        if not isinstance(raw, dict):
+            raise ImportFormatError("an annotation must be an object", file=path, record=record)
+        image_id = require_int(raw.get("image_id"), file=path, record=record, field="image_id")
+        category = None
+        category_name = ""
+        if raw.get("category_id") not in (None, 0):
+            category = categories.get(require_int(raw["category_id"], file=path, record=record, field="category_id"))
+            if category is None:
+                raise ImportFormatError(
+                    f"unknown category_id {raw['category_id']}", file=path, record=record, field="category_id"
+                )
+            category_name = category.name
+        # The image size is only known at the merge; boxes are checked there (check_annotation).
+        bbox = raw.get("bbox")
+        if bbox is not None:
+            if not isinstance(bbox, list) or len(bbox) != 4:
+                raise ImportFormatError("bbox must be [x, y, width, height]", file=path, record=record, field="bbox")
+            bbox = tuple(require_number(v, file=path, record=record, field="bbox") for v in bbox)
+        polygons, rle = _segmentation(raw.get("segmentation"), file=path, record=record)
+        if rle is not None and bbox is None:
+            bbox = tuple(
+                float(v) for v in mask_utils.toBbox({"size": rle["size"], "counts": rle["counts"].encode("ascii")})
+            )
+        keypoints = _keypoints(raw.get("keypoints"), category, file=path, record=record)
+        caption = raw.get("caption", "")
+        if not isinstance(caption, str):
+            raise ImportFormatError("caption must be a string", file=path, record=record, field="caption")
+        is_gt = label_type == "GT"
+        conf = 1.0 if is_gt else require_number(raw.get("score"), file=path, record=record, field="score")
+        iscrowd = raw.get("iscrowd", 0)
+        if iscrowd not in (0, 1, True, False):
+            raise ImportFormatError("iscrowd must be 0 or 1", file=path, record=record, field="iscrowd")
+        fields = (
+            category_name,
+            label,
+            label_type,
+            conf,
+            bool(iscrowd),
+            bbox,
+            polygons,
+            rle,
+            keypoints,
+            category.keypoint_names if keypoints and category else None,
+            category.skeleton if keypoints and category else None,
+            category.colors if keypoints and category else None,
+            caption,
+        )
+        return image_id, (path, record, *fields)
+
+    def _spool_annotations(self, spool: Spool, categories: dict[int, CocoCategory], problems: Problems) -> None:
+        path = self.ground_truth
+        spool.add_annotations(
+            self._annotation_rows(
+                _items(path, "annotations.item"),
+                path,
+                "annotations",
+                categories,
+                problems,
+                label=self.ground_truth_label,
+                label_type="GT",
+            )
+        )
+
+    def _spool_predictions(
+        self, spool: Spool, pred: PredictionFile, categories: dict[int, CocoCategory], problems: Problems
+    ) -> None:
+        # Standard COCO results are a bare list; DDS's {"annotations": [...]} is accepted too.
+        kind = _top_level_kind(pred.path)
+        prefix = "item" if kind == "array" else "annotations.item"
+        spool.add_annotations(
+            self._annotation_rows(
+                _items(pred.path, prefix),
+                pred.path,
+                "results" if kind == "array" else "annotations",
+                categories,
+                problems,
+                label=pred.name,
+                label_type="Pred",
+            )
+        )

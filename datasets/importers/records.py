@@ -1,0 +1,117 @@
+"""The plain typed records every format parser yields, and the checks shared by all formats.
+
+A parser knows its file format; the framework (``datasets.importers.runner``) knows the
+database. Between them travel ``ImageRecord``s holding ``AnnotationRecord``s in pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from datasets.importers.errors import ImportFormatError
+
+GROUND_TRUTH = "GroundTruth"
+# Tolerance for boxes and points that overflow the image by rounding (COCO files have many).
+EDGE_TOLERANCE_PX = 1.0
+
+
+@dataclass(slots=True)
+class AnnotationRecord:
+    """One annotation in pixel coordinates, as read from a file."""
+
+    category: str
+    label: str = GROUND_TRUTH
+    label_type: str = "GT"
+    conf: float = 1.0
+    is_group: bool = False
+    bbox: tuple[float, float, float, float] | None = None  # x, y, w, h
+    polygons: list[list[float]] | None = None  # [[x, y, x, y, ...], ...]
+    mask: dict | None = None  # compressed RLE {"size": [h, w], "counts": str}
+    keypoints: list[float] | None = None  # flat x, y, v, conf
+    keypoint_names: list[str] | None = None
+    keypoint_skeleton: list[int] | None = None  # flat 0-based pairs
+    keypoint_colors: list[int] | None = None  # flat RGB triples
+    caption: str = ""
+    alpha: str = ""  # URL of an alpha matte
+
+
+@dataclass(slots=True)
+class ImageRecord:
+    """One image and its annotations; ``key`` identifies it across re-imports."""
+
+    key: str
+    url: str
+    width: int | None = None
+    height: int | None = None
+    id: int | None = None
+    url_full_res: str = ""
+    metadata: dict = field(default_factory=dict)
+    annotations: list[AnnotationRecord] = field(default_factory=list)
+    where: str = ""  # file the record came from, for error messages
+
+
+class Problems:
+    """Collects bad records: raises at the first one, or counts them when skipping is allowed."""
+
+    def __init__(self, skip_invalid: bool = False, on_skip: Callable[[ImportFormatError], None] | None = None):
+        self.skip_invalid = skip_invalid
+        self.skipped = 0
+        self.examples: list[dict] = []
+        self._on_skip = on_skip
+
+    def report(self, error: ImportFormatError) -> None:
+        """Raise ``error``, or record it as skipped."""
+        if not self.skip_invalid:
+            raise error
+        self.skipped += 1
+        if len(self.examples) < 20:
+            self.examples.append(error.detail)
+        if self._on_skip:
+            self._on_skip(error)
+
+
+def require_number(value: Any, *, file: str, record: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ImportFormatError(f"expected a number, got {value!r}", file=file, record=record, field=field)
+    return float(value)
+
+
+def require_int(value: Any, *, file: str, record: Any, field: str, positive: bool = False) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ImportFormatError(f"expected an integer, got {value!r}", file=file, record=record, field=field)
+    if positive and value <= 0:
+        raise ImportFormatError(f"must be positive, got {value}", file=file, record=record, field=field)
+    return value
+
+
+def check_annotation(ann: AnnotationRecord, image: ImageRecord, *, file: str, record: Any) -> None:
+    """Geometry checks common to every format (pixels against the image size)."""
+    width, height = image.width, image.height
+    if ann.bbox is not None:
+        x, y, w, h = ann.bbox
+        if w < 0 or h < 0:
+            raise ImportFormatError("box width and height must not be negative", file=file, record=record, field="bbox")
+        if not width or not height:
+            raise ImportFormatError("a box needs the image width and height", file=file, record=record, field="bbox")
+        tol = EDGE_TOLERANCE_PX
+        if x < -tol or y < -tol or x + w > width + tol or y + h > height + tol:
+            raise ImportFormatError(
+                f"box {[x, y, w, h]} lies outside the {width}x{height} image", file=file, record=record, field="bbox"
+            )
+    for polygon in ann.polygons or ():
+        if len(polygon) % 2 or len(polygon) < 6:
+            raise ImportFormatError(
+                f"a polygon needs an even number (>= 6) of coordinates, got {len(polygon)}",
+                file=file,
+                record=record,
+                field="segmentation",
+            )
+    if ann.keypoints is not None and len(ann.keypoints) % 4:
+        raise ImportFormatError(
+            "keypoints must be x, y, v, conf quadruplets", file=file, record=record, field="keypoints"
+        )

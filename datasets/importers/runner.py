@@ -1,0 +1,364 @@
+"""The import framework: an importer yields ``ImageRecord``s, this writes them crash-safely.
+
+Every (re-)import writes into a staging collection ``images@dataset_<id>@staging`` and swaps
+it in with one ``renameCollection`` at the end. Until then the dataset, its images, label sets
+and categories are untouched, so an exception or a killed process leaves the dataset exactly
+as it was; the attempt is recorded as failed (``detail_status["import"]``). The swap itself is
+journalled: the final dataset fields are written to the attempt entry before the rename, and
+``recover_import`` rolls an interrupted swap forward.
+
+User-type objects and flags of the previous images are carried over by the images' stable
+source key (COCO id, file name, TSV image id), not by position (DDS bug §12.22).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.db import connections
+
+from datasets import jobs
+from datasets.images import ensure_image_indexes, forget_image_indexes, image_collection_name
+from datasets.importers.documents import SOURCE_KEY, image_document, object_types_of
+from datasets.importers.errors import ImportFormatError, ImportInProgress
+from datasets.importers.records import ImageRecord, Problems
+from datasets.importers.spool import Spool
+from datasets.models import DataSet, DatasetStatus
+from datasets.services import category_id_for, label_id_for
+from dds_site import mongo
+
+logger = logging.getLogger(__name__)
+
+JOB_KIND = "import"
+DEFAULT_BATCH_SIZE = 500
+# Dataset fields an import sets at the swap.
+_SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+class Importer(Protocol):
+    """What the framework needs from a format parser."""
+
+    dataset_type: str
+    total: int | None  # number of images once known (for progress), else None
+
+    @property
+    def files(self) -> dict[str, str]: ...
+
+    def iter_images(self, problems: Problems) -> Iterator[ImageRecord]: ...
+
+
+@dataclass
+class ImportResult:
+    dataset_id: str
+    num_images: int
+    skipped: int = 0
+    skipped_examples: list[dict] = field(default_factory=list)
+    carried_images: int = 0
+    dropped_user_images: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "num_images": self.num_images,
+            "skipped": self.skipped,
+            "skipped_examples": self.skipped_examples,
+            "carried_images": self.carried_images,
+            "dropped_user_images": self.dropped_user_images,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def staging_collection_name(dataset_id: str) -> str:
+    return f"{image_collection_name(dataset_id)}@staging"
+
+
+def _rename(source: str, target: str) -> None:
+    database = mongo.get_database()
+    database.client.admin.command(
+        "renameCollection", f"{database.name}.{source}", to=f"{database.name}.{target}", dropTarget=True
+    )
+
+
+class _Writer(threading.Thread):
+    """Inserts document batches on its own thread, so parsing overlaps the server's work."""
+
+    def __init__(self, collection) -> None:
+        super().__init__(name="dds-import-writer", daemon=True)
+        self._collection = collection
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    self._collection.insert_many(batch, ordered=False)
+                except BaseException as exc:  # noqa: BLE001 - re-raised on the importing thread
+                    self.error = exc
+
+    def put(self, batch: list[dict]) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _user_carry(dataset_id: str, spool: Spool) -> int:
+    """Spool each previous image's User objects and flag by source key; returns how many."""
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    cursor = collection.find(
+        {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]},
+        {"objects": 1, "flag": 1, "flag_ts": 1, SOURCE_KEY: 1},
+    )
+    count = 0
+    for document in cursor:
+        key = document.get(SOURCE_KEY) or str(document["_id"])
+        user_objects = [obj for obj in document.get("objects") or () if obj.get("label_type") == "User"]
+        spool.add_carry(key, (user_objects, document.get("flag") or 0, document.get("flag_ts") or 0))
+        count += 1
+    return count
+
+
+def _check_label_types(dataset_id: str, labels: dict[str, str]) -> None:
+    """A label set may not change type (e.g. a prediction set named like a GT set)."""
+    existing = mongo.get_collection("labels").find({"dataset_id": dataset_id}, {"name": 1, "type": 1})
+    for document in existing:
+        wanted = labels.get(document.get("name"))
+        if wanted is not None and document.get("type") != wanted:
+            raise ImportFormatError(
+                f"label set {document['name']!r} exists with type {document.get('type')!r}, not {wanted!r}",
+                field="label",
+            )
+
+
+def _write_labels_and_categories(dataset_id: str, labels: dict[str, str], categories: list[str]) -> None:
+    """Get-or-create (idempotent upserts by md5 id)."""
+    for name, label_type in labels.items():
+        mongo.get_collection("labels").update_one(
+            {"_id": label_id_for(dataset_id, name)},
+            {
+                "$setOnInsert": {
+                    "name": name,
+                    "type": label_type,
+                    "dataset_id": dataset_id,
+                    "compare_precisions": [],
+                    "clone_from_label": "",
+                }
+            },
+            upsert=True,
+        )
+    for name in categories:
+        mongo.get_collection("categories").update_one(
+            {"_id": category_id_for(dataset_id, name)},
+            {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
+            upsert=True,
+        )
+
+
+def _complete_swap(dataset_id: str, entry: dict) -> None:
+    """Roll a journalled swap forward: labels, categories, rename, dataset fields. Idempotent."""
+    pending = entry["pending"]
+    _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
+    database = mongo.get_database()
+    staging = staging_collection_name(dataset_id)
+    if staging in database.list_collection_names(filter={"name": staging}):
+        _rename(staging, image_collection_name(dataset_id))
+        forget_image_indexes(database.name, staging)
+    fields = {key: pending[key] for key in _SWAP_FIELDS}
+    record = jobs.JobRecord(dataset_id, JOB_KIND, entry["attempt"])
+    mongo.get_collection("datasets").update_one(
+        {"_id": dataset_id, f"detail_status.{JOB_KIND}.attempt": entry["attempt"]},
+        {"$set": fields, "$unset": {f"detail_status.{JOB_KIND}.pending": ""}},
+    )
+    record.finish(**pending["result"])
+
+
+def recover_import(dataset_id: str) -> str | None:
+    """Finish an interrupted swap, or mark a dead import failed; returns what was done."""
+    entry = jobs.job_entry(dataset_id, JOB_KIND)
+    if not entry:
+        return None
+    if entry.get("state") == jobs.SWAPPING and "pending" in entry and jobs.entry_is_stale(entry):
+        _complete_swap(dataset_id, entry)
+        return "completed"
+    if jobs.mark_stale_failed(dataset_id, JOB_KIND):
+        _drop_staging(dataset_id)
+        mongo.get_collection("datasets").update_one(
+            {"_id": dataset_id, "status": DatasetStatus.IMPORTING}, {"$set": {"status": DatasetStatus.FAILED}}
+        )
+        return "failed"
+    return None
+
+
+def run_import(
+    dataset: DataSet,
+    importer: Importer,
+    *,
+    skip_invalid: bool = False,
+    progress: ProgressCallback | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportResult:
+    """Import ``importer``'s images into ``dataset``, replacing its images at the very end.
+
+    Raises ``ImportFormatError`` (400002) for bad input, ``ImportInProgress`` (409) if another
+    import of the dataset runs; either way the dataset's images are unchanged.
+    """
+    recover_import(dataset.id)
+    record = jobs.job_start(dataset.id, JOB_KIND, files=importer.files)
+    if record is None:
+        raise ImportInProgress()
+    started = time.monotonic()
+    new_dataset = dataset.status in (DatasetStatus.WAITING, DatasetStatus.FAILED) and not dataset.num_images
+    if new_dataset:
+        DataSet.objects.filter(pk=dataset.id).update(status=DatasetStatus.IMPORTING)
+    try:
+        result = _import(dataset, importer, record, skip_invalid, progress, batch_size)
+    except BaseException as exc:
+        reason = str(exc) if isinstance(exc, Exception) else type(exc).__name__
+        detail = getattr(exc, "detail", None)
+        record.fail(reason, error=detail if isinstance(detail, dict) else None)
+        if new_dataset:
+            DataSet.objects.filter(pk=dataset.id, status=DatasetStatus.IMPORTING).update(status=DatasetStatus.FAILED)
+        _drop_staging(dataset.id)
+        raise
+    result.seconds = time.monotonic() - started
+    record.update(seconds=round(result.seconds, 3))
+    for key, value in _dataset_fields(dataset.id).items():
+        setattr(dataset, key, value)
+    return result
+
+
+def _drop_staging(dataset_id: str) -> None:
+    try:
+        name = staging_collection_name(dataset_id)
+        mongo.get_database().drop_collection(name)
+        forget_image_indexes(mongo.get_database().name, name)
+    except Exception:
+        logger.exception("could not drop the staging collection of dataset %s", dataset_id)
+
+
+def _dataset_fields(dataset_id: str) -> dict:
+    document = mongo.get_collection("datasets").find_one({"_id": dataset_id}) or {}
+    return {key: document.get(key) for key in (*_SWAP_FIELDS, "detail_status")}
+
+
+def _import(
+    dataset: DataSet,
+    importer: Importer,
+    record: jobs.JobRecord,
+    skip_invalid: bool,
+    progress: ProgressCallback | None,
+    batch_size: int,
+) -> ImportResult:
+    dataset_id = dataset.id
+    staging_name = staging_collection_name(dataset_id)
+    database = mongo.get_database()
+    database.drop_collection(staging_name)  # left over by a killed attempt
+    staging = connections["default"].get_collection(staging_name)
+    problems = Problems(skip_invalid)
+    labels: dict[str, str] = {}
+    categories: set[str] = set()
+    object_types: set[str] = set()
+    cover_url = None
+    count = 0
+    ids_seen: set[int] = set()
+    with Spool() as carry:
+        carried_total = _user_carry(dataset_id, carry)
+        carried = 0
+        writer = _Writer(staging)
+        writer.start()
+        try:
+            batch: list[dict] = []
+            for image in importer.iter_images(problems):
+                image_id = image.id if image.id is not None else count
+                if image_id in ids_seen:
+                    problems.report(
+                        ImportFormatError(
+                            f"duplicate image id {image_id}", file=image.where, record=image.key, field="id"
+                        )
+                    )
+                    continue
+                ids_seen.add(image_id)
+                document = image_document(
+                    image, image_id=image_id, idx=count, dataset_id=dataset_id, dataset_type=importer.dataset_type
+                )
+                if carried_total:
+                    previous = carry.pop_carry(image.key)
+                    if previous is not None:
+                        user_objects, flag, flag_ts = previous
+                        document["objects"].extend(user_objects)
+                        document["flag"], document["flag_ts"] = flag, flag_ts
+                        carried += 1
+                for obj in document["objects"]:
+                    labels.setdefault(obj["label_name"], obj["label_type"])
+                    if obj["category_name"]:
+                        categories.add(obj["category_name"])
+                    object_types |= object_types_of(obj)
+                if cover_url is None:
+                    cover_url = document["url"]
+                batch.append(document)
+                count += 1
+                if len(batch) >= batch_size:
+                    writer.put(batch)
+                    batch = []
+                    record.progress(count, importer.total)
+                    if progress:
+                        progress(count, importer.total)
+            if batch:
+                writer.put(batch)
+        finally:
+            writer.close()
+        if progress:
+            progress(count, importer.total)
+        dropped = carry.count_carry()
+    if count == 0:
+        raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
+    _check_label_types(dataset_id, labels)
+    # The staging collection exists only if something was inserted; indexes before the swap.
+    ensure_image_indexes(staging, force=True)
+    result = ImportResult(
+        dataset_id=dataset_id,
+        num_images=count,
+        skipped=problems.skipped,
+        skipped_examples=problems.examples,
+        carried_images=carried,
+        dropped_user_images=dropped,
+    )
+    pending = {
+        "num_images": count,
+        "object_types": sorted(object_types),
+        "cover_url": cover_url,
+        "type": importer.dataset_type,
+        "path": next(iter(importer.files.values()), None),
+        "files": importer.files,
+        "status": DatasetStatus.READY,
+        "labels": labels,
+        "categories": sorted(categories),
+        "result": result.as_dict(),
+    }
+    if not record.update(state=jobs.SWAPPING, pending=pending):
+        raise ImportInProgress("another import of this dataset took over")
+    _complete_swap(dataset_id, {"attempt": record.attempt, "pending": pending})
+    return result
+
+
+def import_status(dataset_id: str) -> dict[str, Any] | None:
+    """The dataset's import entry (after closing a dead attempt)."""
+    recover_import(dataset_id)
+    return jobs.job_entry(dataset_id, JOB_KIND)
