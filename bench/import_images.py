@@ -66,9 +66,9 @@ def run() -> dict:
 
     dataset = DataSet.create_dataset("bench")
     started = time.perf_counter()
-    for number, (uri, annotations) in enumerate(inputs):
+    for number, (uri, image_annotations) in enumerate(inputs):
         image = dataset.batch_add_image(uri, width=640, height=480, id_=number)
-        for annotation in annotations:
+        for annotation in image_annotations:
             image.batch_add_annotation(**annotation)
     dataset.finish_batch_add_image()
     ours = time.perf_counter() - started

@@ -24,6 +24,7 @@ from pymongo.errors import BulkWriteError
 
 from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
 from datasets.errors import (
+    DatasetNotFound,
     DatasetOccupied,
     FlagGroupsNotList,
     FlagIdsMissing,
@@ -92,16 +93,6 @@ def _check_flag(flag: Any) -> int:
 
 
 # --- datasets ---------------------------------------------------------------------------------
-
-
-def dataset_get(dataset_id: str) -> DataSet:
-    """The dataset, or ``DatasetNotFound`` (404050)."""
-    from datasets.errors import DatasetNotFound
-
-    dataset = DataSet.objects.filter(pk=dataset_id).first()
-    if dataset is None:
-        raise DatasetNotFound(f"Dataset {dataset_id} not found.")
-    return dataset
 
 
 def dataset_create(
@@ -304,7 +295,7 @@ def annotation_add(*, image: ImageModel, obj: Object) -> None:
     """Append a formatted annotation to an image and save it; creates label set and category."""
     dataset = image.dataset
     if dataset is None:
-        dataset_get(image.dataset_id)  # raises DatasetNotFound
+        raise DatasetNotFound(f"Dataset {image.dataset_id} not found.")
     obj.label_id = label_get_or_create(dataset_id=image.dataset_id, name=obj.label_name, label_type=obj.label_type)
     obj.category_id = category_get_or_create(dataset_id=image.dataset_id, name=obj.category_name)
     image.get_collection().update_one(

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from datasets.models import DataSet
+from tests.datasets.helpers import add_images
 
 
 @pytest.fixture
@@ -39,16 +40,6 @@ def client_staff(staff) -> APIClient:
 @pytest.fixture
 def dataset(db) -> DataSet:
     return DataSet.create_dataset("cats", description="some cats")
-
-
-def add_images(dataset: DataSet, count: int, *, start_id: int | None = None) -> None:
-    """Batch-add ``count`` 100x100 images, each with one GT box of category cat/dog alternately."""
-    for number in range(count):
-        image = dataset.batch_add_image(
-            f"http://img/{number}.jpg", width=100, height=100, id_=None if start_id is None else start_id + number
-        )
-        image.batch_add_annotation("cat" if number % 2 == 0 else "dog", bbox=(10, 10, 20, 20))
-    dataset.finish_batch_add_image()
 
 
 @pytest.fixture

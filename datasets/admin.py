@@ -1,0 +1,100 @@
+"""Admin for datasets (deletion goes through the cascade service), categories and labels (read-mostly)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from datasets import services
+from datasets.models import Category, DataSet, Label
+from dds_site.errors import DDSError
+
+
+@admin.register(DataSet)
+class DataSetAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "num_images", "type", "id")
+    list_filter = ("status", "type")
+    search_fields = ("name",)
+    ordering = ("name",)
+    readonly_fields = ("id", "detail_status", "num_images", "object_types", "cover_url", "created_ts")
+    fields = (
+        "id",
+        "name",
+        "description",
+        "type",
+        "path",
+        "status",
+        "detail_status",
+        "num_images",
+        "object_types",
+        "cover_url",
+        "flag_export_link",
+        "files",
+        "group_id",
+        "group_name",
+        "created_ts",
+    )
+    actions = ["cascade_delete_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # datasets are created by imports, the API or the create_dataset command
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # Django's would orphan images and label tasks
+        return actions
+
+    @admin.action(description="Delete selected datasets with their images, labels and tasks", permissions=["delete"])
+    def cascade_delete_selected(self, request, queryset) -> None:
+        deleted = 0
+        for dataset in queryset:
+            try:
+                services.dataset_cascade_delete(dataset)
+                deleted += 1
+            except DDSError as exc:
+                self.message_user(request, f"{dataset.name}: {exc.message}", level=messages.ERROR)
+        if deleted:
+            self.message_user(request, f"Deleted {deleted} dataset(s).", level=messages.SUCCESS)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """The per-object delete page: the confirmation posts into the cascade service."""
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)
+        dataset = self.get_object(request, object_id)
+        if dataset is None or not self.has_delete_permission(request, dataset):
+            return super().delete_view(request, object_id, extra_context)
+        try:
+            services.dataset_cascade_delete(dataset)
+        except DDSError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:datasets_dataset_change", args=[dataset.pk]))
+        self.message_user(request, f"Deleted dataset {dataset.name}.", level=messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:datasets_dataset_changelist"))
+
+
+class _ReadMostlyAdmin(admin.ModelAdmin):
+    """Categories and labels are created by imports and deleted with their dataset."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(_ReadMostlyAdmin):
+    list_display = ("name", "dataset", "id")
+    search_fields = ("name",)
+    readonly_fields = ("id", "dataset")
+    fields = ("id", "name", "dataset")
+
+
+@admin.register(Label)
+class LabelAdmin(_ReadMostlyAdmin):
+    list_display = ("name", "type", "dataset", "id")
+    list_filter = ("type",)
+    search_fields = ("name",)
+    readonly_fields = ("id", "type", "dataset", "compare_precisions", "clone_from_label")
+    fields = ("id", "name", "type", "dataset", "compare_precisions", "clone_from_label")

@@ -1,0 +1,184 @@
+"""Read queries of the datasets app: dataset lists and details, image pages, categories, labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from datasets.constants import DONT_READ_STATUSES, ImageFlag
+from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
+from datasets.images import Image
+from datasets.models import Category, DataSet, Label
+
+# DDS's label_list order: ground truth first, then user annotations, then predictions.
+LABEL_TYPE_ORDER = {"GT": 0, "User": 1, "Pred": 2}
+# Keyset paging probes bounded idx windows of page_size * 2, * 8, * 32 before one open range:
+# bounded ranges are cheap on every server, an open range with sort+limit is not on all of them.
+CURSOR_WINDOW_FACTORS = (2, 8, 32)
+
+
+def dataset_list() -> QuerySet[DataSet]:
+    """All datasets, oldest first (a stable order for paging)."""
+    return DataSet.objects.order_by("created_ts", "id")
+
+
+def dataset_get(dataset_id: str) -> DataSet:
+    """The dataset or ``DatasetNotFound`` (404050); any status."""
+    dataset = DataSet.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        raise DatasetNotFound(f"Dataset {dataset_id} not found.")
+    return dataset
+
+
+def dataset_get_readable(dataset_id: str) -> DataSet:
+    """The dataset if its images may be read: 404050 if missing, 404051 while not ready/imported."""
+    dataset = dataset_get(dataset_id)
+    if dataset.status in DONT_READ_STATUSES:
+        raise DatasetNotReadable(f"Dataset {dataset_id} is not readable while its status is {dataset.status!r}.")
+    return dataset
+
+
+def category_list(dataset: DataSet) -> list[dict]:
+    """``[{id, name}]`` of the dataset's categories, by name."""
+    return [{"id": row.pk, "name": row.name} for row in Category.objects.filter(dataset_id=dataset.pk).order_by("name")]
+
+
+def label_list(dataset: DataSet) -> list[dict]:
+    """The dataset's label sets, GT first, then User, then Pred (DDS §8.3), each with ``source``."""
+    labels = sorted(
+        Label.objects.filter(dataset_id=dataset.pk),
+        key=lambda label: (LABEL_TYPE_ORDER.get(label.type, len(LABEL_TYPE_ORDER)), label.name),
+    )
+    return [
+        {
+            "id": label.pk,
+            "name": label.name,
+            "type": label.type,
+            "source": label.type,
+            "clone_from_label": label.clone_from_label,
+            "compare_precisions": label.compare_precisions,
+        }
+        for label in labels
+    ]
+
+
+@dataclass(frozen=True)
+class ImageFilters:
+    category_id: str | None = None
+    flag: int | None = None
+    label_id: str | None = None
+
+    def to_mongo(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.category_id:
+            query["objects.category_id"] = self.category_id
+        if self.flag is not None:
+            query["flag"] = self.flag
+        if self.label_id:
+            query["objects.label_id"] = self.label_id
+        return query
+
+    @property
+    def empty(self) -> bool:
+        return not self.to_mongo()
+
+
+def image_filters(category_id: Any = None, flag: Any = None, label_id: Any = None) -> ImageFilters:
+    """Parse the image-list filters; values are matched by equality, never as patterns."""
+    parsed_flag = None
+    if flag not in (None, ""):
+        try:
+            parsed_flag = int(flag)
+        except (TypeError, ValueError) as exc:
+            raise InvalidDatasetArgument("flag must be one of 0, 1, 2.") from exc
+        if parsed_flag not in ImageFlag.ALL:
+            raise InvalidDatasetArgument("flag must be one of 0, 1, 2.")
+    return ImageFilters(
+        category_id=str(category_id) if category_id else None, flag=parsed_flag, label_id=label_id or None
+    )
+
+
+def image_output(data: dict) -> dict:
+    """An image as the API returns it: DDS's fields plus parsed ``metadata`` and ``desc``."""
+    raw_metadata = data.get("metadata") or "{}"
+    try:
+        metadata = json.loads(raw_metadata)
+    except (TypeError, ValueError):
+        metadata = {}
+    objects = []
+    for obj in data.get("objects") or []:
+        obj = dict(obj)
+        obj["source"] = obj.get("label_type")
+        obj["segmentation"] = obj.get("segmentation") or ""
+        obj["caption"] = obj.get("caption") or ""
+        objects.append(obj)
+    return {
+        "id": data["id"],
+        "idx": data.get("idx", data["id"]),
+        "dataset_id": data.get("dataset_id"),
+        "type": data.get("type"),
+        "url": data.get("url"),
+        "url_full_res": data.get("url_full_res") or data.get("url"),
+        "width": data.get("width"),
+        "height": data.get("height"),
+        "flag": data.get("flag", 0),
+        "flag_ts": data.get("flag_ts", 0),
+        "objects": objects,
+        "desc": raw_metadata,
+        "metadata": metadata,
+    }
+
+
+def image_count(dataset: DataSet, filters: ImageFilters) -> int:
+    """Number of images matching the filters (the stored count when unfiltered)."""
+    if filters.empty:
+        return dataset.num_images
+    return Image(dataset.pk).count_num(filters.to_mongo())
+
+
+def image_page(dataset: DataSet, filters: ImageFilters, *, page: int, page_size: int) -> list[dict]:
+    """One page (1-based) of images sorted by idx. Costs grow with the page number; see ``image_keyset_page``."""
+    return list(
+        Image(dataset.pk).find_many(
+            filters.to_mongo(), sort=[("idx", 1)], skip=(page - 1) * page_size, size=page_size, to_dict=True
+        )
+    )
+
+
+def image_keyset_page(
+    dataset: DataSet, filters: ImageFilters, *, cursor: int, page_size: int
+) -> tuple[list[dict], int | None]:
+    """Images with ``idx > cursor`` sorted by idx, and the cursor of the next page (None at the end).
+
+    Runs bounded ``idx`` range queries on the ``idx`` index, so the cost of a page does not depend
+    on how far into the dataset it is.
+    """
+    model = Image(dataset.pk)
+    base = filters.to_mongo()
+    wanted = page_size + 1
+    found: list[dict] = []
+    lower = cursor
+    for factor in (*CURSOR_WINDOW_FACTORS, None):
+        bounds: dict[str, int] = {"$gt": lower}
+        if factor is not None:
+            bounds["$lte"] = lower + page_size * factor
+        found.extend(
+            model.find_many({**base, "idx": bounds}, sort=[("idx", 1)], size=wanted - len(found), to_dict=True)
+        )
+        if len(found) >= wanted or factor is None:
+            break
+        lower = bounds["$lte"]
+    page = found[:page_size]
+    next_cursor = page[-1]["idx"] if len(found) > page_size else None
+    return page, next_cursor
+
+
+def image_get(dataset: DataSet, image_id: int) -> dict:
+    """One image as a dict, or ``ImageNotFound`` (404053)."""
+    data = next(Image(dataset.pk).find_many({"id": image_id}, size=1, to_dict=True), None)
+    if data is None:
+        raise ImageNotFound(f"Image {image_id} not found in dataset {dataset.pk}.")
+    return data

@@ -1,0 +1,137 @@
+"""Dataset API views: thin wrappers around ``datasets.services`` and ``datasets.selectors``.
+
+Permissions: every endpoint requires an authenticated user. Reading (datasets, images,
+categories, labels) is open to any authenticated user; creating, changing, deleting datasets and
+setting image flags requires a staff user (DDS left all of these anonymous, bug §12.1 item 2).
+"""
+
+from __future__ import annotations
+
+from rest_framework import permissions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from datasets import selectors, services
+from datasets.serializers import (
+    DatasetCreateInput,
+    DatasetDetailOutput,
+    DatasetOutput,
+    DatasetUpdateInput,
+    ImageListQuery,
+)
+from dds_site.api import PagePagination
+
+
+class ReadAuthenticatedWriteStaff(permissions.BasePermission):
+    """Safe methods for any authenticated user; anything else for staff only."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in permissions.SAFE_METHODS or bool(user.is_staff)
+
+
+class DatasetViewSet(viewsets.ViewSet):
+    """``/datasets``: list (page/page_size), retrieve (with category_list and label_list),
+    create, partial update of name/description, delete (cascade, refused while a label
+    project using the dataset is unfinished)."""
+
+    permission_classes = [ReadAuthenticatedWriteStaff]
+    lookup_value_regex = "[^/]+"
+
+    def list(self, request: Request) -> Response:
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.dataset_list(), request, view=self)
+        return paginator.get_paginated_response(DatasetOutput(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(DatasetDetailOutput(selectors.dataset_get(pk)).data)
+
+    def create(self, request: Request) -> Response:
+        data = DatasetCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        dataset = services.dataset_create(
+            name=values["name"],
+            id_=values.get("id"),
+            type=values.get("type"),
+            path=values.get("path"),
+            description=values.get("description"),
+        )
+        return Response(DatasetDetailOutput(dataset).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = DatasetUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = services.dataset_update(dataset=selectors.dataset_get(pk), **data.validated_data)
+        return Response(DatasetDetailOutput(dataset).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.dataset_cascade_delete(selectors.dataset_get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImageViewSet(viewsets.ViewSet):
+    """``/datasets/<id>/images``: images sorted by idx, filtered by ``category_id``, ``flag``,
+    ``label_id``. ``?page=&page_size=`` gives numbered pages with ``count``; ``?cursor=<idx>``
+    (start with -1) gives keyset pages whose cost does not grow with depth. Both return
+    ``next_cursor``. 404051 while the dataset is waiting/importing/processing/failed."""
+
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    def list(self, request: Request, dataset_id: str) -> Response:
+        dataset = selectors.dataset_get_readable(dataset_id)
+        query = ImageListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        filters = selectors.image_filters(params.get("category_id"), params.get("flag"), params.get("label_id"))
+        page_size = params["page_size"]
+        if "cursor" in params:
+            images, next_cursor = selectors.image_keyset_page(
+                dataset, filters, cursor=params["cursor"], page_size=page_size
+            )
+            body = {"cursor": params["cursor"], "page_size": page_size}
+        else:
+            images = selectors.image_page(dataset, filters, page=params["page"], page_size=page_size)
+            count = selectors.image_count(dataset, filters)
+            next_cursor = images[-1]["idx"] if images and params["page"] * page_size < count else None
+            body = {"count": count, "page": params["page"], "page_size": page_size}
+        body["next_cursor"] = next_cursor
+        body["results"] = [selectors.image_output(image) for image in images]
+        return Response(body)
+
+    def retrieve(self, request: Request, dataset_id: str, pk: str) -> Response:
+        dataset = selectors.dataset_get_readable(dataset_id)
+        try:
+            image_id = int(pk)
+        except ValueError:
+            from datasets.errors import ImageNotFound
+
+            raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.") from None
+        return Response(selectors.image_output(selectors.image_get(dataset, image_id)))
+
+    def flags(self, request: Request, dataset_id: str) -> Response:
+        """POST ``{"flag_groups": [{"flag": 0|1|2, "ids": [...]}]}`` (DDS image_flags, 400100-400104)."""
+        dataset = selectors.dataset_get_readable(dataset_id)
+        payload = request.data if isinstance(request.data, dict) else {}
+        services.image_flags_set(dataset=dataset, flag_groups=payload.get("flag_groups"))
+        return Response({"flag_export_link": dataset.flag_export_link})
+
+
+class CategoryViewSet(viewsets.ViewSet):
+    """``/datasets/<id>/categories``: read-only ``[{id, name}]``."""
+
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    def list(self, request: Request, dataset_id: str) -> Response:
+        return Response({"results": selectors.category_list(selectors.dataset_get(dataset_id))})
+
+
+class LabelViewSet(viewsets.ViewSet):
+    """``/datasets/<id>/labels``: read-only label sets, GT, then User, then Pred."""
+
+    permission_classes = [ReadAuthenticatedWriteStaff]
+
+    def list(self, request: Request, dataset_id: str) -> Response:
+        return Response({"results": selectors.label_list(selectors.dataset_get(dataset_id))})
