@@ -330,10 +330,15 @@ def apply_label(state: ImageState, *, labeler_id: str, label: dict) -> ImageStat
 
 
 def check_can_review(*, task_status: str, state: ImageState, reviewer_id: str, label_id: str) -> None:
-    """``ensure_status_for_reviewing`` (reference §7.7)."""
+    """``ensure_status_for_reviewing`` (reference §7.7).
+
+    Every labeler must have submitted (no ``labeling`` key). DDS's API also refused when a labeler was
+    ``rejected``, so after the first rejection the other reviewers could not give their verdicts, while
+    its own acceptance scenario (§11.6) has them do exactly that; here they may.
+    """
     if task_status != TaskStatus.WORKING:
         raise task_error(LabelErrCode.REVIEW_TASK_NOT_WORKING)
-    if any(status in WAIT_FOR_LABELING for status in state.labeler_statuses()):
+    if any(status == ImageStatus.LABELING for status in state.labeler_statuses()):
         raise task_error(LabelErrCode.REVIEW_LABELING_UNFINISHED)
     if label_id not in state.current_label_ids():
         raise task_error(LabelErrCode.REVIEW_LABEL_NOT_FOUND)

@@ -1,0 +1,289 @@
+"""Exporting a label project (reference §7.10, §9.8 ``lpexport``), fixing DDS bugs 16 and 26.
+
+``project_export`` writes the accepted labels back into each dataset as a label set: one label per
+image (the one every reviewer accepted, or the latest of a force-accepted task), of the chosen type,
+with the union of object types; a failed dataset is marked failed and keeps its status, and the project
+becomes ``exported`` only when every dataset succeeded. Task images are read per task on the indexed
+``task_id``. ``export_files`` streams DDS's per-dataset JSON or COCO JSON to files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from pymongo import UpdateOne
+
+from datasets.constants import AnnotationType, LabelName
+from datasets.models import DataSet, LabelType
+from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
+from dds_site import mongo
+from dds_site.errors import InvalidArgument
+from labeling import workflow
+from labeling.annotations import POINT_ARITY
+from labeling.dataset_images import images_by_ids, images_collection
+from labeling.errors import LabelErrCode, project_error
+from labeling.models import LabelProject, LabelTask
+from labeling.task_images import LabelTaskImage
+from labeling.workflow import ImageState, ProjectStatus, ReviewAction
+
+logger = logging.getLogger(__name__)
+
+PAGE = 200
+EXPORT_STATUS_KEY = "export_label_project"
+
+
+def iter_task_images(task: LabelTask, page: int = PAGE) -> Iterator[list[dict]]:
+    """A task's images in pages, by bounded ``idx`` ranges on the ``(task_id, idx)`` index."""
+    collection = LabelTaskImage(task.dataset_id).get_collection()
+    last = -1
+    while True:
+        batch = list(
+            collection.find({"task_id": task.pk, "idx": {"$gt": last}}, session=mongo.current_session())
+            .sort("idx", 1)
+            .limit(page)
+        )
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]["idx"]
+
+
+def _state(doc: dict) -> ImageState:
+    return ImageState(
+        labels=doc.get("labels") or {}, reviews=doc.get("reviews") or {}, role_status=doc.get("role_status") or {}
+    )
+
+
+def object_types_of(annotation: dict) -> set[str]:
+    types = {AnnotationType.CLASSIFICATION}
+    if annotation.get("bounding_box"):
+        types.add(AnnotationType.DETECTION)
+    if annotation.get("segmentation"):
+        types.add(AnnotationType.SEGMENTATION)
+    if annotation.get("mask"):
+        types.add(AnnotationType.MASK)
+    if annotation.get("points"):
+        types.add(AnnotationType.KEYPOINTS)
+    return types
+
+
+def project_export(*, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER) -> LabelProject:
+    """Write the project's accepted labels into its datasets as the label set ``<name>[<project id[:8]>]``."""
+    project.refresh_from_db()
+    if project.status != ProjectStatus.ACCEPTED:
+        raise project_error(LabelErrCode.PROJECT_NOT_ACCEPTED)
+    if not isinstance(label_set_name, str) or not label_set_name.strip():
+        raise InvalidArgument("label_set_name must be a non-empty string.")
+    if label_set_name.strip() in (LabelName.GROUND_TRUTH, LabelName.USER_ANNOTATION):
+        raise InvalidArgument("label set name can't be GroundTruth and UserAnnotation.", code=400150)
+    if label_type not in LabelType.values:
+        raise InvalidArgument(f"label_type must be one of {LabelType.values}.")
+    name = f"{label_set_name.strip()}[{project.pk[:8]}]"
+    failed = []
+    for item in project.datasets:
+        dataset = DataSet.objects.filter(pk=item["id"]).first()
+        if dataset is None:
+            continue  # deleted since: nothing to write back
+        if not _export_dataset(project, dataset, name, label_type):
+            failed.append(dataset.pk)
+    if not failed:
+        LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.ACCEPTED).update(status=ProjectStatus.EXPORTED)
+    project.refresh_from_db()
+    return project
+
+
+def _export_dataset(project: LabelProject, dataset: DataSet, name: str, label_type: str) -> bool:
+    previous = dataset.status
+    DataSet.get_collection().update_one(
+        {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "importing"}}
+    )
+    try:
+        label_id = label_get_or_create(dataset_id=dataset.pk, name=name, label_type=label_type)
+        types: set[str] = set()
+        categories: dict[str, str] = {}
+        images = images_collection(dataset.pk)
+        for task in LabelTask.objects.filter(project_id=project.pk, dataset_id=dataset.pk).order_by("idx"):
+            for batch in iter_task_images(task):
+                operations = []
+                for doc in batch:
+                    label = workflow.exported_label(_state(doc), force_accepted=task.force_accepted)
+                    objects = []
+                    for annotation in (label or {}).get("annotations", []):
+                        category = annotation.get("category_name")
+                        if not category:
+                            continue
+                        if category not in categories:
+                            categories[category] = category_get_or_create(dataset_id=dataset.pk, name=category)
+                        types |= object_types_of(annotation)
+                        objects.append(_object(annotation, name, label_type, label_id, categories[category]))
+                    # Pull then push: a re-run replaces this label set's objects instead of adding twice,
+                    # and the other label sets' objects of the image are never rewritten.
+                    operations.append(
+                        UpdateOne({"_id": doc["image_id"]}, {"$pull": {"objects": {"label_id": label_id}}})
+                    )
+                    if objects:
+                        operations.append(
+                            UpdateOne({"_id": doc["image_id"]}, {"$push": {"objects": {"$each": objects}}})
+                        )
+                if operations:
+                    images.bulk_write(operations, ordered=True)
+        dataset_add_object_types(dataset=dataset, object_types=types)
+    except Exception:  # any failure marks this dataset failed; the others still export
+        logger.exception("export of project %s into dataset %s failed", project.pk, dataset.pk)
+        DataSet.get_collection().update_one(
+            {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "failed", "status": previous}}
+        )
+        return False
+    DataSet.get_collection().update_one(
+        {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "ready", "status": previous}}
+    )
+    return True
+
+
+def _object(annotation: dict, name: str, label_type: str, label_id: str, category_id: str) -> dict:
+    return {
+        "label_name": name,
+        "label_type": label_type,
+        "label_id": label_id,
+        "category_id": category_id,
+        "category_name": annotation["category_name"],
+        "conf": 1.0,
+        "is_group": False,
+        "bounding_box": annotation.get("bounding_box") or {},
+        "segmentation": annotation.get("segmentation") or "",
+        "alpha": "",
+        "points": annotation.get("points") or [],
+        "lines": annotation.get("lines") or [],
+        "point_colors": annotation.get("point_colors") or [],
+        "point_names": annotation.get("point_names") or [],
+        "caption": "",
+        "compare_result": {},
+        "matched_det_idx": None,
+        "mask": annotation.get("mask") or {},
+    }
+
+
+# --- files --------------------------------------------------------------------------------------------------------
+
+
+def export_files(*, project: LabelProject, output_dir: str | Path, fmt: str = "dds") -> list[Path]:
+    """Write one file per dataset under ``<output_dir>/<project name>.<project id>/``; returns the paths."""
+    if fmt not in ("dds", "coco"):
+        raise InvalidArgument("format must be 'dds' or 'coco'.")
+    folder = Path(output_dir) / f"{_safe(project.name)}.{project.pk}"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for item in project.datasets:
+        suffix = "json" if fmt == "dds" else "coco.json"
+        path = folder / f"{_safe(item['name'])}.{item['id']}.{suffix}"
+        tasks = list(LabelTask.objects.filter(project_id=project.pk, dataset_id=item["id"]).order_by("idx"))
+        with open(path, "w", encoding="utf-8") as out:
+            if fmt == "dds":
+                _write_dds(out, item, tasks)
+            else:
+                _write_coco(out, project, item, tasks)
+        written.append(path)
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "_"
+
+
+def _write_dds(out: IO[str], dataset: dict, tasks: list[LabelTask]) -> None:
+    """DDS's ``lpexport`` layout; each task contributes only its own images (DDS iterated all, bug 26)."""
+    out.write(json.dumps({"dataset_id": dataset["id"], "dataset_name": dataset["name"]})[:-1] + ', "images": [')
+    first = True
+    for task in tasks:
+        for batch in iter_task_images(task):
+            for doc in batch:
+                entry = {"task_id": task.pk, "image_id": doc["image_id"], "labels": _dds_labels(doc)}
+                out.write(("" if first else ",") + "\n" + json.dumps(entry))
+                first = False
+    out.write("\n]}\n")
+
+
+def _dds_labels(doc: dict) -> list[dict]:
+    labels = []
+    default = doc.get("default_labels") or {}
+    for annotation in default.get("annotations", []) if isinstance(default, dict) else []:
+        labels.append({**annotation, "labeler": "_default", "accepted_by": [], "rejected_by": []})
+    reviews = doc.get("reviews") or {}
+    for items in (doc.get("labels") or {}).values():
+        if not items:
+            continue
+        label = items[0]
+        verdicts = [r for rs in reviews.values() for r in rs if r["label_id"] == label["id"]]
+        accepted = sorted(r["user_name"] for r in verdicts if r["action"] == ReviewAction.ACCEPT)
+        rejected = sorted(r["user_name"] for r in verdicts if r["action"] == ReviewAction.REJECT)
+        for annotation in label.get("annotations", []):
+            labels.append(
+                {**annotation, "labeler": label["user_name"], "accepted_by": accepted, "rejected_by": rejected}
+            )
+    return labels
+
+
+def _write_coco(out: IO[str], project: LabelProject, dataset: dict, tasks: list[LabelTask]) -> None:
+    """COCO JSON of the exported (accepted) labels: pixel boxes, polygons, RLE masks, keypoints."""
+    names = project.category_list
+    category_ids = {name: number for number, name in enumerate(names, start=1)}
+    out.write('{"info": ' + json.dumps({"description": f"{project.name} / {dataset['name']}"}))
+    out.write(', "categories": ' + json.dumps([{"id": n, "name": name} for name, n in category_ids.items()]))
+    out.write(', "images": [')
+    annotations_file: list[str] = []
+    first = True
+    annotation_id = 0
+    for task in tasks:
+        for batch in iter_task_images(task):
+            sizes = images_by_ids(dataset["id"], [d["image_id"] for d in batch], {"width": 1, "height": 1})
+            for doc in batch:
+                size = sizes.get(doc["image_id"], {})
+                width, height = size.get("width") or 0, size.get("height") or 0
+                image = {"id": doc["image_id"], "file_name": doc.get("url", ""), "width": width, "height": height}
+                out.write(("" if first else ",") + "\n" + json.dumps(image))
+                first = False
+                label = workflow.exported_label(_state(doc), force_accepted=task.force_accepted)
+                for annotation in (label or {}).get("annotations", []):
+                    category = annotation.get("category_name")
+                    if category not in category_ids:
+                        continue
+                    annotation_id += 1
+                    coco = _coco_annotation(
+                        annotation, annotation_id, doc["image_id"], category_ids[category], width, height
+                    )
+                    annotations_file.append(json.dumps(coco))
+    # Annotations follow the images; they are small lines kept until the images are written.
+    out.write('\n], "annotations": [')
+    out.write(",".join("\n" + line for line in annotations_file))
+    out.write("\n]}\n")
+
+
+def _coco_annotation(annotation: dict, number: int, image_id: int, category_id: int, width: int, height: int) -> dict:
+    result: dict = {"id": number, "image_id": image_id, "category_id": category_id, "iscrowd": 0}
+    box = annotation.get("bounding_box") or {}
+    if box:
+        x, y = box["xmin"] * width, box["ymin"] * height
+        w, h = (box["xmax"] - box["xmin"]) * width, (box["ymax"] - box["ymin"]) * height
+        result["bbox"] = [round(v, 2) for v in (x, y, w, h)]
+        result["area"] = round(w * h, 2)
+    segmentation = annotation.get("segmentation") or ""
+    mask = annotation.get("mask") or {}
+    if mask:
+        result["segmentation"] = {"counts": mask["counts"], "size": mask["size"]}
+        result["iscrowd"] = 1
+    elif segmentation:
+        # DDS stores polygon coordinates as given by importers (pixels).
+        result["segmentation"] = [[float(v) for v in polygon.split(",")] for polygon in segmentation.split("/")]
+    points = annotation.get("points") or []
+    if points:
+        keypoints = []
+        for k in range(0, len(points), POINT_ARITY):
+            x, y, _z, _w, visibility = points[k : k + 5]
+            keypoints += [x, y, int(visibility)]
+        result["keypoints"] = keypoints
+        result["num_keypoints"] = sum(1 for k in range(2, len(keypoints), 3) if keypoints[k] > 0)
+    return result
