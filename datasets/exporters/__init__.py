@@ -1,0 +1,1 @@
+"""Dataset exporters: COCO (ground truth or results), YOLO and DDS TSV, streamed image by image."""

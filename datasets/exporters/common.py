@@ -1,0 +1,82 @@
+"""What every exporter shares: streaming the images, choosing label sets, atomic output files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from datasets.images import image_collection_name
+from datasets.importers.errors import ImportFormatError
+from dds_site import mongo
+
+_PROJECTION = {"objects": 1, "width": 1, "height": 1, "url": 1, "metadata": 1, "idx": 1, "source_key": 1}
+
+
+def iter_images(dataset_id: str, batch_size: int = 1000) -> Iterator[dict]:
+    """Every image document of the dataset by ``idx``, through one cursor (bounded memory)."""
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    yield from collection.find({}, _PROJECTION, batch_size=batch_size).sort([("idx", 1), ("_id", 1)])
+
+
+def label_names(dataset_id: str, names: list[str] | None, *, types: tuple[str, ...]) -> dict[str, str]:
+    """Chosen label sets ``{name: type}``; all sets of ``types`` when ``names`` is None."""
+    rows = {doc["name"]: doc.get("type") for doc in mongo.get_collection("labels").find({"dataset_id": dataset_id})}
+    if names is None:
+        return {name: kind for name, kind in rows.items() if kind in types}
+    missing = [name for name in names if name not in rows]
+    if missing:
+        raise ImportFormatError(f"no label set named {', '.join(missing)} in this dataset", field="labels")
+    return {name: rows[name] for name in names}
+
+
+def metadata_of(document: dict) -> dict:
+    try:
+        value = json.loads(document.get("metadata") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def file_name_of(document: dict) -> str:
+    """The image's file name: from its metadata, its source key, or its URL."""
+    name = metadata_of(document).get("file_name") or document.get("source_key")
+    if isinstance(name, str) and name and not name.isdigit():
+        return name
+    return os.path.basename((document.get("url") or "").split("?")[0]) or f"{document['_id']}.jpg"
+
+
+def parse_polygons(segmentation: str) -> list[list[float]]:
+    polygons = []
+    for part in (segmentation or "").split("/"):
+        if part:
+            polygons.append([float(v) for v in part.split(",")])
+    return polygons
+
+
+def pixel_box(obj: dict, width: int, height: int) -> list[float] | None:
+    """``[x, y, w, h]`` in pixels of a normalised ``bounding_box``."""
+    box = obj.get("bounding_box")
+    if not box or not width or not height:
+        return None
+    x0, y0 = box["xmin"] * width, box["ymin"] * height
+    return [x0, y0, box["xmax"] * width - x0, box["ymax"] * height - y0]
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, mode: str = "w"):
+    """Write to a temporary file beside ``path``; rename it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False)  # noqa: SIM115
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(handle.name)
+        raise

@@ -1,0 +1,71 @@
+"""A plain directory of images (no annotations); sizes read lazily from the file headers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.records import ImageRecord, Problems
+from datasets.objects import local_file_url
+
+DATASET_TYPE = "simple"
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+
+
+def image_size(path: str) -> tuple[int, int]:
+    """``(width, height)`` from the header only: Pillow decodes no pixels until asked."""
+    try:
+        with PILImage.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ImportFormatError(f"not a readable image: {exc}", file=path) from exc
+
+
+def list_images(root: str) -> list[str]:
+    """Image files under ``root`` (recursive), as sorted paths relative to it."""
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs.sort()
+        for name in files:
+            if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                found.append(os.path.relpath(os.path.join(directory, name), root))
+    return sorted(found)
+
+
+class ImageDirImporter:
+    """Every image file of a directory, keyed by its relative path."""
+
+    dataset_type = DATASET_TYPE
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        if not os.path.isdir(self.root):
+            raise ImportFormatError("not a directory", file=self.root)
+        self.total: int | None = None
+
+    @property
+    def files(self) -> dict[str, str]:
+        return {"Images": self.root}
+
+    def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
+        names = list_images(self.root)
+        self.total = len(names)
+        for relative in names:
+            path = os.path.join(self.root, relative)
+            try:
+                width, height = image_size(path)
+            except ImportFormatError as exc:
+                problems.report(exc)
+                continue
+            yield ImageRecord(
+                key=relative,
+                url=local_file_url(path),
+                width=width,
+                height=height,
+                metadata={"file_name": relative},
+                where=path,
+            )

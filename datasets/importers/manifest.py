@@ -1,0 +1,118 @@
+"""Describe an import as plain data: a spec dict (CLI, API, Celery) or a YAML/JSON manifest file.
+
+Nothing is executed: DDS described COCO datasets with a Python file it imported (§12.3);
+here a manifest is parsed with ``yaml.safe_load`` / ``json`` and only its values are used.
+
+Spec keys: ``format`` (coco, tsv, yolo, images), ``name``, ``dataset_id`` (optional) and per format
+coco: ``ground_truth``, ``predictions`` [{name, file}], ``image_root``;
+tsv: ``path``, ``predictions`` {name: file} (default: the ``.pred`` sidecars);
+yolo: ``images``, ``classes``, ``labels``, ``predictions`` [{name, file}]; images: ``root``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import yaml
+
+from datasets.importers.coco import CocoImporter, PredictionFile
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.imagedir import ImageDirImporter
+from datasets.importers.tsv import TsvImporter
+from datasets.importers.yolo import PredictionDir, YoloImporter
+
+FORMATS = ("coco", "tsv", "yolo", "images")
+_PATH_KEYS = ("ground_truth", "image_root", "path", "images", "classes", "labels", "root")
+
+
+def load_manifest(path: str) -> dict[str, Any]:
+    """Read a YAML or JSON manifest; relative paths are resolved against its directory."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError as exc:
+        raise ImportFormatError("manifest not found", file=path) from exc
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ImportFormatError(f"malformed manifest: {exc}", file=path) from exc
+    if not isinstance(data, dict):
+        raise ImportFormatError("a manifest is a mapping", file=path)
+    base = os.path.dirname(os.path.abspath(path))
+
+    def resolve(value: Any) -> Any:
+        return os.path.join(base, value) if isinstance(value, str) and value else value
+
+    for key in _PATH_KEYS:
+        if key in data:
+            data[key] = resolve(data[key])
+    predictions = data.get("predictions")
+    if isinstance(predictions, list):
+        data["predictions"] = [{**p, "file": resolve(p.get("file"))} if isinstance(p, dict) else p for p in predictions]
+    elif isinstance(predictions, dict):
+        data["predictions"] = {name: resolve(p) for name, p in predictions.items()}
+    data.setdefault("manifest", os.path.abspath(path))
+    return data
+
+
+def _prediction_list(spec: dict) -> list[tuple[str, str]]:
+    predictions = spec.get("predictions") or []
+    if isinstance(predictions, dict):
+        return list(predictions.items())
+    out = []
+    for index, item in enumerate(predictions):
+        if not isinstance(item, dict) or not item.get("name") or not item.get("file"):
+            raise ImportFormatError(
+                "a prediction set needs a name and a file", record=f"predictions[{index}]", field="predictions"
+            )
+        out.append((str(item["name"]), str(item["file"])))
+    return out
+
+
+def _require(spec: dict, key: str) -> str:
+    value = spec.get(key)
+    if not isinstance(value, str) or not value:
+        raise ImportFormatError(f"{key} is required for a {spec.get('format')} import", field=key)
+    return value
+
+
+def importer_from_spec(spec: dict):
+    """The importer a spec describes."""
+    kind = spec.get("format")
+    if kind == "coco":
+        return CocoImporter(
+            _require(spec, "ground_truth"),
+            predictions=[PredictionFile(name, path) for name, path in _prediction_list(spec)],
+            image_root=spec.get("image_root") or None,
+        )
+    if kind == "tsv":
+        predictions = dict(_prediction_list(spec)) if spec.get("predictions") is not None else None
+        return TsvImporter(_require(spec, "path"), predictions=predictions)
+    if kind == "yolo":
+        return YoloImporter(
+            _require(spec, "images"),
+            _require(spec, "classes"),
+            labels_dir=spec.get("labels") or None,
+            predictions=[PredictionDir(name, path) for name, path in _prediction_list(spec)],
+        )
+    if kind == "images":
+        return ImageDirImporter(_require(spec, "root"))
+    raise ImportFormatError(f"unknown format {kind!r}; one of {', '.join(FORMATS)}", field="format")
+
+
+def default_dataset_id(spec: dict) -> str:
+    """DDS's id of a file dataset: md5 of the absolute path of its main file (or manifest)."""
+    main = (
+        spec.get("manifest") or spec.get("ground_truth") or spec.get("path") or spec.get("images") or spec.get("root")
+    )
+    return hashlib.md5(os.path.abspath(str(main)).encode()).hexdigest()  # noqa: S324 - an id, not a secret
+
+
+def default_name(spec: dict) -> str:
+    main = (
+        spec.get("manifest") or spec.get("ground_truth") or spec.get("path") or spec.get("images") or spec.get("root")
+    )
+    return os.path.splitext(os.path.basename(os.path.normpath(str(main))))[0]

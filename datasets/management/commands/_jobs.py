@@ -1,0 +1,64 @@
+"""Shared plumbing of the import / export / FN-FP commands: options, progress bar, errors."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from dds_site.errors import DDSError
+
+
+def name_path(value: str) -> tuple[str, str]:
+    """``NAME=PATH`` option values (prediction sets)."""
+    name, sep, path = value.partition("=")
+    if not sep or not name or not path:
+        raise CommandError(f"expected NAME=PATH, got {value!r}")
+    return name, path
+
+
+class ImportCommand(BaseCommand):
+    """Base of the import commands: builds a spec, then runs it inline or queues it."""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", help="dataset name (default: the file name)")
+        parser.add_argument("--dataset-id", help="import into this dataset (default: md5 of the file path)")
+        parser.add_argument("--skip-invalid", action="store_true", help="skip bad records and report how many")
+        parser.add_argument("--background", action="store_true", help="queue as a Celery task (CELERY_BROKER_URL)")
+
+    def build_spec(self, options: dict) -> dict:
+        raise NotImplementedError
+
+    def handle(self, *args, **options) -> None:
+        from datasets import tasks
+
+        try:
+            spec = self.build_spec(options)
+            if options.get("name"):
+                spec["name"] = options["name"]
+            if options.get("dataset_id"):
+                spec["dataset_id"] = options["dataset_id"]
+            if options["background"]:
+                if not tasks.celery_enabled():
+                    raise CommandError("--background needs CELERY_BROKER_URL")
+                outcome = tasks.submit_import(spec, skip_invalid=options["skip_invalid"])
+            else:
+                with tqdm(desc="images", unit="img", disable=options["verbosity"] == 0) as bar:
+
+                    def progress(done: int, total: int | None) -> None:
+                        bar.total = total
+                        bar.update(done - bar.n)
+
+                    outcome = tasks.run_import_spec(spec, skip_invalid=options["skip_invalid"], progress=progress)
+        except DDSError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(json.dumps(outcome, default=str))
+
+
+def run_or_fail(func, *args, **kwargs):
+    """Call a job function, turning its typed errors into ``CommandError``."""
+    try:
+        return func(*args, **kwargs)
+    except DDSError as exc:
+        raise CommandError(exc.message) from exc

@@ -1,0 +1,29 @@
+"""Export a dataset to DDS's TSV format with prediction sidecars."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from datasets import tasks
+from datasets.management.commands._jobs import run_or_fail
+
+
+class Command(BaseCommand):
+    help = "Export GT sets (default: all) to a TSV file and prediction sets to <stem>.<set>.pred sidecars."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dataset_id")
+        parser.add_argument("output", help="output .tsv file")
+        parser.add_argument("--label", action="append", dest="labels", help="GT label set (repeatable)")
+        parser.add_argument("--prediction", action="append", dest="predictions", help="prediction set (repeatable)")
+
+    def handle(self, *args, **options) -> None:
+        spec = {
+            "format": "tsv",
+            "output": options["output"],
+            "labels": options["labels"],
+            "predictions": options["predictions"],
+        }
+        self.stdout.write(json.dumps(run_or_fail(tasks.run_export, options["dataset_id"], spec)))

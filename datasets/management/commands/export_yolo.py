@@ -1,0 +1,29 @@
+"""Export a dataset's boxes to YOLO label files and a class list."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from datasets import tasks
+from datasets.management.commands._jobs import run_or_fail
+
+
+class Command(BaseCommand):
+    help = "Export GT boxes (default: all GT sets) or one prediction set (--prediction) to YOLO labels."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dataset_id")
+        parser.add_argument("output_dir")
+        parser.add_argument("--label", action="append", dest="labels", help="label set to export (repeatable)")
+        parser.add_argument("--prediction", help="export this prediction set, with confidences")
+
+    def handle(self, *args, **options) -> None:
+        spec = {
+            "format": "yolo",
+            "output": options["output_dir"],
+            "labels": options["labels"],
+            "prediction": options["prediction"],
+        }
+        self.stdout.write(json.dumps(run_or_fail(tasks.run_export, options["dataset_id"], spec)))

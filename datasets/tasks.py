@@ -1,0 +1,122 @@
+"""Long dataset jobs (import, export, FN/FP): run inline, or as Celery tasks when a broker is set.
+
+``submit_*`` queue a Celery task when ``CELERY_BROKER_URL`` is set and run inline otherwise;
+``run_*`` always run inline (management commands use them, with a progress bar). Progress and
+outcome are on ``DataSet.detail_status`` (``datasets.jobs``) either way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from datasets import jobs
+from datasets.exporters.coco import export_coco
+from datasets.exporters.tsv import export_tsv
+from datasets.exporters.yolo import export_yolo
+from datasets.fnfp import calculate_fnfp
+from datasets.importers.errors import ImportFormatError, ImportInProgress
+from datasets.importers.manifest import default_dataset_id, default_name, importer_from_spec
+from datasets.importers.runner import run_import
+from datasets.models import DataSet
+from datasets.selectors import dataset_get
+from dds_site.celery import app
+
+Progress = Callable[[int, int | None], None]
+EXPORT_FORMATS = ("coco", "yolo", "tsv")
+
+
+def celery_enabled() -> bool:
+    return bool(os.environ.get("CELERY_BROKER_URL"))
+
+
+def prepare_import(spec: dict) -> DataSet:
+    """The dataset an import spec targets: ``dataset_id`` if it exists, else a new waiting dataset."""
+    importer_from_spec(spec)  # validates the spec and that its files exist, before anything is created
+    dataset_id = spec.get("dataset_id") or default_dataset_id(spec)
+    existing = DataSet.objects.filter(pk=dataset_id).first()
+    if existing is not None:
+        return existing
+    return DataSet.get_importing_dataset(spec.get("name") or default_name(spec), id_=dataset_id)
+
+
+def run_import_spec(spec: dict, *, skip_invalid: bool = False, progress: Progress | None = None) -> dict:
+    """Import what ``spec`` describes (see ``datasets.importers.manifest``); returns the outcome."""
+    dataset = prepare_import(spec)
+    result = run_import(dataset, importer_from_spec(spec), skip_invalid=skip_invalid, progress=progress)
+    return {"dataset_id": dataset.id, **result.as_dict()}
+
+
+def run_export(dataset_id: str, spec: dict) -> dict:
+    """Export a dataset: ``spec`` = {format: coco|yolo|tsv, output, labels?, results?/prediction?/predictions?}."""
+    dataset_get(dataset_id)
+    kind, output = spec.get("format"), spec.get("output")
+    if kind not in EXPORT_FORMATS:
+        raise ImportFormatError(f"unknown export format {kind!r}; one of {', '.join(EXPORT_FORMATS)}", field="format")
+    if not isinstance(output, str) or not output:
+        raise ImportFormatError("output path is required", field="output")
+    record = jobs.job_start(dataset_id, "export", format=kind, output=str(Path(output).absolute()))
+    if record is None:
+        raise ImportInProgress("An export of this dataset is already running.")
+    try:
+        if kind == "coco":
+            result = export_coco(dataset_id, output, labels=spec.get("labels"), results=spec.get("results"))
+        elif kind == "yolo":
+            result = export_yolo(dataset_id, output, labels=spec.get("labels"), prediction=spec.get("prediction"))
+        else:
+            result = export_tsv(dataset_id, output, labels=spec.get("labels"), predictions=spec.get("predictions"))
+    except BaseException as exc:
+        record.fail(str(exc) or type(exc).__name__)
+        raise
+    record.finish(**result)
+    return {"dataset_id": dataset_id, **result}
+
+
+def run_fnfp(dataset_id: str, *, with_coco_metrics: bool = True, progress: Progress | None = None) -> dict:
+    dataset_get(dataset_id)
+    result = calculate_fnfp(dataset_id, with_coco_metrics=with_coco_metrics, progress=progress)
+    return {"dataset_id": dataset_id, "num_images": result.num_images, "labels": result.labels}
+
+
+@app.task(name="datasets.import_dataset", acks_late=True)
+def import_dataset_task(spec: dict, skip_invalid: bool = False) -> dict:
+    return run_import_spec(spec, skip_invalid=skip_invalid)
+
+
+@app.task(name="datasets.export_dataset", acks_late=True)
+def export_dataset_task(dataset_id: str, spec: dict) -> dict:
+    return run_export(dataset_id, spec)
+
+
+@app.task(name="datasets.calculate_fnfp", acks_late=True)
+def calculate_fnfp_task(dataset_id: str, with_coco_metrics: bool = True) -> dict:
+    return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics)
+
+
+def _queued(dataset_id: str, kind: str, task) -> dict[str, Any]:
+    return {"dataset_id": dataset_id, "queued": True, "task_id": task.id, "job": kind}
+
+
+def submit_import(spec: dict, *, skip_invalid: bool = False) -> dict:
+    """Queue (or run) an import; the dataset is created first so its status can be followed."""
+    dataset = prepare_import(spec)
+    spec = {**spec, "dataset_id": dataset.id}
+    if celery_enabled():
+        return _queued(dataset.id, "import", import_dataset_task.delay(spec, skip_invalid))
+    return run_import_spec(spec, skip_invalid=skip_invalid)
+
+
+def submit_export(dataset_id: str, spec: dict) -> dict:
+    if celery_enabled():
+        dataset_get(dataset_id)
+        return _queued(dataset_id, "export", export_dataset_task.delay(dataset_id, spec))
+    return run_export(dataset_id, spec)
+
+
+def submit_fnfp(dataset_id: str, *, with_coco_metrics: bool = True) -> dict:
+    if celery_enabled():
+        dataset_get(dataset_id)
+        return _queued(dataset_id, "fnfp", calculate_fnfp_task.delay(dataset_id, with_coco_metrics))
+    return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics)

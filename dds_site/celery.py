@@ -1,0 +1,27 @@
+"""The Celery application for long dataset jobs; used only when ``CELERY_BROKER_URL`` is set.
+
+Start a worker with ``celery -A dds_site worker``. Like ``manage.py``, a worker without
+``MONGODB_URI`` uses the embedded MongoDB recorded under ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
+if os.environ.get("CELERY_BROKER_URL"):
+    from dds_site.mongo import configure_environment
+
+    configure_environment()
+
+app = Celery("dds")
+app.conf.update(
+    broker_url=os.environ.get("CELERY_BROKER_URL") or "memory://",
+    task_acks_late=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+)
+app.autodiscover_tasks(["datasets"])

@@ -1,0 +1,331 @@
+"""COCO import: fields, round trip, re-import, crash safety (exception and SIGKILL), bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from datasets import services
+from datasets.exporters.coco import export_coco
+from datasets.images import Image
+from datasets.importers import runner
+from datasets.importers.coco import CocoImporter, PredictionFile
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.runner import import_status, run_import, staging_collection_name
+from datasets.models import Category, DataSet, Label
+from datasets.tasks import run_import_spec
+from dds_site import mongo
+from tests.datasets.importing_helpers import coco_gt, coco_results, objects_by_key, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _import(tmp_path: Path, gt: dict, *, results: list | None = None, dataset_id: str = "ds1", **kwargs):
+    gt_path = write_json(tmp_path / "gt.json", gt)
+    predictions = []
+    if results is not None:
+        predictions.append(PredictionFile("det", str(write_json(tmp_path / "det.json", results))))
+    dataset = DataSet.objects.filter(pk=dataset_id).first() or DataSet.get_importing_dataset("coco", id_=dataset_id)
+    result = run_import(dataset, CocoImporter(str(gt_path), predictions=predictions), **kwargs)
+    return DataSet.objects.get(pk=dataset.id), result
+
+
+def test_coco_import_maps_every_annotation_kind(db, tmp_path):
+    gt = coco_gt(4)
+    dataset, result = _import(tmp_path, gt, results=coco_results(gt))
+    assert result.num_images == 4 and dataset.num_images == 4 and dataset.status == "ready"
+    assert set(dataset.object_types) == {"Classification", "Detection", "Segmentation", "Mask", "KeyPoints"}
+    assert dataset.cover_url == "http://images.example/img1.png"
+    assert {c.name for c in Category.objects.filter(dataset_id=dataset.id)} == {"cat", "dog", "person"}
+    assert {(lb.name, lb.type) for lb in Label.objects.filter(dataset_id=dataset.id)} == {
+        ("GroundTruth", "GT"),
+        ("det", "Pred"),
+    }
+    image = Image(dataset.id).find_one({"id": 10})
+    assert image.width == 100 and image.idx == 0
+    assert json.loads(image.metadata)["license"] == 3
+    gt_objects = [o for o in image.objects if o.label_type == "GT"]
+    box = next(o for o in gt_objects if o.segmentation)
+    assert box.bounding_box == pytest.approx({"xmin": 0.1, "ymin": 0.125, "xmax": 0.4, "ymax": 0.375})
+    assert box.segmentation == "10,10,40,10,40,30,10,30"
+    crowd = next(o for o in gt_objects if o.is_group)
+    assert crowd.mask["size"] == [80, 100] and crowd.bounding_box  # uncompressed RLE -> compressed + box
+    person = next(o for o in gt_objects if o.points)
+    assert person.point_names == ["nose", "left_eye", "right_eye"] and person.lines == [0, 1, 0, 2]
+    assert person.points[:6] == [5.0, 5.0, 0.0, 1.0, 2, 1.0]
+    preds = [o for o in image.objects if o.label_type == "Pred"]
+    assert {p.conf for p in preds} == {0.9, 0.3}
+    assert dataset.detail_status["import"]["state"] == "ready"
+
+
+def test_coco_captions_file(db, tmp_path):
+    gt = {
+        "images": [{"id": 1, "width": 10, "height": 10, "coco_url": "http://x/1.jpg"}],
+        "annotations": [{"id": 5, "image_id": 1, "caption": "a cat on a mat"}],
+    }
+    dataset, _ = _import(tmp_path, gt)
+    (obj,) = Image(dataset.id).find_one({"id": 1}).objects
+    assert obj.caption == "a cat on a mat" and obj.category_name == ""
+
+
+def test_coco_round_trip(db, tmp_path):
+    gt = coco_gt(5)
+    dataset, _ = _import(tmp_path, gt, results=coco_results(gt))
+    export_coco(dataset.id, tmp_path / "out" / "gt.json")
+    export_coco(dataset.id, tmp_path / "out" / "det.json", results="det")
+    exported = json.loads((tmp_path / "out" / "gt.json").read_text())
+    assert len(exported["images"]) == 5 and isinstance(json.loads((tmp_path / "out" / "det.json").read_text()), list)
+    again = DataSet.get_importing_dataset("again", id_="ds2")
+    run_import(
+        again,
+        CocoImporter(
+            str(tmp_path / "out" / "gt.json"), predictions=[PredictionFile("det", str(tmp_path / "out" / "det.json"))]
+        ),
+    )
+    assert objects_by_key("ds2") == objects_by_key(dataset.id)
+
+
+def test_reimport_keeps_user_annotations_and_flags_by_coco_id(db, tmp_path):
+    gt = coco_gt(4)
+    dataset, _ = _import(tmp_path, gt)
+    image = Image(dataset.id).find_one({"id": 30})
+    image.add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    services.image_flags_set(dataset=DataSet.objects.get(pk=dataset.id), flag_groups=[{"flag": 1, "ids": [30]}])
+    # The new file lists the images in another order and drops image 40.
+    gt["images"] = [img for img in reversed(gt["images"]) if img["id"] != 40]
+    gt["annotations"] = [ann for ann in gt["annotations"] if ann["image_id"] != 40]
+    dataset, result = _import(tmp_path, gt)
+    assert result.carried_images == 1 and result.num_images == 3
+    image = Image(dataset.id).find_one({"id": 30})
+    assert image.flag == 1 and image.flag_ts > 0
+    assert [(o.label_name, o.label_type) for o in image.objects if o.label_type == "User"] == [("mine", "User")]
+    assert "User" in {lb.type for lb in Label.objects.filter(dataset_id=dataset.id)}
+
+
+def _snapshot(dataset_id: str) -> tuple:
+    images = sorted(Image(dataset_id).find_many({}, to_dict=True), key=lambda d: d["id"])
+    row = DataSet.objects.get(pk=dataset_id)
+    return images, row.num_images, row.status, row.object_types, row.cover_url
+
+
+def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monkeypatch):
+    dataset, _ = _import(tmp_path, coco_gt(4))
+    Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    before = _snapshot(dataset.id)
+    labels_before = sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True))
+    calls = {"n": 0}
+    original = runner._Writer.put
+
+    def failing_put(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return original(self, batch)
+
+    monkeypatch.setattr(runner._Writer, "put", failing_put)
+    gt = coco_gt(6)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
+    assert _snapshot(dataset.id) == before
+    assert sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True)) == labels_before
+    entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
+    assert entry["state"] == "failed" and "disk on fire" in entry["reason"]
+    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+
+
+def _big_gt(num_images: int) -> dict:
+    images = [{"id": i, "width": 640, "height": 480, "coco_url": f"http://x/{i}.jpg"} for i in range(1, num_images + 1)]
+    annotations = [
+        {
+            "id": i * 10 + k,
+            "image_id": i,
+            "category_id": 1 + k % 2,
+            "bbox": [k, k, 50, 40],
+            "iscrowd": 0,
+            "segmentation": [[k, k, k + 50, k, k + 50, k + 40, k, k + 40]] * 4,
+        }
+        for i in range(1, num_images + 1)
+        for k in range(10)
+    ]
+    return {"images": images, "annotations": annotations, "categories": coco_gt(1)["categories"]}
+
+
+def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
+    dataset, _ = _import(tmp_path, coco_gt(3))
+    Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    before = _snapshot(dataset.id)
+    big = write_json(tmp_path / "big.json", _big_gt(6000))
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.DATABASES["default"]["HOST"],
+        "MONGODB_NAME": connections["default"].settings_dict["NAME"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_coco", str(big), "--dataset-id", dataset.id, "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    staging = mongo.get_collection(staging_collection_name(dataset.id))
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if staging.estimated_document_count() >= 500:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert staging.estimated_document_count() >= 500
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stderr.close()
+    assert _snapshot(dataset.id) == before
+    assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["state"] == "running"
+    # The dead attempt is closed (failed) the next time anyone looks, and its staging dropped.
+    assert import_status(dataset.id)["state"] == "failed"
+    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+    assert _snapshot(dataset.id) == before
+
+
+def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
+    dataset, _ = _import(tmp_path, coco_gt(2))
+    gt = coco_gt(3)
+    gt["categories"].append({"id": 9, "name": "bird"})
+    gt["annotations"].append({"id": 99, "image_id": 30, "category_id": 9, "bbox": [1, 1, 2, 2]})
+    gt_path = write_json(tmp_path / "gt3.json", gt)
+
+    # A process killed right after journalling the swap: no failure handler runs.
+    def killed(dataset_id, entry):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "_complete_swap", killed)
+    monkeypatch.setattr(runner, "_drop_staging", lambda dataset_id: None)
+    monkeypatch.setattr(runner.jobs.JobRecord, "fail", lambda self, reason, **detail: None)
+    with pytest.raises(SystemExit):
+        run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
+    monkeypatch.undo()
+    entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
+    assert entry["state"] == "swapping" and DataSet.objects.get(pk=dataset.id).num_images == 2
+    assert not Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
+    mongo.get_collection("datasets").update_one({"_id": dataset.id}, {"$set": {"detail_status.import.pid": 2**22 + 7}})
+    assert import_status(dataset.id)["state"] == "ready"
+    rolled = DataSet.objects.get(pk=dataset.id)
+    assert rolled.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
+    assert "pending" not in rolled.detail_status["import"]
+
+
+BAD_INPUTS = {
+    "malformed_json": (lambda gt: '{"images": [', "malformed JSON", None),
+    "wrong_type": (lambda gt: {**gt, "images": [{**gt["images"][0], "width": "wide"}]}, "expected an integer", "width"),
+    "unknown_category": (
+        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "category_id": 99}]},
+        "unknown category_id 99",
+        "category_id",
+    ),
+    "box_outside": (
+        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "bbox": [90, 10, 30, 20]}]},
+        "outside",
+        "bbox",
+    ),
+    "odd_polygon": (
+        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "segmentation": [[1, 2, 3, 4, 5, 6, 7]]}]},
+        "even number",
+        "segmentation",
+    ),
+    "duplicate_image": (lambda gt: {**gt, "images": [gt["images"][0], gt["images"][0]]}, "duplicate image id", "id"),
+    "unknown_image": (
+        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "image_id": 777}]},
+        "image_id 777 is not an image",
+        "image_id",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_whole_import_and_names_file_record_field(db, tmp_path, case):
+    dataset, _ = _import(tmp_path, coco_gt(2))
+    before = _snapshot(dataset.id)
+    make, message, field = BAD_INPUTS[case]
+    bad = make(coco_gt(2))
+    path = tmp_path / "bad.json"
+    path.write_text(bad if isinstance(bad, str) else json.dumps(bad))
+    with pytest.raises(ImportFormatError) as excinfo:
+        run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(path)))
+    error = excinfo.value
+    assert message in str(error) and error.detail["file"] == str(path)
+    if field:
+        assert error.detail["field"] == field and error.detail["record"]
+    assert error.code == 400002
+    assert _snapshot(dataset.id) == before
+    assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["state"] == "failed"
+
+
+def test_missing_image_file_and_results_for_another_dataset(db, tmp_path):
+    images = tmp_path / "images"
+    gt = coco_gt(2, with_files=images)
+    gt["images"][1]["file_name"] = "nope.png"
+    path = write_json(tmp_path / "gt.json", gt)
+    dataset = DataSet.get_importing_dataset("files", id_="files")
+    with pytest.raises(ImportFormatError, match="not found under the image root") as excinfo:
+        run_import(dataset, CocoImporter(str(path), image_root=str(images)))
+    assert excinfo.value.detail["record"] == "images[1]" and excinfo.value.detail["field"] == "file_name"
+    assert DataSet.objects.get(pk="files").status == "failed"
+    other = coco_results({"annotations": [{"image_id": 5000, "category_id": 1, "bbox": [1, 1, 2, 2]}]})
+    with pytest.raises(ImportFormatError, match=r"image_id 5000 is not an image of gt\.json") as excinfo:
+        _import(tmp_path, coco_gt(2), results=other, dataset_id="files")
+    assert excinfo.value.detail["file"].endswith("det.json") and excinfo.value.detail["record"] == "results[0]"
+
+
+def test_missing_file_is_a_clear_error(db, tmp_path):
+    with pytest.raises(ImportFormatError, match="file not found"):
+        run_import(DataSet.get_importing_dataset("x", id_="x"), CocoImporter(str(tmp_path / "none.json")))
+
+
+def test_skip_invalid_skips_bad_records_and_counts_them(db, tmp_path):
+    gt = coco_gt(3)
+    gt["annotations"][0]["category_id"] = 99
+    gt["annotations"][2]["bbox"] = [95, 0, 30, 10]
+    gt["images"].append(dict(gt["images"][0]))
+    dataset, result = _import(tmp_path, gt, skip_invalid=True)
+    assert result.skipped == 3 and result.num_images == 3
+    assert len(result.skipped_examples) == 3
+    assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["skipped"] == 3
+
+
+def test_import_coco_command_with_yaml_manifest(db, tmp_path):
+    gt = coco_gt(2, with_files=tmp_path / "imgs")
+    write_json(tmp_path / "gt.json", gt)
+    write_json(tmp_path / "det.json", coco_results(gt))
+    manifest = tmp_path / "set.yaml"
+    manifest.write_text(
+        "format: coco\nname: pets\nground_truth: gt.json\nimage_root: imgs\n"
+        "predictions:\n  - name: det\n    file: det.json\n"
+    )
+    call_command("import_coco", "--manifest", str(manifest), "--dataset-id", "cmd", verbosity=0)
+    dataset = DataSet.objects.get(pk="cmd")
+    assert dataset.name == "pets" and dataset.num_images == 2 and dataset.type == "coco2017"
+    assert Image("cmd").find_one({"id": 10}).url.startswith("/files/local_files/")
+    outcome = run_import_spec(
+        {
+            "format": "coco",
+            "ground_truth": str(tmp_path / "gt.json"),
+            "dataset_id": "cmd",
+            "image_root": str(tmp_path / "imgs"),
+        }
+    )
+    assert outcome["num_images"] == 2
