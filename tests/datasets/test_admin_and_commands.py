@@ -1,0 +1,99 @@
+"""Dataset admin pages and actions; the create/delete/list dataset commands."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from datasets.images import image_collection_name
+from datasets.models import DataSet
+from dds_site import mongo
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root-password-1"))
+    return client
+
+
+def _occupy(dataset: DataSet) -> None:
+    mongo.get_collection("label_projects").insert_one(
+        {"_id": "p1", "name": "Busy Project", "status": "accepted", "datasets": [{"id": dataset.pk, "name": "x"}]}
+    )
+
+
+def test_admin_changelist_and_change_pages_render(admin_client, dataset_with_images):
+    response = admin_client.get("/admin/datasets/dataset/", {"q": "cat"})
+    assert response.status_code == 200
+    assert b"cats" in response.content
+    response = admin_client.get(f"/admin/datasets/dataset/{dataset_with_images.pk}/change/")
+    assert response.status_code == 200
+    assert b"detail_status" in response.content
+    for page in ("/admin/datasets/category/", "/admin/datasets/label/"):
+        assert admin_client.get(page).status_code == 200
+
+
+def test_admin_delete_action_cascades(admin_client, dataset_with_images):
+    response = admin_client.post(
+        "/admin/datasets/dataset/",
+        {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not DataSet.objects.filter(pk=dataset_with_images.pk).exists()
+    assert image_collection_name(dataset_with_images.pk) not in mongo.get_database().list_collection_names()
+
+
+def test_admin_delete_action_reports_refusal(admin_client, dataset_with_images):
+    _occupy(dataset_with_images)
+    response = admin_client.post(
+        "/admin/datasets/dataset/",
+        {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"Busy Project" in response.content
+    assert DataSet.objects.filter(pk=dataset_with_images.pk).exists()
+
+
+def test_admin_delete_view_uses_cascade_and_reports_refusal(admin_client, dataset):
+    url = f"/admin/datasets/dataset/{dataset.pk}/delete/"
+    assert admin_client.get(url).status_code == 200
+    _occupy(dataset)
+    response = admin_client.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200 and b"Busy Project" in response.content
+    assert DataSet.objects.filter(pk=dataset.pk).exists()
+    mongo.get_collection("label_projects").delete_many({})
+    response = admin_client.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert not DataSet.objects.filter(pk=dataset.pk).exists()
+
+
+def test_create_list_delete_commands():
+    out = io.StringIO()
+    call_command("create_dataset", "birds", "--description", "flying", stdout=out)
+    dataset_id = out.getvalue().strip()
+    assert DataSet.objects.get(pk=dataset_id).description == "flying"
+    out = io.StringIO()
+    call_command("list_datasets", stdout=out)
+    assert f"{dataset_id}\tready\t0\tbirds" in out.getvalue()
+    call_command("delete_dataset", dataset_id, stdout=io.StringIO())
+    assert not DataSet.objects.filter(pk=dataset_id).exists()
+
+
+def test_commands_turn_errors_into_command_errors(dataset):
+    with pytest.raises(CommandError, match="404050"):
+        call_command("delete_dataset", "missing")
+    _occupy(dataset)
+    with pytest.raises(CommandError, match="400207"):
+        call_command("delete_dataset", dataset.pk)
+    with pytest.raises(CommandError, match="400002"):
+        call_command("create_dataset", " ")
