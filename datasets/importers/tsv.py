@@ -145,6 +145,7 @@ class TsvImporter:
             )
         width = require_int(width, file=self.path, record=record, field="metadata.width", positive=True)
         height = require_int(height, file=self.path, record=record, field="metadata.height", positive=True)
+        metadata = {**metadata, "width": width, "height": height}
         return ImageRecord(key=key, url=url, width=width, height=height, id=number, metadata=metadata, where=self.path)
 
     def _inline_size(self, content: bytes, record: str) -> tuple[int, int]:

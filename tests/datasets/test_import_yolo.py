@@ -1,0 +1,100 @@
+"""YOLO and plain image-directory import: lazy sizes, predictions, round trip, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from PIL import Image as PILImage
+
+from datasets.exporters.yolo import export_yolo
+from datasets.images import Image
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.imagedir import ImageDirImporter
+from datasets.importers.runner import run_import
+from datasets.importers.yolo import PredictionDir, YoloImporter
+from datasets.models import DataSet
+from tests.datasets.importing_helpers import objects_by_key
+
+
+def _yolo_tree(tmp_path: Path) -> Path:
+    images, labels, preds = tmp_path / "images", tmp_path / "labels", tmp_path / "preds"
+    for directory in (images / "sub", labels / "sub", preds):
+        directory.mkdir(parents=True)
+    PILImage.new("RGB", (200, 100)).save(images / "one.jpg")
+    PILImage.new("RGB", (64, 48)).save(images / "sub" / "two.png")
+    (images / "notes.txt").write_text("not an image")
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
+    (labels / "one.txt").write_text("0 0.5 0.5 0.2 0.4\n1 0.25 0.25 0.1 0.1\n")
+    (labels / "sub" / "two.txt").write_text("1 0.1 0.1 0.3 0.3 0.5 0.3\n")  # a polygon
+    (preds / "one.txt").write_text("0 0.5 0.5 0.2 0.4 0.75\n")
+    return tmp_path
+
+
+def _importer(root: Path, labels: Path | None = None, preds: Path | None = None) -> YoloImporter:
+    predictions = [PredictionDir("det", str(preds))] if preds else []
+    return YoloImporter(
+        str(root / "images"),
+        str(root / "classes.txt"),
+        labels_dir=str(labels or root / "labels"),
+        predictions=predictions,
+    )
+
+
+def test_yolo_import(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    result = run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
+    assert result.num_images == 2
+    one = Image("y1").find_one({"id": 0})
+    assert (one.width, one.height) == (200, 100) and one.objects[0].category_name == "cat"
+    assert one.objects[0].bounding_box == pytest.approx({"xmin": 0.4, "ymin": 0.3, "xmax": 0.6, "ymax": 0.7})
+    assert one.objects[-1].label_name == "det" and one.objects[-1].conf == 0.75
+    two = Image("y1").find_one({"id": 1})
+    assert two.objects[0].segmentation and two.objects[0].bounding_box["xmax"] == pytest.approx(0.5)
+    assert set(DataSet.objects.get(pk="y1").object_types) == {"Classification", "Detection", "Segmentation"}
+
+
+def test_yolo_round_trip(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    (root / "labels" / "sub" / "two.txt").write_text("1 0.5 0.5 0.5 0.5\n")  # boxes only: YOLO exports boxes
+    run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
+    export_yolo("y1", tmp_path / "out")
+    export_yolo("y1", tmp_path / "out-det", prediction="det")
+    assert (tmp_path / "out" / "classes.txt").read_text() == "cat\ndog\n"
+    copy = YoloImporter(
+        str(root / "images"),
+        str(tmp_path / "out" / "classes.txt"),
+        labels_dir=str(tmp_path / "out" / "labels"),
+        predictions=[PredictionDir("det", str(tmp_path / "out-det" / "labels"))],
+    )
+    run_import(DataSet.get_importing_dataset("y2", id_="y2"), copy)
+    assert objects_by_key("y2") == objects_by_key("y1")
+
+
+def test_yolo_bad_input(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    (root / "labels" / "one.txt").write_text("0 0.5 0.5 0.2 0.4\n7 0.5 0.5 0.1 0.1\n")
+    with pytest.raises(ImportFormatError, match="unknown class index 7") as excinfo:
+        run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root))
+    assert excinfo.value.detail["record"] == "line 2" and excinfo.value.detail["file"].endswith("one.txt")
+    (root / "labels" / "one.txt").write_text("0 1.5 0.5 0.2 0.4\n")
+    with pytest.raises(ImportFormatError, match=r"\[0, 1\]"):
+        run_import(DataSet.objects.get(pk="y1"), _importer(root))
+    result = run_import(DataSet.objects.get(pk="y1"), _importer(root), skip_invalid=True)
+    assert result.skipped == 1 and result.num_images == 2
+    with pytest.raises(ImportFormatError, match="label directory not found"):
+        _importer(root, labels=root / "missing")
+
+
+def test_image_directory_import_and_command(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    (root / "images" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ImportFormatError, match="not a readable image"):
+        run_import(DataSet.get_importing_dataset("d", id_="d1"), ImageDirImporter(str(root / "images")))
+    result = run_import(DataSet.objects.get(pk="d1"), ImageDirImporter(str(root / "images")), skip_invalid=True)
+    assert result.num_images == 2 and result.skipped == 1
+    assert {(i.width, i.height) for i in Image("d1").find_many({})} == {(200, 100), (64, 48)}
+    (root / "images" / "broken.png").unlink()
+    call_command("import_images", str(root / "images"), "--dataset-id", "d2", verbosity=0)
+    assert DataSet.objects.get(pk="d2").num_images == 2 and DataSet.objects.get(pk="d2").type == "simple"
