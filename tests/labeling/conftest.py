@@ -64,6 +64,11 @@ def datasets(db) -> list[DataSet]:
     return [make_dataset(f"dataset_{n:02d}", 100) for n in range(4)]
 
 
+@pytest.fixture
+def small_datasets(db) -> list[DataSet]:
+    return [make_dataset(f"small_{n:02d}", 10) for n in range(2)]
+
+
 def make_project(users, datasets, *, categories=("cat", "dog", "bird", "test"), **init) -> LabelProject:
     project = LabelProject.create_project(
         name="project",

@@ -14,10 +14,8 @@ from tests.labeling.helpers import assert_counters_equal_recount, assert_project
 A, R = "accept", "reject"
 
 
-@pytest.fixture
-def run(users, datasets):
-    """Project 1 of §11.5: 2 datasets x 100 images, batch 0, label_times 2, review_times 2, fully staffed."""
-    project = make_project(users, datasets[0:2], batch_size=0, label_times=2, review_times=2)
+def staffed_project(users, datasets):
+    project = make_project(users, datasets, batch_size=0, label_times=2, review_times=2)
     tasks = list(LabelTask.objects.filter(project_id=project.pk).order_by("idx"))
     for task in tasks:
         task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
@@ -26,6 +24,18 @@ def run(users, datasets):
         task.init_workers(users["reviewer"][:2], Role.REVIEWER)
         task.refresh_from_db()
     return project, tasks, users
+
+
+@pytest.fixture
+def run(users, datasets):
+    """Project 1 of §11.5: 2 datasets x 100 images, batch 0, label_times 2, review_times 2, fully staffed."""
+    return staffed_project(users, datasets[0:2])
+
+
+@pytest.fixture
+def small(users, small_datasets):
+    """The same staffing on 2 datasets x 10 images, for the longer cycles."""
+    return staffed_project(users, small_datasets)
 
 
 def counters(project) -> tuple:
@@ -155,8 +165,8 @@ def test_label_project_with_review(run):
     assert_project_counters_equal_recount(project)
 
 
-def test_review_prechecks(run):
-    _, (task, _), users = run
+def test_review_prechecks(small):
+    _, (task, _), users = small
     l1, l2 = users["labeler"][:2]
     r1 = users["reviewer"][0]
     image = images_of(task)[0]
@@ -181,8 +191,8 @@ def test_review_prechecks(run):
     assert_counters_equal_recount(task)
 
 
-def test_accepted_label_cannot_be_overwritten_bug11(run):
-    _, (task, _), users = run
+def test_accepted_label_cannot_be_overwritten_bug11(small):
+    _, (task, _), users = small
     l1, l2 = users["labeler"][:2]
     r1, r2 = users["reviewer"][:2]
     image = images_of(task)[0]
@@ -231,8 +241,8 @@ def test_labeling_requires_working_task(users, datasets):
         [42],
     ],
 )
-def test_malformed_annotations_are_rejected_bug12(run, annotations):
-    _, (task, _), users = run
+def test_malformed_annotations_are_rejected_bug12(small, annotations):
+    _, (task, _), users = small
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], annotations)
@@ -241,8 +251,8 @@ def test_malformed_annotations_are_rejected_bug12(run, annotations):
     assert images_of(task)[0].labels == {}
 
 
-def test_empty_bounding_box_means_no_box_bug12(run):
-    _, (task, _), users = run
+def test_empty_bounding_box_means_no_box_bug12(small):
+    _, (task, _), users = small
     image = images_of(task)[0]
     label = image.set_label(
         task,
@@ -254,8 +264,8 @@ def test_empty_bounding_box_means_no_box_bug12(run):
     assert label["annotations"][1]["points"] == [0.1, 0.2, 0.0, 1.0, 2.0, 1.0]
 
 
-def test_task_qa_restart_relabel_accept(run):
-    project, (task, task2), users = run
+def test_task_qa_restart_relabel_accept(small):
+    project, (task, task2), users = small
     label_and_accept_all(task, users)
     task.refresh_from_db()
     assert task.status == TaskStatus.REVIEWING
@@ -290,8 +300,8 @@ def test_task_qa_restart_relabel_accept(run):
     assert_project_counters_equal_recount(project)
 
 
-def test_force_accept_and_project_qa_reopen_bug17(run):
-    project, tasks, users = run
+def test_force_accept_and_project_qa_reopen_bug17(small):
+    project, tasks, users = small
     with pytest.raises(LabelProjectError) as caught:
         project.accept_project()
     assert caught.value.code == LabelErrCode.PROJECT_NOT_REVIEWING
