@@ -74,3 +74,76 @@ class LabelOutput(serializers.Serializer):
     source = serializers.CharField()
     clone_from_label = serializers.CharField(allow_blank=True)
     compare_precisions = serializers.ListField()
+
+
+class ObjectOutput(serializers.Serializer):
+    """One annotation of an image; ``source`` repeats ``label_type`` as DDS's API did."""
+
+    label_name = serializers.CharField()
+    label_type = serializers.CharField()
+    source = serializers.CharField()
+    label_id = serializers.CharField()
+    category_id = serializers.CharField()
+    category_name = serializers.CharField()
+    conf = serializers.FloatField()
+    is_group = serializers.BooleanField(allow_null=True)
+    bounding_box = serializers.DictField(child=serializers.FloatField(), allow_null=True)
+    segmentation = serializers.CharField(allow_blank=True)
+    alpha = serializers.CharField(allow_blank=True, allow_null=True)
+    points = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    lines = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    point_colors = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    point_names = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    caption = serializers.CharField(allow_blank=True)
+    confirm_type = serializers.IntegerField(allow_null=True)
+    compare_result = serializers.DictField(child=serializers.CharField(), allow_null=True)
+    matched_det_idx = serializers.IntegerField(allow_null=True)
+    mask = serializers.DictField(allow_null=True)
+
+
+class ImageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    idx = serializers.IntegerField()
+    dataset_id = serializers.CharField()
+    type = serializers.CharField(allow_null=True)
+    url = serializers.CharField()
+    url_full_res = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    flag = serializers.IntegerField()
+    flag_ts = serializers.IntegerField()
+    objects = ObjectOutput(many=True)
+    desc = serializers.CharField(help_text="The stored metadata JSON string.")
+    metadata = serializers.DictField(help_text="The parsed metadata.")
+
+
+class ImagePageOutput(serializers.Serializer):
+    count = serializers.IntegerField(required=False, help_text="Matching images (numbered pages only).")
+    page = serializers.IntegerField(required=False)
+    cursor = serializers.IntegerField(required=False)
+    page_size = serializers.IntegerField()
+    next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
+    results = ImageOutput(many=True)
+
+
+class FlagGroupInput(serializers.Serializer):
+    flag = serializers.ChoiceField(choices=[0, 1, 2])
+    ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class FlagsInput(serializers.Serializer):
+    """Documentation of the flags body; it is validated by the service with DDS's codes 400100-400104."""
+
+    flag_groups = FlagGroupInput(many=True)
+
+
+class FlagsOutput(serializers.Serializer):
+    flag_export_link = serializers.CharField()
+
+
+class CategoryListOutput(serializers.Serializer):
+    results = CategoryOutput(many=True)
+
+
+class LabelListOutput(serializers.Serializer):
+    results = LabelOutput(many=True)

@@ -7,19 +7,31 @@ setting image flags requires a staff user (DDS left all of these anonymous, bug 
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import selectors, services
 from datasets.serializers import (
+    CategoryListOutput,
     DatasetCreateInput,
     DatasetDetailOutput,
     DatasetOutput,
     DatasetUpdateInput,
+    FlagsInput,
+    FlagsOutput,
     ImageListQuery,
+    ImageOutput,
+    ImagePageOutput,
+    LabelListOutput,
 )
 from dds_site.api import PagePagination
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="1-based page number."),
+    OpenApiParameter("page_size", int, description="Items per page (capped)."),
+]
 
 
 class ReadAuthenticatedWriteStaff(permissions.BasePermission):
@@ -40,14 +52,17 @@ class DatasetViewSet(viewsets.ViewSet):
     permission_classes = [ReadAuthenticatedWriteStaff]
     lookup_value_regex = "[^/]+"
 
+    @extend_schema(operation_id="datasets_list", parameters=PAGE_PARAMETERS, responses=DatasetOutput(many=True))
     def list(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.dataset_list(), request, view=self)
         return paginator.get_paginated_response(DatasetOutput(page, many=True).data)
 
+    @extend_schema(operation_id="datasets_retrieve", responses=DatasetDetailOutput)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(DatasetDetailOutput(selectors.dataset_get(pk)).data)
 
+    @extend_schema(operation_id="datasets_create", request=DatasetCreateInput, responses={201: DatasetDetailOutput})
     def create(self, request: Request) -> Response:
         data = DatasetCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -61,12 +76,14 @@ class DatasetViewSet(viewsets.ViewSet):
         )
         return Response(DatasetDetailOutput(dataset).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(operation_id="datasets_partial_update", request=DatasetUpdateInput, responses=DatasetDetailOutput)
     def partial_update(self, request: Request, pk: str) -> Response:
         data = DatasetUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_update(dataset=selectors.dataset_get(pk), **data.validated_data)
         return Response(DatasetDetailOutput(dataset).data)
 
+    @extend_schema(operation_id="datasets_destroy", responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         services.dataset_cascade_delete(selectors.dataset_get(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -80,6 +97,7 @@ class ImageViewSet(viewsets.ViewSet):
 
     permission_classes = [ReadAuthenticatedWriteStaff]
 
+    @extend_schema(operation_id="datasets_images_list", parameters=[ImageListQuery], responses=ImagePageOutput)
     def list(self, request: Request, dataset_id: str) -> Response:
         dataset = selectors.dataset_get_readable(dataset_id)
         query = ImageListQuery(data=request.query_params)
@@ -101,6 +119,7 @@ class ImageViewSet(viewsets.ViewSet):
         body["results"] = [selectors.image_output(image) for image in images]
         return Response(body)
 
+    @extend_schema(operation_id="datasets_images_retrieve", responses=ImageOutput)
     def retrieve(self, request: Request, dataset_id: str, pk: str) -> Response:
         dataset = selectors.dataset_get_readable(dataset_id)
         try:
@@ -111,6 +130,7 @@ class ImageViewSet(viewsets.ViewSet):
             raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.") from None
         return Response(selectors.image_output(selectors.image_get(dataset, image_id)))
 
+    @extend_schema(operation_id="datasets_images_flags", request=FlagsInput, responses=FlagsOutput)
     def flags(self, request: Request, dataset_id: str) -> Response:
         """POST ``{"flag_groups": [{"flag": 0|1|2, "ids": [...]}]}`` (DDS image_flags, 400100-400104)."""
         dataset = selectors.dataset_get_readable(dataset_id)
@@ -124,6 +144,7 @@ class CategoryViewSet(viewsets.ViewSet):
 
     permission_classes = [ReadAuthenticatedWriteStaff]
 
+    @extend_schema(operation_id="datasets_categories_list", responses=CategoryListOutput)
     def list(self, request: Request, dataset_id: str) -> Response:
         return Response({"results": selectors.category_list(selectors.dataset_get(dataset_id))})
 
@@ -133,5 +154,6 @@ class LabelViewSet(viewsets.ViewSet):
 
     permission_classes = [ReadAuthenticatedWriteStaff]
 
+    @extend_schema(operation_id="datasets_labels_list", responses=LabelListOutput)
     def list(self, request: Request, dataset_id: str) -> Response:
         return Response({"results": selectors.label_list(selectors.dataset_get(dataset_id))})

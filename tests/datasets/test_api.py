@@ -216,3 +216,19 @@ def test_categories_and_labels_lists(client_user, dataset_with_images):
     assert [label["name"] for label in client_user.get(f"{base}/labels").json()["results"]] == ["GroundTruth"]
     response = client_user.get("/api/v1/datasets/none/labels")
     assert (response.status_code, response.json()["code"]) == (404, 404050)
+
+
+def test_openapi_schema_documents_dataset_endpoints(client_user):
+    response = client_user.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/datasets",
+        "/api/v1/datasets/{id}",
+        "/api/v1/datasets/{dataset_id}/images",
+        "/api/v1/datasets/{dataset_id}/images/flags",
+        "/api/v1/datasets/{dataset_id}/labels",
+    ):
+        assert path in paths
+    parameters = {p["name"] for p in paths["/api/v1/datasets/{dataset_id}/images"]["get"]["parameters"]}
+    assert {"cursor", "page", "page_size", "category_id", "flag", "label_id"} <= parameters
