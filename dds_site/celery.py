@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
-if os.environ.get("CELERY_BROKER_URL"):
+if not settings.configured:
+    # A worker process (Django not set up yet): find the database as manage.py does.
     from dds_site.mongo import configure_environment
 
     configure_environment()
