@@ -138,3 +138,80 @@ def can_view_progress(user: User, project_id: str) -> bool:
 
 def label_role_of(user: User, task_id: str, role: str = Role.LABELER) -> TaskRole | None:
     return active_role(task_id, role, user.pk)
+
+
+def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) -> tuple[str, str | None]:
+    """Which role key filters the images and whose work is shown: ``(status_key, only_user_id)``.
+
+    Owners, managers and leaders filter on ``label_leader`` and see everything; a labeler filters on
+    his own key and sees only his labels; a reviewer filters on his key and sees all labels. With
+    ``role_id`` a caller may look through another *active role of this task* below his own level
+    (DDS accepted any role of any task and let labelers view as reviewers, bug 4).
+    """
+    from labeling.errors import LabelErrCode, task_error
+    from labeling.workflow import may_view_as, role_key
+
+    own = task_view_role(task=task, user=user)
+    if own is None:
+        raise task_error(LabelErrCode.CANT_VIEW_TASK)
+    if role_id is None:
+        if own in (Role.LABELER, Role.REVIEWER):
+            return role_key(own, user.pk), user.pk if own == Role.LABELER else None
+        return Role.LABEL_LEADER, None
+    target = TaskRole.objects.filter(pk=role_id, task_id=task.pk, is_active=True).first()
+    if target is None:
+        raise task_error(LabelErrCode.ROLE_NOT_FOUND)
+    if target.user_id != user.pk and not may_view_as(own_role=own, requested_role=target.role):
+        raise task_error(LabelErrCode.CANT_VIEW_ROLE)
+    if target.user_id != user.pk and own in (Role.LABELER, Role.REVIEWER):
+        raise task_error(LabelErrCode.CANT_VIEW_ROLE)
+    if target.role in (Role.LABELER, Role.REVIEWER):
+        key = role_key(target.role, target.user_id)
+        return key, target.user_id if target.role == Role.LABELER else None
+    return Role.LABEL_LEADER, None
+
+
+def task_images_page(
+    *,
+    task: LabelTask,
+    status_key: str,
+    status: str,
+    page: int = 1,
+    page_size: int = 50,
+    cursor: int | None = None,
+) -> tuple[int, list[dict]]:
+    """One page of a task's images in ``status`` for ``status_key``, by idx (``cursor`` = last idx seen)."""
+    from labeling.task_images import LabelTaskImage
+
+    collection = LabelTaskImage(task.dataset_id).get_collection()
+    query = {"task_id": task.pk, f"role_status.{status_key}": status}
+    total = collection.count_documents(query)
+    if cursor is not None:
+        docs = collection.find({**query, "idx": {"$gt": cursor}}).sort("idx", 1).limit(page_size)
+    else:
+        docs = collection.find(query).sort("idx", 1).skip((page - 1) * page_size).limit(page_size)
+    return total, list(docs)
+
+
+def shape_task_image(doc: dict, *, reviewer_view: str | None, only_user_id: str | None) -> dict:
+    """A task image as the API shows it: flattened labels and reviews, filtered for the viewer."""
+    labels = [label for items in (doc.get("labels") or {}).values() for label in items[:1]]
+    if only_user_id is not None:
+        labels = [label for label in labels if label["user_id"] == only_user_id]
+    label_ids = {label["id"] for label in labels}
+    reviews = [review for items in (doc.get("reviews") or {}).values() for review in items]
+    reviews = [review for review in reviews if review["label_id"] in label_ids]
+    if reviewer_view is not None:
+        reviews = [review for review in reviews if review["user_id"] == reviewer_view]
+    return {
+        "id": doc["_id"],
+        "idx": doc["idx"],
+        "image_id": doc["image_id"],
+        "task_id": doc["task_id"],
+        "url": doc.get("url", ""),
+        "url_full_res": doc.get("url_full_res", ""),
+        "default_labels": doc.get("default_labels"),
+        "labels": labels,
+        "reviews": reviews,
+        "role_status": doc.get("role_status") or {},
+    }

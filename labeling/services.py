@@ -547,6 +547,11 @@ def _load_image(task: LabelTask, image_id: str) -> dict:
     return doc
 
 
+def task_image_get(*, task: LabelTask, image_id: str) -> dict:
+    """The stored task image of this task (404153 if it is not one of the task's images)."""
+    return _load_image(task, image_id)
+
+
 def _state(doc: dict) -> ImageState:
     return ImageState(
         labels=dict(doc.get("labels") or {}),
