@@ -26,3 +26,9 @@ def test_unknown_api_path_is_a_json_404(staff_client):
 
 def test_swagger_ui_is_served(staff_client):
     assert staff_client.get("/api/v1/docs/").status_code == 200
+
+
+def test_admin_static_files_are_served_without_debug(client, settings):
+    assert settings.DEBUG is False
+    response = client.get("/static/admin/css/base.css")
+    assert response.status_code == 200
