@@ -86,6 +86,9 @@ def uri_to_url(uri: str) -> str:
     return local_file_url(uri[len("file://") :]) if uri.startswith("file://") else uri
 
 
+_PLAIN_NUMBERS = (int, float)
+
+
 def _is_number(value: Any) -> bool:
     kind = type(value)
     if kind is int or kind is float:  # the common case, without the slow ABC check
@@ -94,11 +97,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _numbers(values: Any, what: str) -> list:
-    if not isinstance(values, Sequence) or isinstance(values, str | bytes):
+    """``values`` as a list, if it is a list/tuple of real numbers (bools excluded)."""
+    if type(values) not in (list, tuple) and (not isinstance(values, Sequence) or isinstance(values, str | bytes)):
         raise InvalidDatasetArgument(f"{what} must be a list of numbers.", detail={"value": repr(values)[:200]})
-    for value in values:
-        if not _is_number(value):
-            raise InvalidDatasetArgument(f"{what} must contain only numbers, got {value!r}.")
+    if not all(type(value) in _PLAIN_NUMBERS for value in values):
+        for value in values:
+            if not _is_number(value):
+                raise InvalidDatasetArgument(f"{what} must contain only numbers, got {value!r}.")
     return list(values)
 
 
@@ -121,7 +126,7 @@ def format_segmentation(segmentation: Sequence[Sequence[Number]] | None) -> str:
         return ""
     if isinstance(segmentation, str | bytes) or not isinstance(segmentation, Sequence):
         raise InvalidDatasetArgument("segmentation must be a list of polygons.")
-    return "/".join(",".join(str(x) for x in _numbers(polygon, "segmentation polygon")) for polygon in segmentation)
+    return "/".join(",".join(map(str, _numbers(polygon, "segmentation polygon"))) for polygon in segmentation)
 
 
 def format_keypoints(

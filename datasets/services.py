@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+# Writer threads overlap image inserts with building the next batch (one in flight per batch).
+_writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer")
 # Raw collection names of the labeling app; used directly so deleting a dataset does not depend
 # on the labeling models being importable.
 LABEL_PROJECTS = "label_projects"
@@ -385,6 +388,7 @@ class ImageBatch:
         self._lock = threading.RLock()
         self._images: dict[Any, ImageModel] = {}
         self._auto_ids = 0
+        self._insert: Future | None = None
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -432,21 +436,33 @@ class ImageBatch:
                 self._auto_ids += 1
                 self._images[("auto", self._auto_ids)] = image
             if len(self._images) >= self.batch_size:
-                self.flush()
+                self.flush(wait=False)
 
-    def flush(self) -> None:
-        """Write everything queued (label sets, categories, images, object types)."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write everything queued (label sets, categories, images, object types).
+
+        With ``wait=False`` (a full buffer during ``batch_add_image``) the image insert runs on a
+        writer thread while the caller builds the next batch; at most one insert is in flight, and
+        its error, if any, is raised by the next flush. ``batch_save_image`` and
+        ``finish_batch_add_image`` wait, so their writes are visible when they return. Inside an
+        open transaction everything is written synchronously in the transaction's session.
+        """
         with self._lock:
             self._write_labels_and_categories()
             images = list(self._images.items())
             self._images = {}
             if not images:
+                self._wait_for_insert()
                 return
             collection = Image(self.dataset.pk).get_collection()
             if self._next_idx is None:
                 # estimated: the exact count scans the collection on some servers; an idx is an
                 # order, and re-imported ids keep theirs, so an estimate is safe here.
-                self._next_idx = collection.estimated_document_count()
+                session = mongo.current_session()
+                if session is None:
+                    self._next_idx = collection.estimated_document_count()
+                else:
+                    self._next_idx = collection.count_documents({}, session=session)
                 self._started_empty = self._next_idx == 0
             documents = []
             object_types: set[str] = set()
@@ -460,15 +476,26 @@ class ImageBatch:
                 documents.append(_image_document(image))
             if self._first_url is None:
                 self._first_url = documents[0]["url"]
-            self._insert_images(collection, documents)
+            self._wait_for_insert()
+            session = mongo.current_session()
+            if session is not None or wait:
+                self._insert_images(collection, documents, session)
+            else:
+                self._insert = _writer.submit(self._insert_images, collection, documents, None)
             self._object_types |= object_types
             dataset_add_object_types(dataset=self.dataset, object_types=self._object_types)
 
+    def _wait_for_insert(self) -> None:
+        """Wait for the insert in flight; re-raise its error."""
+        insert, self._insert = self._insert, None
+        if insert is not None:
+            insert.result()
+
     @staticmethod
-    def _insert_images(collection: Collection, documents: list[dict]) -> None:
+    def _insert_images(collection: Collection, documents: list[dict], session: Any) -> None:
         """Insert new images; ids that already exist are updated in place, keeping their idx."""
         try:
-            collection.insert_many(documents, ordered=False)
+            collection.insert_many(documents, ordered=False, session=session)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(error["code"] != DUPLICATE_KEY for error in errors):
@@ -479,7 +506,7 @@ class ImageBatch:
                 document_id = document.pop("_id")
                 document.pop("idx", None)
                 updates.append(UpdateOne({"_id": document_id}, {"$set": document}))
-            collection.bulk_write(updates, ordered=False)
+            collection.bulk_write(updates, ordered=False, session=session)
 
     def _write_labels_and_categories(self) -> None:
         dataset_id = self.dataset.pk
@@ -494,6 +521,7 @@ class ImageBatch:
                     for name, label_type in self._pending_labels.items()
                 ],
                 ordered=False,
+                session=mongo.current_session(),
             )
             self._pending_labels = {}
         if self._pending_categories:
@@ -507,6 +535,7 @@ class ImageBatch:
                     for name in sorted(self._pending_categories)
                 ],
                 ordered=False,
+                session=mongo.current_session(),
             )
             self._pending_categories = set()
 
@@ -516,7 +545,11 @@ class ImageBatch:
             self.flush()
             collection = Image(self.dataset.pk).get_collection()
             ensure_image_indexes(collection, force=True)
-            self.dataset.num_images = collection.estimated_document_count()
+            session = mongo.current_session()
+            if session is None:
+                self.dataset.num_images = collection.estimated_document_count()
+            else:  # the estimate is not allowed in a transaction and would miss its inserts
+                self.dataset.num_images = collection.count_documents({}, session=session)
             DataSet.objects.filter(pk=self.dataset.pk).update(num_images=self.dataset.num_images)
             if self._started_empty and self._first_url and not self.dataset.cover_url:
                 # the first image of an empty dataset has the smallest idx: no sort needed

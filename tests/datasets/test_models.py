@@ -390,3 +390,25 @@ def test_label_and_category_models():
     }
     assert Category.find_one({"dataset_id": dataset.pk}).name == "cat"
     assert Label.get_collection().name == "labels" and Category.get_collection().name == "categories"
+
+
+def test_batch_insert_error_of_a_background_flush_is_raised_by_finish(dataset, monkeypatch):
+    from datasets import services
+
+    def failing_insert(collection, documents, session):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.ImageBatch, "_insert_images", staticmethod(failing_insert))
+    for number in range(DataSet._batch_size):  # a full buffer flushes on the writer thread
+        dataset.batch_add_image(f"http://img/{number}.jpg")
+    with pytest.raises(RuntimeError, match="disk full"):
+        dataset.finish_batch_add_image()
+
+
+def test_batch_inside_transaction_writes_in_the_transaction(dataset):
+    from django_mongodb_backend import transaction
+
+    with transaction.atomic():
+        dataset.batch_add_image("http://img/a.jpg")
+        dataset.finish_batch_add_image()
+    assert Image(dataset.pk).count_num({}) == 1
