@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django_mongodb_backend import transaction
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
 from datasets.errors import (
@@ -49,6 +49,7 @@ from datasets.models import Category, DataSet, DatasetStatus, Label
 from datasets.objects import Object, uri_to_url
 from dds_site import mongo
 from dds_site.documents import current_ts
+from dds_site.errors import WorkflowConflict
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+ADD_IMAGE_ATTEMPTS = 5
 # Writer threads overlap image inserts with building the next batch (one in flight per batch).
 _writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer")
 # Raw collection names of the labeling app; used directly so deleting a dataset does not depend
@@ -353,16 +355,24 @@ def image_add(
     session = mongo.current_session()
     fields = {"url": thumb_url, "url_full_res": full_url, "width": width, "height": height}
     fields.update({"flag": flag, "flag_ts": flag_ts, "metadata": metadata_json, "type": dataset.type})
-    existing = collection.find_one({"_id": id}, {"_id": 1}, session=session) if id is not None else None
-    if existing is not None:
-        collection.update_one(
-            {"_id": id}, {"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}, session=session
-        )
-        image = model.from_dict(collection.find_one({"_id": id}, session=session))
-    else:
+    image = None
+    for _attempt in range(ADD_IMAGE_ATTEMPTS):
+        if id is not None and collection.find_one({"_id": id}, {"_id": 1}, session=session) is not None:
+            collection.update_one(
+                {"_id": id}, {"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}, session=session
+            )
+            image = model.from_dict(collection.find_one({"_id": id}, session=session))
+            break
         idx = collection.count_documents({}, session=session)
-        image = model(id=id if id is not None else idx, idx=idx, dataset_id=dataset.pk, **fields)
-        collection.insert_one(image._to_document(), session=session)
+        candidate = model(id=id if id is not None else idx, idx=idx, dataset_id=dataset.pk, **fields)
+        try:
+            collection.insert_one(candidate._to_document(), session=session)
+        except DuplicateKeyError:
+            continue  # a concurrent add took this id first: look again
+        image = candidate
+        break
+    if image is None:
+        raise WorkflowConflict("Images are being added concurrently; retry.")
     image.dataset = dataset
     dataset.num_images = collection.count_documents({}, session=session)
     DataSet.objects.filter(pk=dataset.pk).update(num_images=dataset.num_images)

@@ -412,3 +412,22 @@ def test_batch_inside_transaction_writes_in_the_transaction(dataset):
         dataset.batch_add_image("http://img/a.jpg")
         dataset.finish_batch_add_image()
     assert Image(dataset.pk).count_num({}) == 1
+
+
+def test_add_image_from_several_threads_gets_distinct_ids(dataset):
+    errors = []
+
+    def worker(number: int) -> None:
+        try:
+            for offset in range(5):
+                DataSet.objects.get(pk=dataset.pk).add_image(f"http://img/{number}-{offset}.jpg")
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(number,)) for number in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(getattr(exc, "code", None) == 409000 for exc in errors)
+    assert Image(dataset.pk).count_num({}) == 15 - len(errors)
