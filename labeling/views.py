@@ -6,6 +6,7 @@ selector and serialize. Errors travel as typed ``DDSError``s to the project's ex
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -70,6 +71,7 @@ class LabelProjectViewSet(viewsets.ViewSet):
 
     permission_classes = [permissions.IsActiveUser]
     pagination_class = PagePagination
+    lookup_value_regex = "[0-9a-zA-Z]+"
 
     def _project(self, pk: str) -> LabelProject:
         return selectors.project_get(pk)
@@ -152,7 +154,7 @@ class LabelProjectViewSet(viewsets.ViewSet):
         )
         return Response(_project_output(request, project))
 
-    @extend_schema(request=LeadersInput)
+    @extend_schema(request=LeadersInput, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"], url_path="leaders")
     def leaders(self, request, pk=None):
         """Set the label and/or review leader of several tasks; per-task failures are reported (200001)."""
@@ -191,6 +193,7 @@ class LabelTaskViewSet(viewsets.ViewSet):
     """Tasks of a project: list, retrieve, workers, replace, restart, QA, roles, config."""
 
     permission_classes = [permissions.IsActiveUser]
+    lookup_value_regex = "[0-9a-zA-Z]+"
 
     def _project(self) -> LabelProject:
         return selectors.project_get(self.kwargs["project_pk"])
@@ -224,6 +227,7 @@ class LabelTaskViewSet(viewsets.ViewSet):
         permissions.ensure_can_view_task(request.user, task)
         return Response({"role_list": TaskRoleOutput(selectors.visible_task_roles(request.user, task), many=True).data})
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def config(self, request, project_pk=None, pk=None):
         task = self._task(pk)
@@ -245,7 +249,7 @@ class LabelTaskViewSet(viewsets.ViewSet):
                 created += services.task_init_workers(task=task, users=users, role=role)
         return Response(TaskRoleOutput(created, many=True).data)
 
-    @extend_schema(request=ReplaceInput)
+    @extend_schema(request=ReplaceInput, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def replace(self, request, pk=None, project_pk=None):
         task = self._task(pk)
@@ -277,11 +281,13 @@ class TaskImageViewSet(viewsets.ViewSet):
     """Images of a task as the caller's role sees them, with ``label`` and ``review`` actions."""
 
     permission_classes = [permissions.IsActiveUser]
+    lookup_value_regex = "[0-9a-zA-Z_]+"
 
     def _task(self) -> LabelTask:
         project = selectors.project_get(self.kwargs["project_pk"])
         return selectors.task_get(self.kwargs["task_pk"], project.pk)
 
+    @extend_schema(parameters=[TaskImageQuery], responses=OpenApiTypes.OBJECT)
     def list(self, request, project_pk=None, task_pk=None):
         task = self._task()
         query = _parse(TaskImageQuery, request.query_params)
@@ -307,6 +313,7 @@ class TaskImageViewSet(viewsets.ViewSet):
             }
         )
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def retrieve(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
         key, only_user = selectors.task_image_view(task=task, user=request.user)
@@ -314,7 +321,7 @@ class TaskImageViewSet(viewsets.ViewSet):
         reviewer = key.split("_", 1)[1] if key.startswith(f"{Role.REVIEWER}_") else None
         return Response(selectors.shape_task_image(doc, reviewer_view=reviewer, only_user_id=only_user))
 
-    @extend_schema(request=LabelInput)
+    @extend_schema(request=LabelInput, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def label(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
@@ -323,7 +330,7 @@ class TaskImageViewSet(viewsets.ViewSet):
         label = services.task_image_label(task=task, image_id=pk, labeler=request.user, annotations=data["annotations"])
         return Response(label)
 
-    @extend_schema(request=ReviewInput)
+    @extend_schema(request=ReviewInput, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def review(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()

@@ -346,3 +346,12 @@ def test_task_list_visibility(world, users):
     assert [t["id"] for t in labeler] == [task_a.pk]
     assert labeler[0]["label_leader"]["user_id"] == users["label_leader"][0].pk
     assert labeler[0]["reviewers"] == []
+
+
+def test_openapi_schema_lists_labeling_endpoints(world):
+    _, _, _, roles, _ = world
+    response = client_for(roles["owner"]).get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"] if response["content-type"].startswith("application/json") else {}
+    text = response.content.decode()
+    assert "/api/v1/label-projects/{project_pk}/tasks/{task_pk}/images/{id}/review" in (paths or text)
