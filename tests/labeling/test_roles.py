@@ -255,3 +255,107 @@ def test_replace_with_inactive_new_user_fails(staffed, users):
         staffed.replace_worker(users["labeler"][0], new_user, Role.LABELER)
     assert caught.value.code == LabelErrCode.USER_NOT_ACTIVE
     assert TaskRole.objects.get(task_id=staffed.pk, user_id=users["labeler"][0].pk).is_active
+
+
+def _label_and_review_some(task, users):
+    l1, l2 = users["labeler"][:2]
+    r1, r2 = users["reviewer"][:2]
+    for image in images_of(task)[:10]:
+        image.set_label(task, l1, BOX)
+        image.set_label(task, l2, BOX)
+    for number, image in enumerate(images_of(task)[:6]):
+        image.set_review(task, r1, image.labels[l1.pk][0].id, "accept" if number % 3 else "reject")
+        image.set_review(task, r2, image.labels[l2.pk][0].id, "accept")
+
+
+@pytest.mark.parametrize("stage", ["fresh", "in_review"])
+@pytest.mark.parametrize(
+    ("role", "kind"),
+    [(Role.LABEL_LEADER, "label_leader"), (Role.REVIEW_LEADER, "review_leader"), (Role.REVIEWER, "reviewer")],
+)
+def test_replace_each_role_at_each_stage(staffed, users, stage, role, kind):
+    task = staffed
+    if stage == "in_review":
+        _label_and_review_some(task, users)
+    before = {image.id: dict(image.role_status) for image in images_of(task)}
+    old_user, new_user = users[kind][0], users[kind][3]
+    if role in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
+        old_role, new_role = task.set_leader(new_user, role)
+    else:
+        old_role, new_role = task.replace_worker(old_user, new_user, role)
+    assert (old_role.user_id, old_role.is_active, new_role.user_id, new_role.is_active) == (
+        old_user.pk,
+        False,
+        new_user.pk,
+        True,
+    )
+    for image in images_of(task):
+        expected = before[image.id]
+        if role == Role.REVIEWER:
+            expected = {
+                (f"reviewer_{new_user.pk}" if k == f"reviewer_{old_user.pk}" else k): v for k, v in expected.items()
+            }
+            assert old_user.pk not in image.reviews
+        assert image.role_status == expected
+    assert_counters_equal_recount(task)
+    assert (
+        TaskRole.objects.get(pk=new_role.pk).label_num_waiting == TaskRole.objects.get(pk=old_role.pk).label_num_waiting
+    )
+    if stage == "in_review" and role == Role.REVIEWER:
+        # The new reviewer continues where the old one stopped: his reviews count, he can review the rest.
+        image = images_of(task)[8]
+        image.set_review(task, new_user, image.labels[users["labeler"][0].pk][0].id, "accept")
+        assert_counters_equal_recount(task)
+
+
+def test_get_max_role_is_always_the_callers_own_bug4(staffed, project1, users):
+    task_a = staffed
+    task_b = tasks_of(project1)[1]
+    task_b.set_leader(users["label_leader"][1], Role.LABEL_LEADER)
+    assert task_a.get_max_role(users["staff"][0]) is None  # the owner holds no task role
+    assert task_a.get_max_role(users["label_leader"][0]).role == Role.LABEL_LEADER
+    assert task_a.get_max_role(users["labeler"][0]).user_id == users["labeler"][0].pk
+    assert task_a.get_max_role(users["label_leader"][1]) is None  # leads another task only
+    assert task_b.get_max_role(users["label_leader"][1]).user_id == users["label_leader"][1].pk
+
+
+def test_role_predicates(staffed, project1, users):
+    pid, tid = project1.pk, staffed.pk
+    owner, manager, leader, labeler, reviewer, other = (
+        users["staff"][0],
+        users["manager"][0],
+        users["label_leader"][0],
+        users["labeler"][0],
+        users["reviewer"][0],
+        users["others"][0],
+    )
+    assert ProjectRole.is_owner(owner, pid) and not ProjectRole.is_owner(manager, pid)
+    assert ProjectRole.is_manager(manager, pid) and ProjectRole.is_gt_leader(manager, pid)
+    assert ProjectRole.is_label_leader(leader, pid) and ProjectRole.is_gte_leader(leader, pid)
+    assert ProjectRole.is_leader(leader, pid) and not ProjectRole.is_gt_leader(leader, pid)
+    assert ProjectRole.is_label_worker(labeler, pid) and ProjectRole.is_worker(labeler, pid)
+    assert ProjectRole.is_review_worker(reviewer, pid) and not ProjectRole.is_label_worker(reviewer, pid)
+    assert not ProjectRole.is_member(other, pid)
+    assert ProjectRole.can_create_project(owner) and not ProjectRole.can_create_project(manager)
+    assert ProjectRole.can_init_project(manager, pid) and not ProjectRole.can_init_project(owner, pid)
+    assert ProjectRole.can_qa_project(owner, pid) and ProjectRole.can_export_project(owner, pid)
+    assert ProjectRole.can_view_project_progress(leader, pid) and not ProjectRole.can_view_project_progress(
+        labeler, pid
+    )
+    assert TaskRole.is_task_label_leader(leader, tid) and TaskRole.can_restart_task(leader, tid)
+    assert TaskRole.can_replace_label_worker(leader, tid) and not TaskRole.can_init_label_worker(leader, tid)
+    assert TaskRole.can_label_image(labeler, tid) and not TaskRole.can_review_image(labeler, tid)
+    assert TaskRole.can_review_image(reviewer, tid) and TaskRole.can_commit_review(reviewer, tid)
+    assert TaskRole.can_qa_task(manager, pid) and TaskRole.can_view_all_roles(leader, pid)
+    labeler.status = "inactive"
+    labeler.save()
+    assert not TaskRole.can_label_image(labeler, tid)  # banned users lose every permission
+
+
+def test_last_owner_cannot_be_removed(project1, users):
+    with pytest.raises(LabelTaskError) as caught:
+        ProjectRole.del_role(project1, users["staff"][0].pk, Role.OWNER)
+    assert caught.value.code == LabelErrCode.LAST_OWNER
+    assert ProjectRole.is_owner(users["staff"][0], project1.pk)
+    ProjectRole.add_role(project1, users["staff"][1].pk, Role.OWNER)
+    assert ProjectRole.del_roles(project1, [users["staff"][0].pk], Role.OWNER) == 1
