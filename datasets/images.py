@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pydantic
@@ -161,8 +161,13 @@ class ImageModel(DocumentModel):
         keypoint_names: list[str] | None,
         caption: str | None,
         confirm_type: int,
+        register: Callable[[str, str, str], tuple[str, str]] | None = None,
     ) -> Object:
-        """Validate and format one annotation; raises 400002 before anything is written."""
+        """Validate and format one annotation; raises 400002 before anything is written.
+
+        ``register(label, label_type, category)``, called once the input is valid, returns the
+        label-set and category ids to store in the object.
+        """
         if label_type not in LABEL_TYPES:
             raise InvalidDatasetArgument(f"label_type must be one of GT, Pred, User, got {label_type!r}.")
         if not isinstance(category, str) or not category:
@@ -171,14 +176,18 @@ class ImageModel(DocumentModel):
             raise InvalidDatasetArgument("label must be a non-empty string.")
         bounding_box = format_bbox(self.width, self.height, bbox)
         points, colors, lines, names = format_keypoints(keypoints, keypoint_colors, keypoint_skeleton, keypoint_names)
+        segmentation_text = format_segmentation(segmentation)
+        label_id, category_id = register(label, label_type, category) if register else ("", "")
         try:
             return Object(
                 label_name=label,
                 label_type=label_type,
+                label_id=label_id,
                 category_name=category,
+                category_id=category_id,
                 caption=caption or "",
                 bounding_box=bounding_box,
-                segmentation=format_segmentation(segmentation),
+                segmentation=segmentation_text,
                 alpha=uri_to_url(alpha_uri) if alpha_uri else "",
                 points=points,
                 lines=lines,
@@ -244,16 +253,16 @@ class ImageModel(DocumentModel):
         Label sets and categories are written by ``DataSet.batch_save_image`` /
         ``finish_batch_add_image``. Unlike DDS, a label-type conflict is detected here too.
         """
-        obj = self._build_object(
-            category, label, label_type, conf, is_group, bbox, segmentation, alpha_uri,
-            keypoints, keypoint_colors, keypoint_skeleton, keypoint_names, caption, confirm_type,
-        )  # fmt: skip
-        dataset = self.dataset
+        dataset = self.__pydantic_private__.get("_dataset") or self.dataset
         if dataset is None:
             from datasets.errors import DatasetNotFound
 
             raise DatasetNotFound(f"Dataset {self.dataset_id} not found.")
-        dataset.image_batch.register_object(obj)
+        obj = self._build_object(
+            category, label, label_type, conf, is_group, bbox, segmentation, alpha_uri,
+            keypoints, keypoint_colors, keypoint_skeleton, keypoint_names, caption, confirm_type,
+            dataset.image_batch.register,
+        )  # fmt: skip
         self.objects.append(obj)
 
 

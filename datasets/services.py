@@ -419,24 +419,23 @@ class ImageBatch:
             }
         return self._label_types
 
-    def register_object(self, obj: Object) -> None:
-        """Give a new annotation its label/category ids; a label-type conflict raises 400002."""
+    def register(self, label: str, label_type: str, category: str) -> tuple[str, str]:
+        """Ids of a label set and category used by a new annotation; a label-type conflict raises 400002."""
         with self._lock:
             known = self._known_label_types()
-            existing = known.get(obj.label_name)
+            existing = known.get(label)
             if existing is None:
-                known[obj.label_name] = obj.label_type
-                self._pending_labels[obj.label_name] = obj.label_type
-            elif existing != obj.label_type:
+                known[label] = label_type
+                self._pending_labels[label] = label_type
+            elif existing != label_type:
                 raise LabelTypeMismatch(
-                    f"label {obj.label_name!r} already exists with type {existing!r}, not {obj.label_type!r}.",
-                    detail={"label": obj.label_name, "existing_type": existing, "label_type": obj.label_type},
+                    f"label {label!r} already exists with type {existing!r}, not {label_type!r}.",
+                    detail={"label": label, "existing_type": existing, "label_type": label_type},
                 )
-            if obj.category_name not in self._categories:
-                self._categories.add(obj.category_name)
-                self._pending_categories.add(obj.category_name)
-        obj.label_id = _cached_id(self.dataset.pk, obj.label_name)
-        obj.category_id = _cached_id(self.dataset.pk, obj.category_name)
+            if category not in self._categories:
+                self._categories.add(category)
+                self._pending_categories.add(category)
+        return _cached_id(self.dataset.pk, label), _cached_id(self.dataset.pk, category)
 
     def add(self, image: ImageModel, explicit_id: bool) -> None:
         with self._lock:

@@ -232,3 +232,22 @@ def test_openapi_schema_documents_dataset_endpoints(client_user):
         assert path in paths
     parameters = {p["name"] for p in paths["/api/v1/datasets/{dataset_id}/images"]["get"]["parameters"]}
     assert {"cursor", "page", "page_size", "category_id", "flag", "label_id"} <= parameters
+
+
+def test_keyset_page_uses_one_bounded_idx_range_when_dense(dataset_with_images, monkeypatch):
+    from datasets import selectors
+
+    model = Image(dataset_with_images.pk)
+    seen_filters = []
+    original = model.find_many.__func__
+
+    def recording_find_many(cls, filters, *args, **kwargs):
+        seen_filters.append(filters)
+        return original(cls, filters, *args, **kwargs)
+
+    monkeypatch.setattr(model, "find_many", classmethod(recording_find_many))
+    filters = selectors.image_filters()
+    page, next_cursor = selectors.image_keyset_page(dataset_with_images, filters, cursor=19, page_size=5)
+    assert [image["idx"] for image in page] == [20, 21, 22, 23, 24]
+    assert next_cursor == 24
+    assert seen_filters == [{"idx": {"$gt": 19, "$lte": 29}}]
