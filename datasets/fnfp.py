@@ -39,6 +39,7 @@ from pymongo import UpdateOne
 from datasets import jobs
 from datasets.images import image_collection_name
 from datasets.importers.errors import JobFailed
+from datasets.importers.spool import Spool
 from dds_site import mongo
 
 logger = logging.getLogger(__name__)
@@ -164,81 +165,80 @@ def _box(obj: dict) -> list[float] | None:
         return None
 
 
+_FULL_PROJECTION = {"objects": 1, "width": 1, "height": 1}
+
+
 @dataclass
-class ImageObjects:
-    """Positions (in ``objects``) and arrays of one image's GT boxes and of each prediction set."""
+class ImageMatches:
+    """One image's GT boxes and, per prediction set, its predictions and their matching."""
 
+    image_id: int
+    num_objects: int
+    scored: dict[int, str]  # position -> label id of every GT/Pred object (each gets a result)
     gt_pos: list[int]
-    gt_boxes: np.ndarray
     gt_cats: list[str]
-    gt_crowd: np.ndarray
-    preds: dict[str, tuple[list[int], np.ndarray, list[str], np.ndarray]] = field(default_factory=dict)
+    gt_crowd: list[bool]
+    sets: dict[str, tuple[list[int], list[str], np.ndarray, Match]] = field(default_factory=dict)
 
 
-def image_objects(objects: list[dict], pred_label_ids: Iterable[str]) -> ImageObjects:
+def match_document(document: dict, pred_label_ids: Iterable[str]) -> ImageMatches:
+    """Match every prediction set of one image document against its GT boxes."""
+    objects = document.get("objects") or []
     wanted = set(pred_label_ids)
+    scored: dict[int, str] = {}
     gt_pos, gt_boxes, gt_cats, gt_crowd = [], [], [], []
     preds: dict[str, tuple[list, list, list, list]] = {}
     for pos, obj in enumerate(objects):
+        label_type = obj.get("label_type")
+        if label_type not in ("GT", "Pred"):
+            continue
+        scored[pos] = obj.get("label_id") or ""
         box = _box(obj)
         if box is None:
             continue
-        label_type = obj.get("label_type")
         if label_type == "GT":
             gt_pos.append(pos)
             gt_boxes.append(box)
             gt_cats.append(obj.get("category_id") or "")
             gt_crowd.append(bool(obj.get("is_group")))
-        elif label_type == "Pred" and obj.get("label_id") in wanted:
+        elif obj.get("label_id") in wanted:
             entry = preds.setdefault(obj["label_id"], ([], [], [], []))
             entry[0].append(pos)
             entry[1].append(box)
             entry[2].append(obj.get("category_id") or "")
             entry[3].append(float(obj.get("conf", 1.0) or 0.0))
-    return ImageObjects(
-        gt_pos=gt_pos,
-        gt_boxes=np.asarray(gt_boxes, dtype=float).reshape(-1, 4),
-        gt_cats=gt_cats,
-        gt_crowd=np.asarray(gt_crowd, dtype=bool),
-        preds={
-            label: (p, np.asarray(b, dtype=float).reshape(-1, 4), c, np.asarray(s, dtype=float))
-            for label, (p, b, c, s) in preds.items()
-        },
-    )
+    result = ImageMatches(document["_id"], len(objects), scored, gt_pos, gt_cats, gt_crowd)
+    gt_array = np.asarray(gt_boxes, dtype=float).reshape(-1, 4)
+    crowd_array = np.asarray(gt_crowd, dtype=bool)
+    for label_id, (positions, boxes, cats, scores) in preds.items():
+        # Categories compared as small ints: one vocabulary per image.
+        vocab = {name: i for i, name in enumerate(set(gt_cats) | set(cats))}
+        score_array = np.asarray(scores, dtype=float)
+        match = match_image(
+            gt_array,
+            np.asarray([vocab[c] for c in gt_cats], dtype=np.int64),
+            crowd_array,
+            np.asarray(boxes, dtype=float).reshape(-1, 4),
+            np.asarray([vocab[c] for c in cats], dtype=np.int64),
+            score_array,
+        )
+        result.sets[label_id] = (positions, cats, score_array, match)
+    return result
 
 
-def _match_set(img: ImageObjects, label_id: str) -> tuple[Match, list[int], list[str], np.ndarray]:
-    positions, boxes, cats, scores = img.preds.get(label_id, ([], np.zeros((0, 4)), [], np.zeros(0)))
-    # Categories compared as small ints: one vocabulary per image.
-    vocab = {name: i for i, name in enumerate(set(img.gt_cats) | set(cats))}
-    match = match_image(
-        img.gt_boxes,
-        np.asarray([vocab[c] for c in img.gt_cats], dtype=np.int64),
-        img.gt_crowd,
-        boxes,
-        np.asarray([vocab[c] for c in cats], dtype=np.int64),
-        scores,
-    )
-    return match, positions, cats, scores
-
-
-def image_results(
-    objects: list[dict], thresholds: dict[str, list[dict]], single_set: bool
-) -> tuple[list[dict], dict, dict, dict, dict]:
-    """New ``objects`` and ``num_fn``, ``num_fp``, ``num_fn_cat``, ``num_fp_cat`` of one image."""
-    img = image_objects(objects, thresholds)
-    new_objects = [dict(obj) for obj in objects]
-    for obj in new_objects:
-        if obj.get("label_type") in ("GT", "Pred"):
-            obj["compare_result"] = {}
-            if obj.get("label_type") == "GT" or obj.get("label_id") in thresholds:
-                obj["matched_det_idx"] = None
+def image_updates(
+    m: ImageMatches, thresholds: dict[str, list[dict]], single_set: bool
+) -> tuple[dict[int, dict], dict[int, int | None], dict]:
+    """One image's results: ``compare_result`` and ``matched_det_idx`` by object position, and the counters."""
+    results: dict[int, dict] = {pos: {} for pos in m.scored}
+    matched: dict[int, int | None] = dict.fromkeys(m.scored)
     num_fn: dict = {}
     num_fp: dict = {}
     num_fn_cat: dict = {}
     num_fp_cat: dict = {}
+    empty = ([], [], np.zeros(0), Match(np.zeros(0, bool), np.zeros(0, bool), np.full(len(m.gt_pos), -1)))
     for label_id, levels in thresholds.items():
-        match, positions, cats, scores = _match_set(img, label_id)
+        positions, cats, scores, match = m.sets.get(label_id, empty)
         fn_l, fp_l, fn_cat, fp_cat = {}, {}, {}, {}
         for entry in levels:
             key = level_key(entry["precision"])
@@ -246,33 +246,50 @@ def image_results(
             fp = valid & ~match.tp & ~match.ignored
             fp_l[key] = int(fp.sum())
             fn_count = 0
-            for g, pos in enumerate(img.gt_pos):
-                if img.gt_crowd[g]:
+            for g, pos in enumerate(m.gt_pos):
+                if m.gt_crowd[g]:
                     continue
                 d = int(match.gt_match[g])
                 ok = d >= 0 and bool(valid[d])
-                new_objects[pos]["compare_result"][gt_result_key(label_id, key)] = "OK" if ok else "FN"
+                results[pos][gt_result_key(label_id, key)] = "OK" if ok else "FN"
                 if single_set and ok:
-                    new_objects[pos]["matched_det_idx"] = positions[d]
+                    matched[pos] = positions[d]
                 if not ok:
                     fn_count += 1
-                    cat = img.gt_cats[g]
-                    fn_cat.setdefault(cat, {})[key] = fn_cat.get(cat, {}).get(key, 0) + 1
+                    counts = fn_cat.setdefault(m.gt_cats[g], {})
+                    counts[key] = counts.get(key, 0) + 1
             fn_l[key] = fn_count
             for d, pos in enumerate(positions):
                 if not valid[d] or match.ignored[d]:
                     continue
-                new_objects[pos]["compare_result"][key] = "OK" if match.tp[d] else "FP"
+                results[pos][key] = "OK" if match.tp[d] else "FP"
                 if fp[d]:
-                    fp_cat.setdefault(cats[d], {})[key] = fp_cat.get(cats[d], {}).get(key, 0) + 1
+                    counts = fp_cat.setdefault(cats[d], {})
+                    counts[key] = counts.get(key, 0) + 1
         num_fn[label_id], num_fp[label_id] = fn_l, fp_l
         num_fn_cat[label_id], num_fp_cat[label_id] = fn_cat, fp_cat
-    return new_objects, num_fn, num_fp, num_fn_cat, num_fp_cat
+    counters = {"num_fn": num_fn, "num_fp": num_fp, "num_fn_cat": num_fn_cat, "num_fp_cat": num_fp_cat}
+    return results, matched, counters
+
+
+def _guarded_update(
+    m: ImageMatches, objects: list[dict], thresholds: dict[str, list[dict]], single_set: bool
+) -> tuple[dict, dict]:
+    """Filter + update of one image: applies only if its objects are still exactly those read.
+
+    The whole ``objects`` array is rewritten (one path is much cheaper for the server than one
+    dotted path per object); the equality scored makes sure no concurrent edit is overwritten.
+    """
+    results, matched, counters = image_updates(m, thresholds, single_set)
+    new_objects = []
+    for pos, obj in enumerate(objects):
+        if pos in results:
+            obj = {**obj, "compare_result": results[pos], "matched_det_idx": matched[pos]}
+        new_objects.append(obj)
+    return {"_id": m.image_id, "objects": objects}, {"$set": {"objects": new_objects, **counters}}
 
 
 # --- the job over a dataset ---------------------------------------------------------------------
-
-_PROJECTION = {"objects": 1, "width": 1, "height": 1}
 
 
 @dataclass
@@ -290,21 +307,20 @@ def _prediction_labels(dataset_id: str) -> dict[str, str]:
     }
 
 
-def _collect(dataset_id: str, label_ids: list[str], progress: Callable[[int], None] | None):
-    """Pass 1: match every image against every set; per set the arrays that make the thresholds."""
+def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Callable[[int], None] | None):
+    """Pass 1: match every image against every set (kept in the spool); gather what makes the thresholds."""
     scores = {label: [] for label in label_ids}
     tps = {label: [] for label in label_ids}
     ignored = {label: [] for label in label_ids}
     num_gt = 0
     collection = mongo.get_collection(image_collection_name(dataset_id))
     count = 0
-    for count, document in enumerate(collection.find({}, _PROJECTION, batch_size=1000), start=1):
-        img = image_objects(document.get("objects") or [], label_ids)
-        num_gt += int((~img.gt_crowd).sum())
-        for label in label_ids:
-            if label not in img.preds:
-                continue
-            match, _positions, _cats, set_scores = _match_set(img, label)
+    # No projection: the server answers whole documents faster than projected ones.
+    for count, document in enumerate(collection.find({}, batch_size=1000), start=1):
+        matches = match_document(document, label_ids)
+        spool.add_image(matches.image_id, (matches, document.get("objects") or []))
+        num_gt += sum(1 for crowd in matches.gt_crowd if not crowd)
+        for label, (_positions, _cats, set_scores, match) in matches.sets.items():
             scores[label].append(set_scores)
             tps[label].append(match.tp)
             ignored[label].append(match.ignored)
@@ -313,57 +329,46 @@ def _collect(dataset_id: str, label_ids: list[str], progress: Callable[[int], No
     return count, num_gt, scores, tps, ignored
 
 
-def _write_results(dataset_id: str, thresholds: dict[str, list[dict]], progress: Callable[[int], None] | None) -> int:
-    """Pass 2: per-image results, written with updates conditional on the objects read."""
+def _write_results(
+    dataset_id: str, thresholds: dict[str, list[dict]], spool: Spool, progress: Callable[[int], None] | None
+) -> int:
+    """Pass 2: per-image results from the spool, written with guarded updates; returns images redone."""
     collection = mongo.get_collection(image_collection_name(dataset_id))
     single = len(thresholds) == 1
-    retried = 0
-    ops: list[tuple[int, tuple[dict, dict]]] = []
-    count = 0
+    label_ids = list(thresholds)
 
-    def update_for(document: dict) -> tuple[dict, dict]:
-        objects = document.get("objects") or []
-        new_objects, num_fn, num_fp, num_fn_cat, num_fp_cat = image_results(objects, thresholds, single)
-        return (
-            {"_id": document["_id"], "objects": objects},
-            {
-                "$set": {
-                    "objects": new_objects,
-                    "num_fn": num_fn,
-                    "num_fp": num_fp,
-                    "num_fn_cat": num_fn_cat,
-                    "num_fp_cat": num_fp_cat,
-                }
-            },
-        )
-
-    def flush(batch: list[tuple[int, tuple[dict, dict]]]) -> int:
+    def flush(batch: list[tuple[ImageMatches, list[dict]]]) -> int:
         if not batch:
             return 0
-        result = collection.bulk_write([UpdateOne(*op) for _id, op in batch], ordered=False)
-        if result.matched_count == len(batch):
+        ops = [UpdateOne(*_guarded_update(m, objects, thresholds, single)) for m, objects in batch]
+        if collection.bulk_write(ops, ordered=False).matched_count == len(ops):
             return 0
-        # Some images changed after they were read. Recomputing is idempotent, so redo the whole
-        # batch one image at a time from a fresh read, each write again conditional.
+        # Some images changed after they were read. Writing is idempotent, so redo the whole batch
+        # one image at a time from a fresh read, each write again guarded.
         redone = 0
-        for image_id, _op in batch:
+        for m, _objects in batch:
             for _attempt in range(_RETRIES):
-                document = collection.find_one({"_id": image_id}, _PROJECTION)
+                document = collection.find_one({"_id": m.image_id}, {"objects": 1})
                 if document is None:
                     break
-                if collection.update_one(*update_for(document)).matched_count:
+                fresh = match_document(document, label_ids)
+                update = _guarded_update(fresh, document.get("objects") or [], thresholds, single)
+                if collection.update_one(*update).matched_count:
                     redone += 1
                     break
         return redone
 
-    for count, document in enumerate(collection.find({}, _PROJECTION, batch_size=1000), start=1):
-        ops.append((document["_id"], update_for(document)))
-        if len(ops) >= _WRITE_BATCH:
-            retried += flush(ops)
-            ops = []
+    retried = 0
+    batch: list[tuple[ImageMatches, list[dict]]] = []
+    count = 0
+    for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
+        batch.append(entry)
+        if len(batch) >= _WRITE_BATCH:
+            retried += flush(batch)
+            batch = []
             if progress:
                 progress(count)
-    retried += flush(ops)
+    retried += flush(batch)
     return retried
 
 
@@ -375,7 +380,7 @@ def coco_metrics(dataset_id: str, label_id: str) -> dict:
     images, gts, dts = [], [], []
     cat_ids: dict[str, int] = {}
     collection = mongo.get_collection(image_collection_name(dataset_id))
-    for document in collection.find({}, _PROJECTION, batch_size=1000):
+    for document in collection.find({}, _FULL_PROJECTION, batch_size=1000):
         width, height = document.get("width") or 0, document.get("height") or 0
         if not width or not height:
             continue
@@ -468,16 +473,17 @@ def _calculate(dataset_id, record, with_coco_metrics, progress) -> FnFpResult:
         if progress:
             progress(done, 2 * total)
 
-    count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, report)
-    thresholds: dict[str, list[dict]] = {}
-    for label in label_ids:
-        if scores[label]:
-            thresholds[label] = precision_thresholds(
-                np.concatenate(scores[label]), np.concatenate(tps[label]), np.concatenate(ignored[label]), num_gt
-            )
-        else:
-            thresholds[label] = []
-    retried = _write_results(dataset_id, thresholds, lambda done: report(count + done))
+    with Spool() as spool:
+        count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report)
+        thresholds: dict[str, list[dict]] = {}
+        for label in label_ids:
+            if scores[label]:
+                thresholds[label] = precision_thresholds(
+                    np.concatenate(scores[label]), np.concatenate(tps[label]), np.concatenate(ignored[label]), num_gt
+                )
+            else:
+                thresholds[label] = []
+        retried = _write_results(dataset_id, thresholds, spool, lambda done: report(count + done))
     out: dict[str, dict] = {}
     for label in label_ids:
         metrics = coco_metrics(dataset_id, label) if with_coco_metrics else None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from datasets.images import image_collection_name
 from datasets.importers.errors import ImportFormatError
+from datasets.importers.records import parse_number
 from dds_site import mongo
 
 _PROJECTION = {"objects": 1, "width": 1, "height": 1, "url": 1, "metadata": 1, "idx": 1, "source_key": 1}
@@ -50,11 +51,8 @@ def file_name_of(document: dict) -> str:
 
 
 def parse_polygons(segmentation: str) -> list[list[float]]:
-    polygons = []
-    for part in (segmentation or "").split("/"):
-        if part:
-            polygons.append([float(v) for v in part.split(",")])
-    return polygons
+    """``"x,y,.../x,y,..."`` -> polygons; integers stay integers, so a round trip keeps the text."""
+    return [[parse_number(v) for v in part.split(",")] for part in (segmentation or "").split("/") if part]
 
 
 def pixel_box(obj: dict, width: int, height: int) -> list[float] | None:

@@ -127,7 +127,9 @@ def _segmentation(raw: Any, *, file: str, record: str) -> tuple[list | None, dic
                 raise ImportFormatError(
                     "a polygon must be a list of numbers", file=file, record=record, field="segmentation"
                 )
-            polygons.append([require_number(v, file=file, record=record, field="segmentation") for v in polygon])
+            if not all(type(v) is float or type(v) is int for v in polygon):  # fast path: JSON numbers
+                polygon = [require_number(v, file=file, record=record, field="segmentation") for v in polygon]
+            polygons.append(polygon)
         return polygons, None
     if isinstance(raw, dict) and "counts" in raw and "size" in raw:
         size = raw["size"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from datasets.constants import AnnotationType
@@ -30,8 +31,14 @@ def object_types_of(obj: dict) -> set[str]:
     return types
 
 
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+@functools.lru_cache(maxsize=4096)
+def _label_id(dataset_id: str, name: str) -> str:
+    return label_id_for(dataset_id, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _category_id(dataset_id: str, name: str) -> str:
+    return category_id_for(dataset_id, name) if name else ""
 
 
 def object_document(ann: AnnotationRecord, image: ImageRecord, dataset_id: str) -> dict:
@@ -53,13 +60,13 @@ def object_document(ann: AnnotationRecord, image: ImageRecord, dataset_id: str) 
     return {
         "label_name": ann.label,
         "label_type": ann.label_type,
-        "label_id": label_id_for(dataset_id, ann.label),
-        "category_id": category_id_for(dataset_id, ann.category) if ann.category else "",
+        "label_id": _label_id(dataset_id, ann.label),
+        "category_id": _category_id(dataset_id, ann.category),
         "category_name": ann.category,
         "conf": ann.conf,
         "is_group": ann.is_group,
         "bounding_box": box,
-        "segmentation": "/".join(",".join(_number_text(v) for v in poly) for poly in ann.polygons or ()),
+        "segmentation": "/".join(",".join(map(str, poly)) for poly in ann.polygons or ()),
         "alpha": ann.alpha,
         "points": points,
         "lines": list(ann.keypoint_skeleton or []) if points else [],

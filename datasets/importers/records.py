@@ -73,6 +73,14 @@ class Problems:
             self._on_skip(error)
 
 
+def parse_number(text: str) -> int | float:
+    """A number from text; integers stay integers (so ``"10"`` is written back as ``10``)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def require_number(value: Any, *, file: str, record: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ImportFormatError(f"expected a number, got {value!r}", file=file, record=record, field=field)

@@ -71,6 +71,11 @@ class Spool:
         if batch:
             self._db.executemany("INSERT INTO anns (image_id, data) VALUES (?, ?)", batch)
 
+    def iter_images(self) -> Iterator[tuple[int, Any]]:
+        """``(image_id, data)`` of every stored image, by id."""
+        for image_id, blob in self._db.execute("SELECT id, data FROM images ORDER BY id"):
+            yield image_id, _load(blob)
+
     def count_images(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 

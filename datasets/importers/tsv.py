@@ -29,6 +29,7 @@ from datasets.importers.records import (
     ImageRecord,
     Problems,
     check_annotation,
+    parse_number,
     require_int,
     require_number,
 )
@@ -220,7 +221,7 @@ class TsvImporter:
                         "segmentation must be a string", file=path, record=where, field="segmentation"
                     )
                 try:
-                    ann.polygons = [[float(v) for v in part.split(",")] for part in seg.split("/")[1:] if part]
+                    ann.polygons = [[parse_number(v) for v in part.split(",")] for part in seg.split("/")[1:] if part]
                 except ValueError as exc:
                     raise ImportFormatError(
                         "segmentation is not numbers", file=path, record=where, field="segmentation"

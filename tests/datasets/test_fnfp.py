@@ -209,3 +209,22 @@ def test_matching_agrees_with_pycocotools(seed):
         assert ours_tp[dt_id] == coco_tp.get(dt_id, False), dt_id
         assert ours_ignored[dt_id] == coco_ignored.get(dt_id, False), dt_id
     assert checked > 50 and any(ours_tp.values()) and any(ours_ignored.values())
+
+
+def test_fnfp_does_not_lose_an_edit_made_while_it_runs(db, monkeypatch):
+    from datasets import fnfp
+
+    dataset = _hand_dataset()
+    original = fnfp._collect
+
+    def collect_then_someone_edits(*args, **kwargs):
+        out = original(*args, **kwargs)
+        Image(dataset.id).find_one({"id": 1}).add_annotation("dog", label="late", label_type="User", bbox=(5, 5, 9, 9))
+        return out
+
+    monkeypatch.setattr(fnfp, "_collect", collect_then_someone_edits)
+    result = calculate_fnfp(dataset.id, with_coco_metrics=False)
+    assert result.retried_images == 1
+    image = Image(dataset.id).find_one({"id": 1})
+    assert [o.label_name for o in image.objects if o.label_type == "User"] == ["mine", "late"]
+    assert image.objects[0].compare_result[gt_result_key(label_id_for(dataset.id, "det"), "90")] == "OK"

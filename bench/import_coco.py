@@ -1,0 +1,237 @@
+"""Benchmark: COCO import through the importer framework versus raw ``insert_many``, and FN/FP.
+
+Run as ``python bench/import_coco.py [--images N]``. Without ``MONGODB_URI`` an in-memory embedded
+server is started for the run. A COCO file of N images x 10 objects (boxes + polygons, 80
+categories) is written to a temporary directory and imported (parse, spool, build documents,
+write a staging collection, index, swap). The very same image documents are then written with
+``insert_many`` (batches of 500, the importer's batch size) into a scratch collection with the same
+indexes on the same server; only the inserts and the index builds are timed. Then a COCO results
+file with 10 boxes per image is imported as a prediction set and the FN/FP analysis is timed
+(its COCO mAP step separately), end to end and, as ``fnfp_compute_images_per_s``, the algorithm
+alone on documents already in memory. Peak RSS is this process's (the server is another process): it is
+measured after the import, before anything else is loaded. The last line printed is one JSON
+object with ``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OBJECTS_PER_IMAGE = 10
+NUM_CATEGORIES = 80
+RAW_BATCH = 500
+
+
+def _setup_django():
+    server = None
+    if not os.environ.get("MONGODB_URI"):
+        from dds_site import mongo
+
+        server = mongo.start_server(":memory:")
+        os.environ["MONGODB_URI"] = server.uri
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
+    os.environ.setdefault("MONGODB_NAME", f"bench_{uuid.uuid4().hex[:8]}")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return server
+
+
+def _box(rng: random.Random) -> list[int]:
+    x, y = rng.randint(0, 500), rng.randint(0, 380)
+    return [x, y, rng.randint(5, 120), rng.randint(5, 80)]
+
+
+def write_coco(path: Path, num_images: int, seed: int = 7) -> None:
+    """Stream a COCO GT file to disk (the generator itself keeps nothing in memory)."""
+    rng = random.Random(seed)
+    with open(path, "w") as out:
+        out.write('{"images": [')
+        for i in range(1, num_images + 1):
+            image = {
+                "id": i,
+                "file_name": f"{i:012d}.jpg",
+                "width": 640,
+                "height": 480,
+                "coco_url": f"http://images.example/{i:012d}.jpg",
+                "license": 1,
+            }
+            out.write(("," if i > 1 else "") + json.dumps(image))
+        out.write('], "annotations": [')
+        ann_id = 0
+        for i in range(1, num_images + 1):
+            for _ in range(OBJECTS_PER_IMAGE):
+                x, y, w, h = _box(rng)
+                ann_id += 1
+                ann = {
+                    "id": ann_id,
+                    "image_id": i,
+                    "category_id": rng.randint(1, NUM_CATEGORIES),
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                    "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+                }
+                out.write(("," if ann_id > 1 else "") + json.dumps(ann))
+        categories = [{"id": c, "name": f"category_{c}"} for c in range(1, NUM_CATEGORIES + 1)]
+        out.write('], "categories": ' + json.dumps(categories) + "}")
+
+
+def write_results(gt_path: Path, path: Path, seed: int = 11) -> None:
+    """10 boxes per image: jittered copies of the GT boxes with random scores (streamed)."""
+    import ijson
+
+    rng = random.Random(seed)
+    with open(gt_path, "rb") as source, open(path, "w") as out:
+        out.write("[")
+        first = True
+        for ann in ijson.items(source, "annotations.item", use_float=True):
+            x, y, w, h = ann["bbox"]
+            jitter = 0.1 * w if rng.random() < 0.7 else w
+            result = {
+                "image_id": ann["image_id"],
+                "category_id": ann["category_id"],
+                "score": round(rng.random(), 4),
+                "bbox": [min(x + jitter, 640 - w), y, w, h],
+            }
+            out.write(("" if first else ",") + json.dumps(result))
+            first = False
+        out.write("]")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def raw_insert(dataset_id: str) -> float:
+    """Seconds to ``insert_many`` the dataset's image documents into a scratch collection (+ its indexes)."""
+    from datasets.images import IMAGE_INDEXES, image_collection_name
+    from dds_site import mongo
+
+    source = mongo.get_collection(image_collection_name(dataset_id))
+    target = mongo.get_collection(f"raw_{uuid.uuid4().hex[:8]}")
+    elapsed = 0.0
+    batch: list[dict] = []
+    for document in source.find({}, batch_size=RAW_BATCH):
+        batch.append(document)
+        if len(batch) == RAW_BATCH:
+            started = time.perf_counter()
+            target.insert_many(batch, ordered=False)
+            elapsed += time.perf_counter() - started
+            batch = []
+    started = time.perf_counter()
+    if batch:
+        target.insert_many(batch, ordered=False)
+    for field, direction in IMAGE_INDEXES:
+        target.create_index([(field, direction)])
+    elapsed += time.perf_counter() - started
+    target.drop()
+    return elapsed
+
+
+def fnfp_compute_seconds(dataset_id: str) -> float:
+    """The FN/FP algorithm alone (matching, thresholds, per-image results) on documents already in memory."""
+    import numpy as np
+
+    from datasets.fnfp import _guarded_update, _prediction_labels, match_document, precision_thresholds
+    from datasets.images import image_collection_name
+    from dds_site import mongo
+
+    documents = list(mongo.get_collection(image_collection_name(dataset_id)).find({}))
+    labels = sorted(_prediction_labels(dataset_id))
+    started = time.perf_counter()
+    matches = [match_document(document, labels) for document in documents]
+    num_gt = sum(1 for m in matches for crowd in m.gt_crowd if not crowd)
+    thresholds = {}
+    for label in labels:
+        sets = [m.sets[label] for m in matches if label in m.sets]
+        thresholds[label] = precision_thresholds(
+            np.concatenate([s[2] for s in sets]),
+            np.concatenate([s[3].tp for s in sets]),
+            np.concatenate([s[3].ignored for s in sets]),
+            num_gt,
+        )
+    for m, document in zip(matches, documents, strict=True):
+        _guarded_update(m, document["objects"], thresholds, len(labels) == 1)
+    return time.perf_counter() - started
+
+
+def run(num_images: int, with_fnfp: bool) -> dict:
+    from datasets.fnfp import calculate_fnfp, coco_metrics
+    from datasets.importers.coco import CocoImporter, PredictionFile
+    from datasets.importers.runner import run_import
+    from datasets.models import DataSet
+    from datasets.services import label_id_for
+
+    with tempfile.TemporaryDirectory(prefix="dds-bench-") as scratch:
+        gt_path = Path(scratch, "gt.json")
+        write_coco(gt_path, num_images)
+        size_mb = gt_path.stat().st_size / 2**20
+        dataset = DataSet.get_importing_dataset("bench", id_=uuid.uuid4().hex)
+        started = time.perf_counter()
+        result = run_import(dataset, CocoImporter(str(gt_path)))
+        import_s = time.perf_counter() - started
+        rss = peak_rss_mb()
+        assert result.num_images == num_images
+        raw_s = raw_insert(dataset.id)
+        out = {
+            "images": num_images,
+            "file_mb": round(size_mb, 1),
+            "import_s": round(import_s, 2),
+            "raw_insert_s": round(raw_s, 2),
+            "images_per_s": round(num_images / import_s, 1),
+            "raw_images_per_s": round(num_images / raw_s, 1),
+            "ratio": round(raw_s / import_s, 3),
+            "peak_rss_mb": round(rss, 1),
+        }
+        if with_fnfp:
+            pred_path = Path(scratch, "det.json")
+            write_results(gt_path, pred_path)
+            started = time.perf_counter()
+            run_import(dataset, CocoImporter(str(gt_path), predictions=[PredictionFile("det", str(pred_path))]))
+            out["import_with_predictions_s"] = round(time.perf_counter() - started, 2)
+            started = time.perf_counter()
+            calculate_fnfp(dataset.id, with_coco_metrics=False)
+            fnfp_s = time.perf_counter() - started
+            started = time.perf_counter()
+            metrics = coco_metrics(dataset.id, label_id_for(dataset.id, "det"))
+            out["coco_metrics_s"] = round(time.perf_counter() - started, 2)
+            out["coco_map"] = metrics["map"]
+            out["fnfp_s"] = round(fnfp_s, 2)
+            out["fnfp_images_per_s"] = round(num_images / fnfp_s, 1)
+            out["fnfp_compute_images_per_s"] = round(num_images / fnfp_compute_seconds(dataset.id), 1)
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=int(os.environ.get("BENCH_IMAGES", 10_000)))
+    parser.add_argument("--no-fnfp", action="store_true", help="skip the FN/FP part")
+    args = parser.parse_args()
+    server = _setup_django()
+    try:
+        result = run(args.images, not args.no_fnfp)
+    finally:
+        if server is not None:
+            server.stop()
+    for key, value in result.items():
+        print(f"{key:>28}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
