@@ -17,7 +17,16 @@ class DataSetAdmin(admin.ModelAdmin):
     list_filter = ("status", "type")
     search_fields = ("name",)
     ordering = ("name",)
-    readonly_fields = ("id", "detail_status", "num_images", "object_types", "cover_url", "created_ts")
+    readonly_fields = (
+        "id",
+        "detail_status",
+        "num_images",
+        "object_types",
+        "cover_url",
+        "flag_export_link",
+        "files",
+        "created_ts",
+    )
     fields = (
         "id",
         "name",
@@ -39,6 +48,15 @@ class DataSetAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # datasets are created by imports, the API or the create_dataset command
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Write only the fields changed in the form, so counters updated meanwhile by an
+        import (num_images, object_types, cover_url) are not overwritten with the form's copy."""
+        changed = {name: getattr(obj, name) for name in form.changed_data}
+        if change and changed:
+            DataSet.objects.filter(pk=obj.pk).update(**changed)
+        elif not change:
+            super().save_model(request, obj, form, change)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -97,3 +97,14 @@ def test_commands_turn_errors_into_command_errors(dataset):
         call_command("delete_dataset", dataset.pk)
     with pytest.raises(CommandError, match="400002"):
         call_command("create_dataset", " ")
+
+
+def test_admin_change_writes_only_changed_fields(admin_client, dataset):
+    url = f"/admin/datasets/dataset/{dataset.pk}/change/"
+    form = {"name": "renamed", "description": "some cats", "type": "", "path": "", "status": "ready"}
+    form.update({"group_id": "", "group_name": "", "_save": "Save"})
+    DataSet.objects.filter(pk=dataset.pk).update(num_images=42)  # e.g. an import running meanwhile
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content[:2000]
+    stored = DataSet.objects.get(pk=dataset.pk)
+    assert (stored.name, stored.num_images) == ("renamed", 42)
