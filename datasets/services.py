@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import IntegrityError
 from django_mongodb_backend import transaction
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -144,7 +145,13 @@ def dataset_create(
         description_func=description_func,
         created_ts=current_ts(),
     )
-    dataset.save(force_insert=True)
+    try:
+        dataset.save(force_insert=True)
+    except IntegrityError:
+        if not id_:
+            raise
+        # created concurrently with the same id: update it like an existing one
+        return dataset_create(name=name, id_=id_, type=type, path=path, files=files, description=description)
     Image(dataset.id).get_collection()  # creates the collection's indexes
     return dataset
 

@@ -431,3 +431,18 @@ def test_add_image_from_several_threads_gets_distinct_ids(dataset):
         thread.join()
     assert all(getattr(exc, "code", None) == 409000 for exc in errors)
     assert Image(dataset.pk).count_num({}) == 15 - len(errors)
+
+
+def test_create_dataset_with_an_id_created_concurrently_updates_it(monkeypatch):
+    original_save = DataSet.save
+
+    def racing_save(self, *args, **kwargs):
+        if not DataSet.objects.filter(pk=self.pk).exists():  # another process wins the race
+            DataSet.get_collection().insert_one(DataSet(id=self.pk, name="theirs")._to_document())
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataSet, "save", racing_save)
+    dataset = DataSet.create_dataset("mine", id_="race")
+    assert dataset.pk == "race"
+    assert DataSet.objects.get(pk="race").name == "mine"
+    assert DataSet.objects.count() == 1
