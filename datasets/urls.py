@@ -22,3 +22,7 @@ urlpatterns = [
     path("datasets/<str:dataset_id>/labels", views.LabelViewSet.as_view({"get": "list"}), name="dataset-label-list"),
     *router.urls,
 ]
+
+from datasets.api_jobs import job_urls  # noqa: E402 - import, export and FN/FP job endpoints
+
+urlpatterns += job_urls()

@@ -1,0 +1,118 @@
+"""API triggers for the long dataset jobs (import, export, FN/FP) and their status.
+
+Starting a job reads or writes files on the server, so it is for staff users only; any
+authenticated user may read a dataset's job status. With ``CELERY_BROKER_URL`` set the job is
+queued (202), otherwise it runs in the request (200). Either way its progress and outcome are in
+``detail_status`` (returned by ``GET .../jobs``).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datasets import jobs, selectors, tasks
+from datasets.fnfp import DDS_PROCESSOR_KEY
+from datasets.importers.manifest import FORMATS
+from datasets.importers.runner import recover_import
+
+
+class ImportJobInput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=FORMATS)
+    ground_truth = serializers.CharField(required=False, help_text="coco: ground-truth JSON path")
+    image_root = serializers.CharField(required=False, allow_blank=True, help_text="coco: image directory")
+    path = serializers.CharField(required=False, help_text="tsv: the .tsv path")
+    images = serializers.CharField(required=False, help_text="yolo: image directory")
+    classes = serializers.CharField(required=False, help_text="yolo: class list")
+    labels = serializers.CharField(required=False, help_text="yolo: label directory")
+    root = serializers.CharField(required=False, help_text="images: directory")
+    predictions = serializers.JSONField(required=False, help_text="[{name, file}] (tsv: {name: file})")
+    skip_invalid = serializers.BooleanField(default=False)
+
+
+class ExportJobInput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=tasks.EXPORT_FORMATS)
+    output = serializers.CharField(help_text="output file (coco, tsv) or directory (yolo) on the server")
+    labels = serializers.ListField(child=serializers.CharField(), required=False)
+    results = serializers.CharField(required=False, help_text="coco: export this prediction set as results")
+    prediction = serializers.CharField(required=False, help_text="yolo: export this prediction set")
+    predictions = serializers.ListField(child=serializers.CharField(), required=False, help_text="tsv sidecars")
+
+
+class FnFpJobInput(serializers.Serializer):
+    with_coco_metrics = serializers.BooleanField(default=True)
+
+
+class JobOutput(serializers.Serializer):
+    dataset_id = serializers.CharField()
+    queued = serializers.BooleanField(required=False)
+    task_id = serializers.CharField(required=False)
+
+
+def _response(outcome: dict) -> Response:
+    return Response(outcome, status=status.HTTP_202_ACCEPTED if outcome.get("queued") else status.HTTP_200_OK)
+
+
+class _StaffJob(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+
+class DatasetImportJob(_StaffJob):
+    @extend_schema(operation_id="dataset_job_import", request=ImportJobInput, responses=JobOutput)
+    def post(self, request: Request, dataset_id: str) -> Response:
+        dataset = selectors.dataset_get(dataset_id)
+        data = ImportJobInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        spec = {key: value for key, value in data.validated_data.items() if key != "skip_invalid"}
+        spec["dataset_id"] = dataset.id
+        return _response(tasks.submit_import(spec, skip_invalid=data.validated_data["skip_invalid"]))
+
+
+class DatasetExportJob(_StaffJob):
+    @extend_schema(operation_id="dataset_job_export", request=ExportJobInput, responses=JobOutput)
+    def post(self, request: Request, dataset_id: str) -> Response:
+        data = ExportJobInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _response(tasks.submit_export(selectors.dataset_get(dataset_id).id, dict(data.validated_data)))
+
+
+class DatasetFnFpJob(_StaffJob):
+    @extend_schema(operation_id="dataset_job_fnfp", request=FnFpJobInput, responses=JobOutput)
+    def post(self, request: Request, dataset_id: str) -> Response:
+        data = FnFpJobInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset = selectors.dataset_get(dataset_id)
+        return _response(tasks.submit_fnfp(dataset.id, with_coco_metrics=data.validated_data["with_coco_metrics"]))
+
+
+class DatasetJobStatus(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(operation_id="dataset_jobs", responses=serializers.DictField())
+    def get(self, request: Request, dataset_id: str) -> Response:
+        dataset = selectors.dataset_get(dataset_id)
+        recover_import(dataset.id)
+        for kind in ("export", "fnfp"):
+            jobs.mark_stale_failed(dataset.id, kind)
+        detail = selectors.dataset_get(dataset.id).detail_status or {}
+        body = {kind: detail.get(kind) for kind in ("import", "export", "fnfp")}
+        body[DDS_PROCESSOR_KEY] = detail.get(DDS_PROCESSOR_KEY)
+        for entry in body.values():
+            if isinstance(entry, dict):
+                entry.pop("pending", None)
+        return Response(body)
+
+
+def job_urls() -> list:
+    """URL patterns to append to ``datasets.urls``."""
+    from django.urls import path
+
+    return [
+        path("datasets/<str:dataset_id>/jobs", DatasetJobStatus.as_view(), name="dataset-jobs"),
+        path("datasets/<str:dataset_id>/jobs/import", DatasetImportJob.as_view(), name="dataset-job-import"),
+        path("datasets/<str:dataset_id>/jobs/export", DatasetExportJob.as_view(), name="dataset-job-export"),
+        path("datasets/<str:dataset_id>/jobs/fnfp", DatasetFnFpJob.as_view(), name="dataset-job-fnfp"),
+    ]

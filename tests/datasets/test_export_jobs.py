@@ -1,0 +1,105 @@
+"""Exports of chosen label sets, the job API (import / export / FN-FP triggers and status), commands."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from datasets.exporters.coco import export_coco
+from datasets.images import Image
+from datasets.importers.coco import CocoImporter, PredictionFile
+from datasets.importers.errors import ImportFormatError
+from datasets.importers.runner import run_import
+from datasets.models import DataSet, Label
+from tests.datasets.importing_helpers import coco_gt, coco_results, write_json
+
+
+@pytest.fixture
+def imported(db, tmp_path) -> DataSet:
+    gt = coco_gt(3)
+    dataset = DataSet.get_importing_dataset("pets", id_="pets")
+    run_import(
+        dataset,
+        CocoImporter(
+            str(write_json(tmp_path / "gt.json", gt)),
+            predictions=[PredictionFile("det", str(write_json(tmp_path / "det.json", coco_results(gt))))],
+        ),
+    )
+    Image("pets").find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    return DataSet.objects.get(pk="pets")
+
+
+@pytest.fixture(autouse=True)
+def inline_jobs(monkeypatch):
+    # These tests check the inline path; the Celery path has its own test.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
+def test_export_chosen_label_sets(imported, tmp_path):
+    export_coco("pets", tmp_path / "user.json", labels=["mine"])
+    data = json.loads((tmp_path / "user.json").read_text())
+    assert len(data["annotations"]) == 1 and data["annotations"][0]["image_id"] == 10
+    assert {c["name"] for c in data["categories"]} == {"cat", "dog", "person"}
+    export_coco("pets", tmp_path / "gt.json")
+    person = next(c for c in json.loads((tmp_path / "gt.json").read_text())["categories"] if c["name"] == "person")
+    assert person["keypoints"] == ["nose", "left_eye", "right_eye"] and person["skeleton"] == [[1, 2], [1, 3]]
+    with pytest.raises(ImportFormatError, match="no label set named nope"):
+        export_coco("pets", tmp_path / "x.json", labels=["nope"])
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_export_command_records_the_job(imported, tmp_path):
+    call_command("export_coco", "pets", str(tmp_path / "det.json"), "--results", "det", stdout=io.StringIO())
+    results = json.loads((tmp_path / "det.json").read_text())
+    assert results and {"image_id", "category_id", "bbox", "score"} <= set(results[0])
+    entry = DataSet.objects.get(pk="pets").detail_status["export"]
+    assert entry["state"] == "ready" and entry["annotations"] == len(results)
+    call_command("export_yolo", "pets", str(tmp_path / "yolo"), stdout=io.StringIO())
+    assert (tmp_path / "yolo" / "classes.txt").exists()
+    call_command("export_tsv", "pets", str(tmp_path / "tsv" / "pets.tsv"), stdout=io.StringIO())
+    assert (tmp_path / "tsv" / "pets.det.pred").exists()
+    with pytest.raises(CommandError, match="not found"):
+        call_command("export_coco", "missing", str(tmp_path / "m.json"))
+    call_command("calculate_fnfp", "pets", "--no-coco-metrics", verbosity=0, stdout=io.StringIO())
+    assert Label.objects.get(name="det", dataset_id="pets").compare_precisions
+
+
+def test_job_api(imported, tmp_path, staff, user):
+    staff_client, user_client = APIClient(), APIClient()
+    staff_client.force_authenticate(staff)
+    user_client.force_authenticate(user)
+    gt = write_json(tmp_path / "gt2.json", coco_gt(2))
+    assert (
+        user_client.post(
+            "/api/v1/datasets/pets/jobs/import", {"format": "coco", "ground_truth": str(gt)}, format="json"
+        ).status_code
+        == 403
+    )
+    response = staff_client.post(
+        "/api/v1/datasets/pets/jobs/import", {"format": "coco", "ground_truth": str(gt)}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["num_images"] == 2 and response.json()["carried_images"] == 1
+    bad = staff_client.post(
+        "/api/v1/datasets/pets/jobs/import",
+        {"format": "coco", "ground_truth": str(tmp_path / "none.json")},
+        format="json",
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == 400002 and "file not found" in bad.json()["message"]
+    response = staff_client.post("/api/v1/datasets/pets/jobs/fnfp", {"with_coco_metrics": False}, format="json")
+    assert response.status_code == 200
+    response = staff_client.post(
+        "/api/v1/datasets/pets/jobs/export", {"format": "coco", "output": str(tmp_path / "e.json")}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["images"] == 2
+    status = user_client.get("/api/v1/datasets/pets/jobs").json()
+    assert status["import"]["state"] == "failed" and "file not found" in status["import"]["reason"]
+    assert status["export"]["state"] == "ready" and status["fnfp"]["state"] == "ready"
+    assert status["FNFPCalculator"] == "ready"
+    assert user_client.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050
+    assert APIClient().get("/api/v1/datasets/pets/jobs").status_code in (401, 403)
