@@ -364,6 +364,10 @@ class TaskRole(OrmDocumentMixin, models.Model):
     review_num_accepted = models.IntegerField(default=0)
     label_completed = models.BooleanField(default=False)
     review_completed = models.BooleanField(default=False)
+    # Ours: "<task_id>:<role>[:<n>]" while active, None after replacement. A unique partial index on it
+    # makes two concurrent initialisations of the same role (or two replacements) fail instead of both
+    # succeeding; DDS documents without it are simply not guarded.
+    slot = models.CharField(max_length=100, null=True, blank=True, default=None, editable=False)
 
     class Meta:
         db_table = "label_task_roles"

@@ -1,7 +1,7 @@
 """The labeling workflow's verbs: one function per action, keyword-only (reference §7).
 
 Each loads what it needs, checks the rules of ``labeling.workflow``, writes with conditional updates
-(or inside ``django_mongodb_backend.transaction.atomic`` for multi-document steps) and returns fresh
+(or in a retried transaction, ``labeling.transactions.run_atomic``, for multi-document steps) and returns fresh
 objects. Permission checks of the acting user live in ``labeling.permissions``; these functions are the
 model-level API (the seed's methods call them).
 """
@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django_mongodb_backend import transaction
+from django.db import IntegrityError
 from pymongo import InsertOne
+from pymongo.errors import DuplicateKeyError
 
 from accounts.models import User
 from datasets.models import DataSet
@@ -25,6 +26,7 @@ from labeling.dataset_images import iter_images
 from labeling.errors import LabelErrCode, project_error, task_error
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
 from labeling.task_images import LabelTaskImage, LabelTaskImageModel, UserLabelData, UserReviewData
+from labeling.transactions import run_atomic
 from labeling.workflow import (
     LEADERS,
     WORKERS,
@@ -123,10 +125,13 @@ def project_create(
         categories=normalised,
         pre_label=pre_label or None,
     )
-    with transaction.atomic():
+
+    def _write() -> None:
         project.save(force_insert=True)
         project_role_add(project=project, user_ids=[owner.pk], role=Role.OWNER)
         project_role_add(project=project, user_ids=[manager.pk for manager in managers], role=Role.MANAGER)
+
+    run_atomic(_write)
     return project
 
 
@@ -139,7 +144,8 @@ def project_edit(
     changes: dict = {}
     if description is not None:
         changes["description"] = description
-    with transaction.atomic():
+
+    def _write() -> None:
         if managers is not None:
             for manager in managers:
                 if not manager.is_active:
@@ -155,6 +161,8 @@ def project_edit(
             project_role_add(project=project, user_ids=sorted(new_ids - old_ids), role=Role.MANAGER)
         if changes:
             LabelProject.objects.filter(pk=project.pk).update(**changes)
+
+    run_atomic(_write)
     project.refresh_from_db()
     return project
 
@@ -330,20 +338,28 @@ def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None) 
         if known != set(task_ids):
             raise project_error(LabelErrCode.TASK_NOT_IN_PROJECT)
         tasks = tasks.filter(pk__in=task_ids)
-    with transaction.atomic():
+
+    def _reopen() -> None:
         if not LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.REJECTED).update(
             status=ProjectStatus.WORKING
         ):
             raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
         tasks.update(status=TaskStatus.REJECTED, force_accepted=False)
+
+    run_atomic(_reopen)
     return progress.project_recount(project=project)
 
 
 # --- task roles ---------------------------------------------------------------------------------------------------
 
 
-def _role_doc(task: LabelTask, user: User, role: str) -> TaskRole:
+def _slot(task: LabelTask, role: str, number: int) -> str:
+    return f"{task.pk}:{role}" if role in LEADERS else f"{task.pk}:{role}:{number}"
+
+
+def _role_doc(task: LabelTask, user: User, role: str, slot: str | None = None) -> TaskRole:
     return TaskRole(
+        slot=slot,
         id=uuid_hex(),
         project_id=task.project_id,
         task_id=task.pk,
@@ -372,14 +388,26 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     _ensure_active(users)
     if not users:
         return []
-    roles = [_role_doc(task, user, role) for user in users]
+    roles = [_role_doc(task, user, role, _slot(task, role, number)) for number, user in enumerate(users)]
+    flags = workflow.completion_flags(
+        {"label_num_waiting": task.num_total}, review_times=project.review_times or 0, num_total=task.num_total
+    )
+    for created in roles:
+        created.label_completed, created.review_completed = flags["label_completed"], flags["review_completed"]
     keys = {f"role_status.{workflow.role_key(role, user.pk)}": ImageStatus.LABELING for user in users}
-    with transaction.atomic():
+
+    def _write() -> None:
         TaskRole.objects.bulk_create(roles)
         project_role_add(project=project, user_ids=[user.pk for user in users], role=role)
         LabelTaskImage(task.dataset_id).get_collection().update_many(
             {"task_id": task.pk}, {"$set": keys, "$inc": {"version": 1}}, session=_session()
         )
+
+    try:
+        run_atomic(_write)
+    except (IntegrityError, DuplicateKeyError):
+        # Someone initialised this role of the task at the same moment (the slot index caught it).
+        raise task_error(LabelErrCode.ROLE_ALREADY_INITIALISED) from None
     return roles
 
 
@@ -444,11 +472,12 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
         role=role, old_user_id=old_user.pk, new_user_id=new_user.pk, old_has=old_role is not None, new_has=new_has
     )
     _ensure_active([new_user])
-    new_role = _role_doc(task, new_user, role)
+    new_role = _role_doc(task, new_user, role, old_role.slot)
     for field in (*workflow.COUNTER_FIELDS, "label_completed", "review_completed"):
         setattr(new_role, field, getattr(old_role, field))
-    with transaction.atomic():
-        if not TaskRole.objects.filter(pk=old_role.pk, is_active=True).update(is_active=False):
+
+    def _transfer() -> None:
+        if not TaskRole.objects.filter(pk=old_role.pk, is_active=True).update(is_active=False, slot=None):
             raise WorkflowConflict()
         new_role.save(force_insert=True)
         project_role_add(project=task.project, user_ids=[new_user.pk], role=role)
@@ -459,6 +488,8 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
             ProjectRole.objects.filter(project_id=task.project_id, user_id=old_user.pk, role=role).delete()
         if role in WORKERS:
             _move_image_work(task=task, role=role, old_user=old_user, new_user=new_user)
+
+    run_atomic(_transfer)
     if role in WORKERS:
         progress.task_recount(task=task, only=[new_role.pk])
     old_role.refresh_from_db()
@@ -506,7 +537,8 @@ def task_restart(*, task: LabelTask) -> LabelTask:
     if task.status != TaskStatus.REJECTED:
         raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
     keys = [progress.role_key_of({"role": r.role, "user_id": r.user_id}) for r in selectors.task_roles(task.pk)]
-    with transaction.atomic():
+
+    def _restart() -> None:
         if not progress.task_transition(task=task, source=TaskStatus.REJECTED, target=TaskStatus.WORKING):
             raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
         LabelTaskImage(task.dataset_id).get_collection().update_many(
@@ -515,6 +547,8 @@ def task_restart(*, task: LabelTask) -> LabelTask:
             session=_session(),
         )
         progress.task_recount(task=task)
+
+    run_atomic(_restart)
     task.refresh_from_db()
     return task
 

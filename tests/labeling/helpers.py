@@ -26,7 +26,7 @@ def assert_counters_equal_recount(task: LabelTask) -> None:
             workflow.completion_flags(expected, review_times=project.review_times or 0, num_total=task.num_total)
         )
         actual = {name: getattr(role, name) for name in expected}
-        assert actual == expected, (role.role, role.user_name)
+        assert actual == expected, (role.role, role.user_name, actual, expected)
     if task.status == workflow.TaskStatus.WORKING:
         flags = [
             workflow.completion_flags(

@@ -168,3 +168,28 @@ def test_invalid_actions_change_nothing(users, small_datasets, status):
     with pytest.raises(LabelTaskError):
         task.restart_task()
     assert [(i.id, i.version) for i in images_of(task)] == before
+
+
+def test_concurrent_role_initialisation_lets_one_win(users, small_datasets):
+    project = make_project(users, small_datasets[:1], batch_size=0, label_times=1, review_times=0)
+    task = LabelTask.objects.get(project_id=project.pk)
+    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
+    outcomes = []
+
+    def init(labeler):
+        def job():
+            try:
+                task_copy = LabelTask.objects.get(pk=task.pk)
+                task_copy.init_workers([labeler], Role.LABELER)
+                outcomes.append("ok")
+            except LabelTaskError as exc:
+                outcomes.append(exc.code)
+
+        return job
+
+    _run_threads([init(users["labeler"][n]) for n in range(3)])
+    assert sorted(outcomes, key=str) == sorted(["ok", 400240, 400240], key=str)
+    from labeling.models import TaskRole
+
+    assert TaskRole.objects.filter(task_id=task.pk, role="labeler", is_active=True).count() == 1
+    assert_counters_equal_recount(task)
