@@ -101,6 +101,7 @@ class ImageModel(DocumentModel):
 
     belong_dataset: ClassVar[str | None] = None
     _dataset: Any = pydantic.PrivateAttr(default=None)
+    _batch_state: str | None = pydantic.PrivateAttr(default=None)  # see services.ImageBatch
 
     @classmethod
     def get_collection(cls) -> Collection:
@@ -264,6 +265,8 @@ class ImageModel(DocumentModel):
             dataset.image_batch.register,
         )  # fmt: skip
         self.objects.append(obj)
+        if self.__pydantic_private__.get("_batch_state") == "written":
+            dataset.image_batch.requeue(self)
 
 
 _models_lock = threading.Lock()

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+# States of an image in a dataset's batch buffer (kept in the image's private attributes).
+QUEUED, WRITTEN = "queued", "written"
 ADD_IMAGE_ATTEMPTS = 5
 # Writer threads overlap image inserts with building the next batch (one in flight per batch).
 _writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer")
@@ -397,6 +399,11 @@ class ImageBatch:
     keeping its idx (its reserved idx stays unused, as in DDS). No per-image query is made.
     ``object_types`` grows as a union over all batches and the types already stored (DDS kept only
     the last batch's, bug §12.2 item 22).
+
+    The image a thread added last stays "open" (unwritten) until that thread adds another image or
+    the batch is flushed explicitly, because its annotations are still to come: DDS flushed the
+    200th image before the caller could annotate it, losing those annotations. An annotation added
+    to an image that was already written re-queues the image, which is then updated in place.
     """
 
     def __init__(self, dataset: DataSet, batch_size: int = 200) -> None:
@@ -404,6 +411,7 @@ class ImageBatch:
         self.batch_size = batch_size
         self._lock = threading.RLock()
         self._images: dict[Any, ImageModel] = {}
+        self._open: dict[int, Any] = {}  # thread id -> key of the image it added last
         self._auto_ids = 0
         self._insert: Future | None = None
         self._reset_session()
@@ -447,26 +455,42 @@ class ImageBatch:
     def add(self, image: ImageModel, explicit_id: bool) -> None:
         with self._lock:
             if explicit_id:
-                self._images[image.id] = image  # the same id twice in a batch: the last one wins
+                key: Any = image.id  # the same id twice in a batch: the last one wins
             else:
                 self._auto_ids += 1
-                self._images[("auto", self._auto_ids)] = image
-            if len(self._images) >= self.batch_size:
-                self.flush(wait=False)
+                key = ("auto", self._auto_ids)
+            self._images[key] = image
+            self._open[threading.get_ident()] = key
+            image.__pydantic_private__["_batch_state"] = QUEUED
+            if len(self._images) - len(self._open) >= self.batch_size:
+                self.flush(wait=False, keep_open=True)
 
-    def flush(self, *, wait: bool = True) -> None:
+    def requeue(self, image: ImageModel) -> None:
+        """Queue again an image that was written already (it got another annotation)."""
+        with self._lock:
+            self._images[image.id] = image
+            image.__pydantic_private__["_batch_state"] = QUEUED
+
+    def flush(self, *, wait: bool = True, keep_open: bool = False) -> None:
         """Write everything queued (label sets, categories, images, object types).
 
-        With ``wait=False`` (a full buffer during ``batch_add_image``) the image insert runs on a
-        writer thread while the caller builds the next batch; at most one insert is in flight, and
-        its error, if any, is raised by the next flush. ``batch_save_image`` and
-        ``finish_batch_add_image`` wait, so their writes are visible when they return. Inside an
-        open transaction everything is written synchronously in the transaction's session.
+        ``keep_open`` (the automatic flush of a full buffer) leaves each thread's last image
+        queued. With ``wait=False`` the image insert runs on a writer thread while the caller builds
+        the next batch; at most one insert is in flight, and its error, if any, is raised by the
+        next flush. ``batch_save_image`` and ``finish_batch_add_image`` write everything and wait,
+        so their writes are visible when they return. Inside an open transaction everything is
+        written synchronously in the transaction's session.
         """
         with self._lock:
             self._write_labels_and_categories()
-            images = list(self._images.items())
-            self._images = {}
+            if keep_open:
+                open_keys = set(self._open.values())
+                images = [(key, image) for key, image in self._images.items() if key not in open_keys]
+                self._images = {key: image for key, image in self._images.items() if key in open_keys}
+            else:
+                images = list(self._images.items())
+                self._images = {}
+                self._open = {}
             if not images:
                 self._wait_for_insert()
                 return
@@ -485,10 +509,12 @@ class ImageBatch:
             for key, image in images:
                 for obj in image.objects:
                     object_types |= annotation_types(obj)
-                image.idx = self._next_idx
-                self._next_idx += 1
+                if image.idx < 0:  # new in this session (a re-queued image keeps its idx)
+                    image.idx = self._next_idx
+                    self._next_idx += 1
                 if isinstance(key, tuple):
                     image.id = image.idx
+                image.__pydantic_private__["_batch_state"] = WRITTEN
                 documents.append(_image_document(image))
             if self._first_url is None:
                 self._first_url = documents[0]["url"]

@@ -332,6 +332,7 @@ def test_batch_add_image_from_several_threads(dataset):
     idxs = sorted(doc["idx"] for doc in Image(dataset.pk).find_many({}, to_dict=True))
     assert idxs == list(range(1000))
     assert Category.objects.filter(dataset_id=dataset.pk).count() == 5
+    assert {len(doc["objects"]) for doc in Image(dataset.pk).find_many({}, to_dict=True)} == {1}
 
 
 def test_image_document_matches_model_dump(dataset):
@@ -446,3 +447,29 @@ def test_create_dataset_with_an_id_created_concurrently_updates_it(monkeypatch):
     assert dataset.pk == "race"
     assert DataSet.objects.get(pk="race").name == "mine"
     assert DataSet.objects.count() == 1
+
+
+def test_batch_annotations_of_the_image_that_fills_the_buffer_are_kept(dataset):
+    # DDS flushed the 200th image inside batch_add_image, before it could be annotated
+    for number in range(2 * DataSet._batch_size + 1):
+        image = dataset.batch_add_image(f"http://img/{number}.jpg")
+        image.batch_add_annotation("cat")
+        image.batch_add_annotation("dog")
+    dataset.finish_batch_add_image()
+    counts = {doc["id"]: len(doc["objects"]) for doc in Image(dataset.pk).find_many({}, to_dict=True)}
+    assert len(counts) == 2 * DataSet._batch_size + 1
+    assert set(counts.values()) == {2}
+
+
+def test_batch_annotation_after_the_image_was_written_updates_it(dataset):
+    first = dataset.batch_add_image("http://img/a.jpg", width=10, height=10)
+    first.batch_add_annotation("cat")
+    dataset.batch_save_image()
+    first.batch_add_annotation("dog", bbox=(1, 1, 2, 2))
+    dataset.batch_add_image("http://img/b.jpg")
+    dataset.finish_batch_add_image()
+    stored = Image(dataset.pk).find_one({"id": 0})
+    assert [obj.category_name for obj in stored.objects] == ["cat", "dog"]
+    assert stored.idx == 0
+    assert Image(dataset.pk).find_one({"id": 1}).idx == 1
+    assert DataSet.objects.get(pk=dataset.pk).num_images == 2
