@@ -277,7 +277,6 @@ def _import(
     object_types: set[str] = set()
     cover_url = None
     count = 0
-    ids_seen: set[int] = set()
     with Spool() as carry:
         carried_total = _user_carry(dataset_id, carry)
         carried = 0
@@ -286,15 +285,8 @@ def _import(
         try:
             batch: list[dict] = []
             for image in importer.iter_images(problems):
+                # Ids are unique per importer (COCO checks duplicates; the others number images).
                 image_id = image.id if image.id is not None else count
-                if image_id in ids_seen:
-                    problems.report(
-                        ImportFormatError(
-                            f"duplicate image id {image_id}", file=image.where, record=image.key, field="id"
-                        )
-                    )
-                    continue
-                ids_seen.add(image_id)
                 document = image_document(
                     image, image_id=image_id, idx=count, dataset_id=dataset_id, dataset_type=importer.dataset_type
                 )
@@ -324,6 +316,7 @@ def _import(
                 writer.put(batch)
         finally:
             writer.close()
+        record.progress(count, importer.total, force=True)
         if progress:
             progress(count, importer.total)
         dropped = carry.count_carry()
