@@ -18,7 +18,7 @@ from typing import IO
 from pymongo import UpdateOne
 
 from datasets.constants import AnnotationType, LabelName
-from datasets.models import DataSet, LabelType
+from datasets.models import DataSet, Label, LabelType
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
 from dds_site import mongo
 from dds_site.errors import InvalidArgument
@@ -83,6 +83,11 @@ def project_export(*, project: LabelProject, label_set_name: str, label_type: st
     if label_type not in LabelType.values:
         raise InvalidArgument(f"label_type must be one of {LabelType.values}.")
     name = f"{label_set_name.strip()}[{project.pk[:8]}]"
+    clash = Label.objects.filter(dataset_id__in=project.dataset_ids, name=name).exclude(type=label_type).first()
+    if clash is not None:
+        raise InvalidArgument(
+            f"label set {name!r} already exists with type {clash.type!r}.", detail={"label_type": clash.type}
+        )
     failed = []
     for item in project.datasets:
         dataset = DataSet.objects.filter(pk=item["id"]).first()

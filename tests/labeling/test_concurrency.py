@@ -117,7 +117,9 @@ def test_concurrent_mixed_actions_keep_counters_exact(users, db):
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["label", "review_accept", "review_reject", "reject_task", "restart", "force_accept"]),
+        st.sampled_from(
+            ["label", "review_accept", "review_reject", "reject_task", "restart", "force_accept", "replace_labeler"]
+        ),
         st.integers(0, 1),  # which labeler
         st.integers(0, 2),  # which image
     ),
@@ -132,10 +134,16 @@ def test_random_action_sequences_keep_counters_exact(users, db, actions):
     dataset = make_dataset("random", 3)
     project, task = _staff(users, [dataset], label_times=2, review_times=1)
     labelers, reviewer = users["labeler"][:2], users["reviewer"][0]
+    spares = list(users["labeler"][2:4])
     for name, who, which in actions:
         image = images_of(task)[which]
         try:
-            if name == "label":
+            if name == "replace_labeler":
+                newcomer = spares.pop(0)
+                task.replace_worker(labelers[who], newcomer, Role.LABELER)
+                spares.append(labelers[who])
+                labelers[who] = newcomer
+            elif name == "label":
                 image.set_label(task, labelers[who], BOX)
             elif name.startswith("review"):
                 labels = image.labels.get(labelers[who].pk)

@@ -8,6 +8,7 @@ import pytest
 
 from datasets.images import Image
 from datasets.models import DataSet, Label
+from dds_site.errors import InvalidArgument
 from labeling import export
 from labeling.errors import LabelErrCode, LabelProjectError
 from labeling.models import LabelProject
@@ -127,13 +128,19 @@ def test_export_failure_marks_dataset_failed_and_keeps_status(accepted, small_da
         assert len([o for o in image.objects if o.label_id == label.pk]) == 2
 
 
-def test_export_rejects_bad_label_type(accepted):
+def test_export_rejects_bad_label_type(accepted, small_datasets):
     project, tasks, _ = accepted
     _finish(project, tasks)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(InvalidArgument) as caught:
         project.export_project("review", label_type="Nope")
     assert caught.value.code == 400002
+    for dataset in small_datasets[:1]:
+        Label.objects.create(id="x" * 32, dataset_id=dataset.pk, name=f"review[{project.pk[:8]}]", type="GT")
+    with pytest.raises(InvalidArgument) as caught:
+        project.export_project("review", label_type="User")
+    assert caught.value.detail == {"label_type": "GT"}
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.ACCEPTED
+    assert all(o.label_id != "x" * 32 for i in Image(small_datasets[0].pk).find_many({}) for o in i.objects)
 
 
 def test_export_files_dds_and_coco(accepted, small_datasets, tmp_path):
