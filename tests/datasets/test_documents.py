@@ -115,6 +115,9 @@ def test_orm_model_document_api(dataset):
     other = DataSet.create_dataset("dogs")
     assert {d.name for d in DataSet.find_many({})} == {"cats", "dogs"}
     assert [d["name"] for d in DataSet.find_many({"id": other.pk}, to_dict=True)] == ["dogs"]
+    page = list(DataSet.find_many({}, includes={"name": 1}, sort=[("name", -1)], skip=1, size=1, to_dict=True))
+    assert page == [{"id": dataset.pk, "name": "cats"}]
+    assert [d.name for d in DataSet.find_many({"name": {"$in": ["dogs"]}}, sort=[("name", 1)])] == ["dogs"]
     assert DataSet.find_one({"name": "cats"}).pk == dataset.pk
     assert DataSet.count_num({}) == 2
     DataSet.update_one({"id": other.pk}, set_data={"num_images": 5}, unset_data={"group_name": ""})
