@@ -53,6 +53,13 @@ class LabelProjectAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # creation needs datasets and managers: use the API
 
+    def delete_model(self, request, obj):
+        services.project_delete(project=obj)
+
+    def delete_queryset(self, request, queryset):
+        for project in queryset:
+            services.project_delete(project=project)
+
     @admin.action(description="Accept selected projects (QA)")
     def accept_projects(self, request, queryset):
         _run(self, request, queryset, "Accepted", lambda p: services.project_qa(project=p, action="accept"))

@@ -313,6 +313,17 @@ def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: i
     return len(sizes)
 
 
+def project_delete(*, project: LabelProject) -> None:
+    """Delete a project with its tasks, roles and task images; its datasets are free again (bug 18)."""
+    _remove_tasks(project)
+
+    def _delete() -> None:
+        ProjectRole.objects.filter(project_id=project.pk).delete()
+        LabelProject.objects.filter(pk=project.pk).delete()
+
+    run_atomic(_delete)
+
+
 def project_qa(*, project: LabelProject, action: str) -> LabelProject:
     """Owner accepts or rejects a project in reviewing (reference §7.10)."""
     project.refresh_from_db()
@@ -639,6 +650,7 @@ def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotatio
     if not selectors.has_task_role(labeler, task.pk, Role.LABELER):
         raise task_error(LabelErrCode.CANT_LABEL_IMAGE)
     project = task.project
+    _load_image(task, image_id)
     annotations = validate_annotations(annotations, project.category_list)
     for _ in range(CAS_RETRIES):
         doc = _load_image(task, image_id)

@@ -117,6 +117,13 @@ class LabelProjectViewSet(viewsets.ViewSet):
         project = services.project_edit(project=project, description=data.get("description"), managers=managers)
         return Response(_project_output(request, project))
 
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        project = self._project(pk)
+        permissions.ensure_can_edit_project(request.user, project)
+        services.project_delete(project=project)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(request=ProjectInitInput, responses=ProjectOutput)
     @action(detail=True, methods=["post"])
     def init(self, request, pk=None):

@@ -60,6 +60,7 @@ def _matrix(world):
             403054,
         ),
         "edit_project": ("patch", p, {"description": "x"}, {"owner"}, 403055),
+        "delete_project": ("delete", p, None, {"owner"}, 403055),
         "init_project": (
             "post",
             f"{p}/init",
@@ -140,6 +141,7 @@ def _matrix(world):
 
 
 ACTIONS = [
+    "delete_project",
     "view_project",
     "edit_project",
     "init_project",

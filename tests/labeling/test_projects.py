@@ -91,7 +91,13 @@ def test_dataset_is_free_again_after_export_or_delete_bug18(ten):
     first = _create(users, datasets[0:1])
     LabelProject.objects.filter(pk=first.pk).update(status=ProjectStatus.EXPORTED)
     second = _create(users, datasets[0:1])
-    second.delete()
+    second.init_project(batch_size=0, label_times=1, review_times=0)
+    from labeling import services
+
+    services.project_delete(project=second)
+    assert not LabelTask.objects.filter(project_id=second.pk).exists()
+    assert not ProjectRole.objects.filter(project_id=second.pk).exists()
+    assert LabelTaskImage(datasets[0].pk).count_num({}) == 0
     assert _create(users, datasets[0:1]).status == ProjectStatus.WAITING
 
 
