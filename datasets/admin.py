@@ -104,6 +104,7 @@ class _ReadMostlyAdmin(admin.ModelAdmin):
 @admin.register(Category)
 class CategoryAdmin(_ReadMostlyAdmin):
     list_display = ("name", "dataset", "id")
+    list_select_related = ("dataset",)
     search_fields = ("name",)
     readonly_fields = ("id", "dataset")
     fields = ("id", "name", "dataset")
@@ -112,6 +113,7 @@ class CategoryAdmin(_ReadMostlyAdmin):
 @admin.register(Label)
 class LabelAdmin(_ReadMostlyAdmin):
     list_display = ("name", "type", "dataset", "id")
+    list_select_related = ("dataset",)
     list_filter = ("type",)
     search_fields = ("name",)
     readonly_fields = ("id", "type", "dataset", "compare_precisions", "clone_from_label")

@@ -37,8 +37,10 @@ def test_admin_changelist_and_change_pages_render(admin_client, dataset_with_ima
     response = admin_client.get(f"/admin/datasets/dataset/{dataset_with_images.pk}/change/")
     assert response.status_code == 200
     assert b"detail_status" in response.content
-    for page in ("/admin/datasets/category/", "/admin/datasets/label/"):
-        assert admin_client.get(page).status_code == 200
+    for page, text in (("/admin/datasets/category/", b"dog"), ("/admin/datasets/label/", b"GroundTruth")):
+        response = admin_client.get(page)
+        assert response.status_code == 200
+        assert text in response.content and b"cats" in response.content
 
 
 def test_admin_delete_action_cascades(admin_client, dataset_with_images):
