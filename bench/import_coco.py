@@ -1,7 +1,7 @@
 """Benchmark: COCO import through the importer framework versus raw ``insert_many``, and FN/FP.
 
-Run as ``python bench/import_coco.py [--images N]``. Without ``MONGODB_URI`` an in-memory embedded
-server is started for the run. A COCO file of N images x 10 objects (boxes + polygons, 80
+Run as ``python bench/import_coco.py [--images N]``. Without ``MONGODB_URI`` an embedded server
+with a temporary on-disk store is started for the run. A COCO file of N images x 10 objects (boxes + polygons, 80
 categories) is written to a temporary directory and imported (parse, spool, build documents,
 write a staging collection, index, swap). The very same image documents are then written with
 ``insert_many`` (batches of 500, the importer's batch size) into a scratch collection with the same
@@ -34,12 +34,13 @@ NUM_CATEGORIES = 80
 RAW_BATCH = 500
 
 
-def _setup_django():
+def _setup_django(storage: str):
     server = None
     if not os.environ.get("MONGODB_URI"):
         from dds_site import mongo
 
-        server = mongo.start_server(":memory:")
+        # On disk: the in-memory engine's cache cannot hold 50k images twice over.
+        server = mongo.start_server(storage)
         os.environ["MONGODB_URI"] = server.uri
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
     os.environ.setdefault("MONGODB_NAME", f"bench_{uuid.uuid4().hex[:8]}")
@@ -220,12 +221,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=int(os.environ.get("BENCH_IMAGES", 10_000)))
     parser.add_argument("--no-fnfp", action="store_true", help="skip the FN/FP part")
     args = parser.parse_args()
-    server = _setup_django()
-    try:
-        result = run(args.images, not args.no_fnfp)
-    finally:
-        if server is not None:
-            server.stop()
+    with tempfile.TemporaryDirectory(prefix="dds-bench-db-") as storage:
+        server = _setup_django(storage)
+        try:
+            result = run(args.images, not args.no_fnfp)
+        finally:
+            if server is not None:
+                server.stop()
     for key, value in result.items():
         print(f"{key:>28}: {value}")
     print(json.dumps(result))

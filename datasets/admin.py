@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from datasets import services
+from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
 from dds_site.errors import DDSError
 
@@ -44,7 +45,7 @@ class DataSetAdmin(admin.ModelAdmin):
         "group_name",
         "created_ts",
     )
-    actions = ["cascade_delete_selected"]
+    actions = ["cascade_delete_selected", run_fnfp_selected]
 
     def has_add_permission(self, request) -> bool:
         return False  # datasets are created by imports, the API or the create_dataset command

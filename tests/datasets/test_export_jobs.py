@@ -103,3 +103,18 @@ def test_job_api(imported, tmp_path, staff, user):
     assert status["FNFPCalculator"] == "ready"
     assert user_client.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050
     assert APIClient().get("/api/v1/datasets/pets/jobs").status_code in (401, 403)
+
+
+def test_admin_action_runs_fnfp(imported, db):
+    from django.test import Client
+
+    from accounts.models import User
+
+    admin_user = User.objects.create_user("root", "root-password-1", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/datasets/dataset/", {"action": "run_fnfp_selected", "_selected_action": ["pets"]}, follow=True
+    )
+    assert response.status_code == 200
+    assert DataSet.objects.get(pk="pets").detail_status["fnfp"]["state"] == "ready"
