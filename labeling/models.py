@@ -12,15 +12,37 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 from dds_site.documents import OrmDocumentMixin, current_ts
+from labeling.errors import LabelProjectError, LabelTaskError
+from labeling.task_images import LabelTaskImage, LabelTaskImageModel, UserLabelData, UserReviewData
 from labeling.workflow import ProjectStatus, Role, TaskStatus
+
+# The seed's ``deepdataspace.model.label_task`` module exposes all of these in one place.
+__all__ = [
+    "LabelProject",
+    "LabelProjectError",
+    "LabelTask",
+    "LabelTaskError",
+    "LabelTaskImage",
+    "LabelTaskImageModel",
+    "ProjectRole",
+    "TaskRole",
+    "UserLabelData",
+    "UserReviewData",
+    "current_ts",
+    "gen_uuid",
+]
 
 if TYPE_CHECKING:
     from accounts.models import User
     from datasets.models import DataSet
 
 
-def uuid_hex() -> str:
+def gen_uuid() -> str:
+    """DDS's id of projects, tasks and roles: a uuid4 hex string."""
     return uuid.uuid4().hex
+
+
+uuid_hex = gen_uuid
 
 
 class LabelProject(OrmDocumentMixin, models.Model):
