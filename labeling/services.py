@@ -501,8 +501,9 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
             _move_image_work(task=task, role=role, old_user=old_user, new_user=new_user)
 
     run_atomic(_transfer)
-    if role in WORKERS:
-        progress.task_recount(task=task, only=[new_role.pk])
+    # Counters of the new holder from the images, not the copy: actions in flight during the hand-over
+    # may have moved the old role's counters after they were copied.
+    progress.task_recount(task=task, only=[new_role.pk])
     old_role.refresh_from_db()
     new_role.refresh_from_db()
     return old_role, new_role
