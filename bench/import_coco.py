@@ -185,7 +185,10 @@ def run(num_images: int, with_fnfp: bool) -> dict:
         import_s = time.perf_counter() - started
         rss = peak_rss_mb()
         assert result.num_images == num_images
-        print(f"import: {num_images} images in {import_s:.2f} s, peak RSS {rss:.1f} MB", flush=True)
+        print(
+            f"import: {num_images} images in {import_s:.2f} s, peak RSS {rss:.1f} MB, phases {result.phases}",
+            flush=True,
+        )
         raw_s = raw_insert(dataset.id)
         out = {
             "images": num_images,

@@ -64,6 +64,7 @@ class ImportResult:
     carried_images: int = 0
     dropped_user_images: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for tuning
 
     def as_dict(self) -> dict:
         return {
@@ -277,6 +278,15 @@ def _import(
     object_types: set[str] = set()
     cover_url = None
     count = 0
+    clock = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        phases[name] = round(now - clock, 3)
+        clock = now
+
     with Spool() as carry:
         carried_total = _user_carry(dataset_id, carry)
         carried = 0
@@ -307,6 +317,8 @@ def _import(
                 batch.append(document)
                 count += 1
                 if len(batch) >= batch_size:
+                    if "first_batch" not in phases:
+                        lap("first_batch")  # parsing / spooling before the first write
                     writer.put(batch)
                     batch = []
                     record.progress(count, importer.total)
@@ -316,6 +328,7 @@ def _import(
                 writer.put(batch)
         finally:
             writer.close()
+        lap("write")
         record.progress(count, importer.total, force=True)
         if progress:
             progress(count, importer.total)
@@ -325,6 +338,7 @@ def _import(
     _check_label_types(dataset_id, labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
     ensure_image_indexes(staging, force=True)
+    lap("index")
     result = ImportResult(
         dataset_id=dataset_id,
         num_images=count,
@@ -348,6 +362,9 @@ def _import(
     if not record.update(state=jobs.SWAPPING, pending=pending):
         raise ImportInProgress("another import of this dataset took over")
     _complete_swap(dataset_id, {"attempt": record.attempt, "pending": pending})
+    lap("swap")
+    result.phases = phases
+    logger.info("import of dataset %s: %d images, phases %s", dataset_id, count, phases)
     return result
 
 
