@@ -16,7 +16,7 @@ from pymongo import InsertOne
 from pymongo.errors import DuplicateKeyError
 
 from accounts.models import User
-from datasets.models import DataSet
+from datasets.models import DataSet, Label
 from dds_site import mongo
 from dds_site.documents import current_ts
 from dds_site.errors import InvalidArgument, WorkflowConflict
@@ -113,6 +113,8 @@ def project_create(
     dataset_ids = [dataset.pk for dataset in datasets]
     if _occupied_dataset_ids(dataset_ids):
         raise project_error(LabelErrCode.DATASET_OCCUPIED)
+    if pre_label and not Label.objects.filter(dataset_id__in=dataset_ids, name=pre_label).exists():
+        raise InvalidArgument(f"pre_label {pre_label!r} is not a label set of the project's datasets.")
     project = LabelProject(
         id=uuid_hex(),
         name=name,

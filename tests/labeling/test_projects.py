@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from datasets.models import Label
+from dds_site.errors import InvalidArgument
 from labeling.errors import LabelErrCode, LabelProjectError
 from labeling.models import LabelProject, LabelTask, ProjectRole
 from labeling.task_images import LabelTaskImage
@@ -254,6 +256,17 @@ def test_project_init_pre_label(db):
         {"label_name": "GroundTruth", "label_type": "GT", "category_name": "cat", "bounding_box": box},
     ]
     dataset = make_dataset("pre", 3, objects=objects)
+    with pytest.raises(InvalidArgument):
+        LabelProject.create_project(
+            name="p",
+            owner=users["staff"][0],
+            datasets=[dataset],
+            managers=users["manager"],
+            categories=["cat"],
+            pre_label="model",
+        )
+    assert not LabelProject.objects.exists()
+    Label.objects.create(id="m" * 32, name="model", type="Pred", dataset_id=dataset.pk)
     project = LabelProject.create_project(
         name="p",
         owner=users["staff"][0],
