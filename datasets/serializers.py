@@ -53,10 +53,13 @@ class DatasetUpdateInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
+MAX_IMAGE_NUMBER = 2**53  # ids and idx must fit MongoDB's int64; larger input is a 400, not a 500
+
+
 class ImageListQuery(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, required=False, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=10**9, required=False, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=500, required=False, default=50)
-    cursor = serializers.IntegerField(min_value=-1, required=False)
+    cursor = serializers.IntegerField(min_value=-1, max_value=MAX_IMAGE_NUMBER, required=False)
     category_id = serializers.CharField(max_length=64, required=False)
     label_id = serializers.CharField(max_length=64, required=False)
     flag = serializers.CharField(max_length=4, required=False)

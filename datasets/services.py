@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django_mongodb_backend import transaction
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
 from datasets.errors import (
@@ -58,9 +58,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+WRITE_CONFLICT = 112
 # States of an image in a dataset's batch buffer (kept in the image's private attributes).
 QUEUED, WRITTEN = "queued", "written"
 ADD_IMAGE_ATTEMPTS = 5
+MAX_IMAGE_ID = 2**53  # beyond MongoDB's int64 a query would fail; such ids are bad input
 # Writer threads overlap image inserts with building the next batch (one in flight per batch).
 _writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer")
 # Raw collection names of the labeling app; used directly so deleting a dataset does not depend
@@ -327,12 +329,18 @@ def _image_insert_fields(image: ImageModel) -> dict:
     return document
 
 
-def _check_image_args(width: Any, height: Any, flag: Any, flag_ts: Any) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_IMAGE_ID
+
+
+def _check_image_args(image_id: Any, width: Any, height: Any, flag: Any, flag_ts: Any) -> None:
+    if image_id is not None and not _is_int(image_id):
+        raise InvalidDatasetArgument("image id must be an integer.")
     for name, value in (("width", width), ("height", height)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        if value is not None and (not _is_int(value) or value < 0):
             raise InvalidDatasetArgument(f"{name} must be a non-negative integer or None.")
     _check_flag(flag)
-    if isinstance(flag_ts, bool) or not isinstance(flag_ts, int):
+    if not _is_int(flag_ts):
         raise InvalidDatasetArgument("flag_ts must be an integer.")
 
 
@@ -355,7 +363,7 @@ def image_add(
     """
     if not isinstance(uri, str) or not uri:
         raise InvalidDatasetArgument("uri must be a non-empty string.")
-    _check_image_args(width, height, flag, flag_ts)
+    _check_image_args(id, width, height, flag, flag_ts)
     metadata_json = dump_metadata(metadata)
     full_url = uri_to_url(uri)
     thumb_url = uri_to_url(thumb_uri) if thumb_uri else full_url
@@ -378,6 +386,10 @@ def image_add(
             collection.insert_one(candidate._to_document(), session=session)
         except DuplicateKeyError:
             continue  # a concurrent add took this id first: look again
+        except OperationFailure as exc:
+            if exc.code != WRITE_CONFLICT:
+                raise
+            continue  # the same race, reported as a write conflict by some servers
         image = candidate
         break
     if image is None:
@@ -635,9 +647,7 @@ def image_batch_add(
     """Queue an image for the dataset's batch (see ``ImageBatch``); returns it for annotations."""
     if not isinstance(uri, str) or not uri:
         raise InvalidDatasetArgument("uri must be a non-empty string.")
-    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, int)):
-        raise InvalidDatasetArgument("image id must be an integer.")
-    _check_image_args(width, height, flag, flag_ts)
+    _check_image_args(id_, width, height, flag, flag_ts)
     full_url = uri_to_url(uri)
     image = Image(dataset.pk)(
         id=id_ if id_ is not None else -1,  # -1: assigned from idx at flush
@@ -679,6 +689,8 @@ def _parse_flag_groups(flag_groups: Any) -> list[tuple[int, list[int]]]:
             ids = [int(value) for value in ids if not isinstance(value, bool)]
         except (TypeError, ValueError) as exc:
             raise FlagIdsNotList("flag object ids must be a list of image ids.") from exc
+        if any(abs(value) > MAX_IMAGE_ID for value in ids):
+            raise FlagIdsNotList("flag object ids must be a list of image ids.")
         groups.append((flag, ids))
     return groups
 

@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import selectors, services
+from datasets.errors import ImageNotFound
 from datasets.serializers import (
+    MAX_IMAGE_NUMBER,
     CategoryListOutput,
     DatasetCreateInput,
     DatasetDetailOutput,
@@ -125,9 +127,9 @@ class ImageViewSet(viewsets.ViewSet):
         try:
             image_id = int(pk)
         except ValueError:
-            from datasets.errors import ImageNotFound
-
-            raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.") from None
+            image_id = None
+        if image_id is None or abs(image_id) > MAX_IMAGE_NUMBER:
+            raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.")
         return Response(selectors.image_output(selectors.image_get(dataset, image_id)))
 
     @extend_schema(operation_id="datasets_images_flags", request=FlagsInput, responses=FlagsOutput)

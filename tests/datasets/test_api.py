@@ -155,7 +155,14 @@ def test_images_keyset_paging_with_sparse_filter(client_user, dataset_with_image
 
 def test_images_bad_query_is_400002(client_user, dataset_with_images):
     url = f"/api/v1/datasets/{dataset_with_images.pk}/images"
-    for params in ({"page": 0}, {"page_size": 100000}, {"cursor": "x"}, {"flag": 7}):
+    for params in (
+        {"page": 0},
+        {"page_size": 100000},
+        {"cursor": "x"},
+        {"cursor": 2**80},
+        {"page": 10**12},
+        {"flag": 7},
+    ):
         response = client_user.get(url, params)
         assert (response.status_code, response.json()["code"]) == (400, 400002), params
 
@@ -163,7 +170,7 @@ def test_images_bad_query_is_400002(client_user, dataset_with_images):
 def test_image_retrieve(client_user, dataset_with_images):
     url = f"/api/v1/datasets/{dataset_with_images.pk}/images"
     assert client_user.get(f"{url}/3").json()["url"] == "http://img/3.jpg"
-    for missing in ("999", "abc"):
+    for missing in ("999", "abc", str(2**80)):
         response = client_user.get(f"{url}/{missing}")
         assert (response.status_code, response.json()["code"]) == (404, 404053)
 
@@ -191,6 +198,8 @@ def test_image_flags_set(client_staff, dataset_with_images):
         ([{"flag": 5, "ids": [1]}], 400102),
         ([{"flag": 1}], 400103),
         ([{"flag": 1, "ids": "1"}], 400104),
+        ([{"flag": 1, "ids": ["x"]}], 400104),
+        ([{"flag": 1, "ids": [2**80]}], 400104),
         ([{"flag": 1, "ids": [1]}, {"flag": 9, "ids": [2]}], 400102),
     ],
 )

@@ -169,6 +169,8 @@ def test_add_image_again_keeps_idx_and_only_user_objects(dataset):
         {"flag": 3},
         {"width": "wide"},
         {"uri": ""},
+        {"id": "seven"},
+        {"id": 2**70},
     ],
 )
 def test_add_image_rejects_bad_input_and_writes_nothing(dataset, kwargs):
@@ -430,7 +432,7 @@ def test_add_image_from_several_threads_gets_distinct_ids(dataset):
         thread.start()
     for thread in threads:
         thread.join()
-    assert all(getattr(exc, "code", None) == 409000 for exc in errors)
+    assert all(getattr(exc, "code", None) == 409000 for exc in errors), errors
     assert Image(dataset.pk).count_num({}) == 15 - len(errors)
 
 
