@@ -43,17 +43,21 @@ def accepted(users, small_datasets):
         task.refresh_from_db()
     tasks[0].accept_task()
     tasks[1].set_leader(users["label_leader"][1], "label_leader")  # a replacement does not change the outcome
+    tasks[1].refresh_from_db()
     assert tasks[1].status == "working"
     return project, tasks, users
 
 
-def _finish(project, tasks):
-    # Task 1 cannot complete (L2 rejected everywhere): the manager fails QA after giving up on it.
-    from labeling.models import LabelTask
-
-    LabelTask.objects.filter(pk=tasks[1].pk).update(status="reviewing")
-    project.update_subtask_counter()
+def _finish(project, tasks, users):
+    """L2 relabels task 1 and both reviewers accept; the manager rejects it, then force-accepts it."""
+    l2 = users["labeler"][1]
+    for image in images_of(tasks[1]):
+        image.set_label(tasks[1], l2, [box(0.2), SEG])
+    for image in images_of(tasks[1]):
+        for reviewer in users["reviewer"][:2]:
+            image.set_review(tasks[1], reviewer, image.labels[l2.pk][0].id, A)
     tasks[1].refresh_from_db()
+    assert tasks[1].status == "reviewing"
     tasks[1].reject_task()
     tasks[1].accept_rejected_task()
     project.refresh_from_db()
@@ -62,8 +66,8 @@ def _finish(project, tasks):
 
 
 def test_export_writes_one_accepted_label_per_image_bug16(accepted, small_datasets):
-    project, tasks, _ = accepted
-    _finish(project, tasks)
+    project, tasks, users = accepted
+    _finish(project, tasks, users)
     project.export_project("review")
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.EXPORTED
     name = f"review[{project.pk[:8]}]"
@@ -104,8 +108,8 @@ def test_export_keeps_only_labels_accepted_by_all_reviewers(accepted, small_data
 
 
 def test_export_failure_marks_dataset_failed_and_keeps_status(accepted, small_datasets, monkeypatch):
-    project, tasks, _ = accepted
-    _finish(project, tasks)
+    project, tasks, users = accepted
+    _finish(project, tasks, users)
     DataSet.objects.filter(pk=small_datasets[1].pk).update(status="processing")
     real = export.category_get_or_create
 
@@ -129,8 +133,8 @@ def test_export_failure_marks_dataset_failed_and_keeps_status(accepted, small_da
 
 
 def test_export_rejects_bad_label_type(accepted, small_datasets):
-    project, tasks, _ = accepted
-    _finish(project, tasks)
+    project, tasks, users = accepted
+    _finish(project, tasks, users)
     with pytest.raises(InvalidArgument) as caught:
         project.export_project("review", label_type="Nope")
     assert caught.value.code == 400002
@@ -145,7 +149,7 @@ def test_export_rejects_bad_label_type(accepted, small_datasets):
 
 def test_export_files_dds_and_coco(accepted, small_datasets, tmp_path):
     project, tasks, users = accepted
-    _finish(project, tasks)
+    _finish(project, tasks, users)
     (dds_path, _) = export.export_files(project=project, output_dir=tmp_path, fmt="dds")
     data = json.loads(dds_path.read_text())
     assert data["dataset_id"] == small_datasets[0].pk
@@ -165,8 +169,8 @@ def test_export_files_dds_and_coco(accepted, small_datasets, tmp_path):
 
 
 def test_dataset_free_after_export_bug18(accepted, small_datasets, users):
-    project, tasks, _ = accepted
-    _finish(project, tasks)
+    project, tasks, users = accepted
+    _finish(project, tasks, users)
     project.export_project("review")
     again = make_project(users, small_datasets[:1])
     assert again.status == ProjectStatus.WAITING
