@@ -357,3 +357,35 @@ def test_openapi_schema_lists_labeling_endpoints(world):
     paths = response.json()["paths"] if response["content-type"].startswith("application/json") else {}
     text = response.content.decode()
     assert "/api/v1/label-projects/{project_pk}/tasks/{task_pk}/images/{id}/review" in (paths or text)
+
+
+def test_project_edit_and_init_api(world, users, small_datasets):
+    project, _, _, roles, _ = world
+    owner = client_for(roles["owner"])
+    response = owner.patch(f"{BASE}/{project.pk}", {"description": "only this"}, format="json")
+    assert (response.status_code, response.json()["description"]) == (200, "only this")  # bug 13
+    response = owner.patch(f"{BASE}/{project.pk}", {"manager_ids": []}, format="json")
+    assert response.json()["code"] == 400208
+    response = owner.patch(f"{BASE}/{project.pk}", {"manager_ids": [users["manager"][2].pk]}, format="json")
+    assert [m["id"] for m in response.json()["managers"]] == [users["manager"][2].pk]
+    from tests.labeling.conftest import make_dataset
+
+    fresh = LabelProject.create_project(
+        name="fresh",
+        owner=roles["owner"],
+        datasets=[make_dataset("f", 5)],
+        managers=[roles["manager"]],
+        categories=["a"],
+    )
+    manager = client_for(roles["manager"])
+    for body in ({"batch_size": -1, "label_times": 1, "review_times": 0}, {"batch_size": 2}):
+        response = manager.post(f"{BASE}/{fresh.pk}/init", body, format="json")
+        assert (response.status_code, response.json()["code"]) == (400, 400002)
+    response = manager.post(
+        f"{BASE}/{fresh.pk}/init", {"batch_size": 2, "label_times": 1, "review_times": 0}, format="json"
+    )
+    assert response.json()["status"] == "working" and response.json()["task_num_total"] == 3
+    response = manager.post(
+        f"{BASE}/{fresh.pk}/init", {"batch_size": 2, "label_times": 1, "review_times": 0}, format="json"
+    )
+    assert response.json()["code"] == 400209
