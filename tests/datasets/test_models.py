@@ -451,8 +451,15 @@ def test_create_dataset_with_an_id_created_concurrently_updates_it(monkeypatch):
     assert DataSet.objects.count() == 1
 
 
-def test_batch_annotations_of_the_image_that_fills_the_buffer_are_kept(dataset):
+def test_batch_annotations_of_the_image_that_fills_the_buffer_are_kept(dataset, monkeypatch):
     # DDS flushed the 200th image inside batch_add_image, before it could be annotated
+    from datasets.services import ImageBatch
+
+    requeued = []
+    original_requeue = ImageBatch.requeue
+    monkeypatch.setattr(
+        ImageBatch, "requeue", lambda self, image: (requeued.append(image.id), original_requeue(self, image))
+    )
     for number in range(2 * DataSet._batch_size + 1):
         image = dataset.batch_add_image(f"http://img/{number}.jpg")
         image.batch_add_annotation("cat")
@@ -461,6 +468,7 @@ def test_batch_annotations_of_the_image_that_fills_the_buffer_are_kept(dataset):
     counts = {doc["id"]: len(doc["objects"]) for doc in Image(dataset.pk).find_many({}, to_dict=True)}
     assert len(counts) == 2 * DataSet._batch_size + 1
     assert set(counts.values()) == {2}
+    assert requeued == []  # the image being annotated was still queued: written once
 
 
 def test_batch_annotation_after_the_image_was_written_updates_it(dataset):
