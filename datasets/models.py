@@ -64,6 +64,12 @@ class DataSet(OrmDocumentMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
 
+    def __getstate__(self) -> dict:
+        # the image buffer holds a lock and unsaved images: it belongs to this process only
+        state = super().__getstate__()
+        state.pop("_image_batch", None)
+        return state
+
     # The DDS model API; each method is a thin call into datasets.services.
 
     @classmethod

@@ -265,6 +265,7 @@ def dataset_cascade_delete(dataset: DataSet) -> None:
     for name in (image_collection_name(dataset_id), task_image_collection_name(dataset_id)):
         database.drop_collection(name)
         forget_image_indexes(database.name, name)
+    dataset.__dict__.pop("_image_batch", None)
 
 
 # --- labels and categories --------------------------------------------------------------------

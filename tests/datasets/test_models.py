@@ -483,3 +483,13 @@ def test_batch_annotation_after_the_image_was_written_updates_it(dataset):
     assert stored.idx == 0
     assert Image(dataset.pk).find_one({"id": 1}).idx == 1
     assert DataSet.objects.get(pk=dataset.pk).num_images == 2
+
+
+def test_dataset_with_an_image_buffer_can_be_pickled(dataset):
+    import pickle
+
+    dataset.batch_add_image("http://img/a.jpg")
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert copy.pk == dataset.pk
+    assert "_image_batch" not in copy.__dict__
+    dataset.finish_batch_add_image()
