@@ -166,6 +166,7 @@ def _box(obj: dict) -> list[float] | None:
 
 
 _FULL_PROJECTION = {"objects": 1, "width": 1, "height": 1}
+_COUNTERS = ("num_fn", "num_fp", "num_fn_cat", "num_fp_cat")
 
 
 @dataclass
@@ -278,7 +279,7 @@ def _guarded_update(
     """Filter + update of one image: applies only if its objects are still exactly those read.
 
     The whole ``objects`` array is rewritten (one path is much cheaper for the server than one
-    dotted path per object); the equality scored makes sure no concurrent edit is overwritten.
+    dotted path per object); the equality guard makes sure no concurrent edit is overwritten.
     """
     results, matched, counters = image_updates(m, thresholds, single_set)
     new_objects = []
@@ -287,6 +288,13 @@ def _guarded_update(
             obj = {**obj, "compare_result": results[pos], "matched_det_idx": matched[pos]}
         new_objects.append(obj)
     return {"_id": m.image_id, "objects": objects}, {"$set": {"objects": new_objects, **counters}}
+
+
+def _unchanged(update: tuple[dict, dict], stored_counters: dict) -> bool:
+    """True if the image already holds exactly these results (a re-run then writes nothing)."""
+    (condition, spec) = update
+    new = spec["$set"]
+    return new["objects"] == condition["objects"] and all(stored_counters.get(key) == new[key] for key in _COUNTERS)
 
 
 # --- the job over a dataset ---------------------------------------------------------------------
@@ -318,7 +326,8 @@ def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Call
     # No projection: the server answers whole documents faster than projected ones.
     for count, document in enumerate(collection.find({}, batch_size=1000), start=1):
         matches = match_document(document, label_ids)
-        spool.add_image(matches.image_id, (matches, document.get("objects") or []))
+        counters = {key: document.get(key) for key in _COUNTERS}
+        spool.add_image(matches.image_id, (matches, document.get("objects") or [], counters))
         num_gt += sum(1 for crowd in matches.gt_crowd if not crowd)
         for label, (_positions, _cats, set_scores, match) in matches.sets.items():
             scores[label].append(set_scores)
@@ -337,16 +346,17 @@ def _write_results(
     single = len(thresholds) == 1
     label_ids = list(thresholds)
 
-    def flush(batch: list[tuple[ImageMatches, list[dict]]]) -> int:
-        if not batch:
+    def flush(batch: list[tuple[ImageMatches, list[dict], dict]]) -> int:
+        updates = [(m, _guarded_update(m, objects, thresholds, single), stored) for m, objects, stored in batch]
+        updates = [(m, update) for m, update, stored in updates if not _unchanged(update, stored)]
+        if not updates:
             return 0
-        ops = [UpdateOne(*_guarded_update(m, objects, thresholds, single)) for m, objects in batch]
-        if collection.bulk_write(ops, ordered=False).matched_count == len(ops):
+        if collection.bulk_write([UpdateOne(*u) for _m, u in updates], ordered=False).matched_count == len(updates):
             return 0
         # Some images changed after they were read. Writing is idempotent, so redo the whole batch
         # one image at a time from a fresh read, each write again guarded.
         redone = 0
-        for m, _objects in batch:
+        for m, _update in updates:
             for _attempt in range(_RETRIES):
                 document = collection.find_one({"_id": m.image_id}, {"objects": 1})
                 if document is None:
@@ -359,7 +369,7 @@ def _write_results(
         return redone
 
     retried = 0
-    batch: list[tuple[ImageMatches, list[dict]]] = []
+    batch: list[tuple[ImageMatches, list[dict], dict]] = []
     count = 0
     for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
         batch.append(entry)

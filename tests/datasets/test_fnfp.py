@@ -74,12 +74,18 @@ def test_fnfp_hand_computed_case(db):
     assert stored.status == "ready"
 
 
-def test_fnfp_rerun_is_idempotent(db):
+def test_fnfp_rerun_is_idempotent(db, monkeypatch):
+    from datasets import fnfp
+
     dataset = _hand_dataset()
     calculate_fnfp(dataset.id, with_coco_metrics=False)
     first = Image(dataset.id).find_one({"id": 1}).to_dict()
+    writes = []
+    real_update_one = fnfp.UpdateOne
+    monkeypatch.setattr(fnfp, "UpdateOne", lambda *args: writes.append(args) or real_update_one(*args))
     calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert Image(dataset.id).find_one({"id": 1}).to_dict() == first
+    assert writes == []  # nothing changed, nothing written
 
 
 def test_fnfp_two_prediction_sets_keep_separate_gt_results(db):
