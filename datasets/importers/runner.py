@@ -63,6 +63,7 @@ class ImportResult:
     skipped_examples: list[dict] = field(default_factory=list)
     carried_images: int = 0
     dropped_user_images: int = 0
+    late_user_edits: int = 0  # images whose user work changed during the import, carried too
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for tuning
 
@@ -73,6 +74,7 @@ class ImportResult:
             "skipped_examples": self.skipped_examples,
             "carried_images": self.carried_images,
             "dropped_user_images": self.dropped_user_images,
+            "late_user_edits": self.late_user_edits,
             "seconds": round(self.seconds, 3),
         }
 
@@ -120,20 +122,56 @@ class _Writer(threading.Thread):
             raise self.error
 
 
-def _user_carry(dataset_id: str, spool: Spool) -> int:
-    """Spool each previous image's User objects and flag by source key; returns how many."""
+def _user_state(dataset_id: str) -> Iterator[tuple[str, tuple[list, int, int]]]:
+    """``(source key, (User objects, flag, flag_ts))`` of every live image with user work."""
     collection = mongo.get_collection(image_collection_name(dataset_id))
     cursor = collection.find(
         {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]},
         {"objects": 1, "flag": 1, "flag_ts": 1, SOURCE_KEY: 1},
     )
-    count = 0
     for document in cursor:
         key = document.get(SOURCE_KEY) or str(document["_id"])
         user_objects = [obj for obj in document.get("objects") or () if obj.get("label_type") == "User"]
-        spool.add_carry(key, (user_objects, document.get("flag") or 0, document.get("flag_ts") or 0))
-        count += 1
-    return count
+        yield key, (user_objects, document.get("flag") or 0, document.get("flag_ts") or 0)
+
+
+def _user_carry(dataset_id: str, spool: Spool) -> dict[str, int]:
+    """Spool each previous image's User objects and flag by source key; returns key -> fingerprint."""
+    fingerprints = {}
+    for key, state in _user_state(dataset_id):
+        spool.add_carry(key, state)
+        fingerprints[key] = hash(repr(state))
+    return fingerprints
+
+
+def _apply_late_user_edits(dataset_id: str, staging, before: dict[str, int]) -> tuple[int, set[str]]:
+    """Carry user work done on the live images while the import ran; returns (images, object types).
+
+    Looked up by source key without an index: such edits are rare, and an index on every import
+    would cost more. Edits made after this last look and before the swap are not carried.
+    """
+    seen = set()
+    changed = 0
+    types: set[str] = set()
+    for key, state in _user_state(dataset_id):
+        seen.add(key)
+        if before.get(key) == hash(repr(state)):
+            continue
+        user_objects, flag, flag_ts = state
+        for obj in user_objects:
+            types |= object_types_of(obj)
+        staging.update_one({SOURCE_KEY: key}, {"$pull": {"objects": {"label_type": "User"}}})
+        staging.update_one(
+            {SOURCE_KEY: key},
+            {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}},
+        )
+        changed += 1
+    for key in before.keys() - seen:  # user work removed meanwhile
+        staging.update_one(
+            {SOURCE_KEY: key}, {"$pull": {"objects": {"label_type": "User"}}, "$set": {"flag": 0, "flag_ts": 0}}
+        )
+        changed += 1
+    return changed, types
 
 
 def _check_label_types(dataset_id: str, labels: dict[str, str]) -> None:
@@ -288,7 +326,8 @@ def _import(
         clock = now
 
     with Spool() as carry:
-        carried_total = _user_carry(dataset_id, carry)
+        fingerprints = _user_carry(dataset_id, carry)
+        carried_total = len(fingerprints)
         carried = 0
         writer = _Writer(staging)
         writer.start()
@@ -335,6 +374,8 @@ def _import(
         dropped = carry.count_carry()
     if count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
+    late_edits, late_types = _apply_late_user_edits(dataset_id, staging, fingerprints)
+    object_types |= late_types
     _check_label_types(dataset_id, labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
     ensure_image_indexes(staging, force=True)
@@ -346,6 +387,7 @@ def _import(
         skipped_examples=problems.examples,
         carried_images=carried,
         dropped_user_images=dropped,
+        late_user_edits=late_edits,
     )
     pending = {
         "num_images": count,

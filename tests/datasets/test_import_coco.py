@@ -112,6 +112,31 @@ def test_reimport_keeps_user_annotations_and_flags_by_coco_id(db, tmp_path):
     assert "User" in {lb.type for lb in Label.objects.filter(dataset_id=dataset.id)}
 
 
+def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
+    dataset, _ = _import(tmp_path, coco_gt(4))
+    Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    calls = {"n": 0}
+    original = runner._Writer.put
+
+    def put_while_someone_works(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 1:  # the import is under way: a user labels image 20, removes work on image 10
+            Image(dataset.id).find_one({"id": 20}).add_annotation(
+                "dog", label="mine", label_type="User", caption="late", bbox=(2, 2, 5, 5)
+            )
+            mongo.get_collection(f"images@dataset_{dataset.id}").update_one(
+                {"_id": 10}, {"$pull": {"objects": {"label_type": "User"}}}
+            )
+        return original(self, batch)
+
+    monkeypatch.setattr(runner._Writer, "put", put_while_someone_works)
+    _, result = _import(tmp_path, coco_gt(4), batch_size=2)
+    assert result.carried_images == 1 and result.late_user_edits == 2
+    late = [o for o in Image(dataset.id).find_one({"id": 20}).objects if o.label_type == "User"]
+    assert [o.caption for o in late] == ["late"]
+    assert not [o for o in Image(dataset.id).find_one({"id": 10}).objects if o.label_type == "User"]
+
+
 def _snapshot(dataset_id: str) -> tuple:
     images = sorted(Image(dataset_id).find_many({}, to_dict=True), key=lambda d: d["id"])
     row = DataSet.objects.get(pk=dataset_id)
