@@ -174,3 +174,14 @@ def test_dataset_free_after_export_bug18(accepted, small_datasets, users):
     project.export_project("review")
     again = make_project(users, small_datasets[:1])
     assert again.status == ProjectStatus.WAITING
+
+
+def test_lpexport_lists_each_image_once_under_its_own_task_bug26(users, small_datasets, tmp_path):
+    project = make_project(users, small_datasets[:1], batch_size=4, label_times=1, review_times=0)
+    (path,) = export.export_files(project=project, output_dir=tmp_path, fmt="dds")
+    images = json.loads(path.read_text())["images"]
+    assert sorted(entry["image_id"] for entry in images) == list(range(10))
+    from labeling.models import LabelTask
+
+    owner = {i.image_id: t.pk for t in LabelTask.objects.filter(project_id=project.pk) for i in images_of(t)}
+    assert all(owner[entry["image_id"]] == entry["task_id"] for entry in images)
