@@ -193,6 +193,9 @@ class CocoImporter:
         names = [p.name for p in self.predictions]
         if len(set(names)) != len(names) or ground_truth_label in names:
             raise ImportFormatError("prediction set names must be unique and differ from the ground truth label")
+        for path in [self.ground_truth, *(p.path for p in self.predictions)]:
+            if not os.path.isfile(path):
+                raise ImportFormatError("file not found", file=path)
         if self.image_root and not os.path.isdir(self.image_root):
             raise ImportFormatError("image root is not a directory", file=self.image_root)
         self.total: int | None = None

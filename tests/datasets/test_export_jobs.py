@@ -97,8 +97,16 @@ def test_job_api(imported, tmp_path, staff, user):
         "/api/v1/datasets/pets/jobs/export", {"format": "coco", "output": str(tmp_path / "e.json")}, format="json"
     )
     assert response.status_code == 200 and response.json()["images"] == 2
+    broken = coco_gt(2)
+    broken["annotations"][0]["category_id"] = 42
+    response = staff_client.post(
+        "/api/v1/datasets/pets/jobs/import",
+        {"format": "coco", "ground_truth": str(write_json(tmp_path / "bad.json", broken))},
+        format="json",
+    )
+    assert response.status_code == 400 and response.json()["detail"]["record"] == "annotations[0]"
     status = user_client.get("/api/v1/datasets/pets/jobs").json()
-    assert status["import"]["state"] == "failed" and "file not found" in status["import"]["reason"]
+    assert status["import"]["state"] == "failed" and "unknown category_id 42" in status["import"]["reason"]
     assert status["export"]["state"] == "ready" and status["fnfp"]["state"] == "ready"
     assert status["FNFPCalculator"] == "ready"
     assert user_client.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connections
 
 from datasets import services
@@ -354,3 +355,9 @@ def test_import_coco_command_with_yaml_manifest(db, tmp_path):
         }
     )
     assert outcome["num_images"] == 2
+
+
+def test_missing_file_creates_no_dataset(db, tmp_path):
+    with pytest.raises(CommandError, match="file not found"):
+        call_command("import_coco", str(tmp_path / "nope.json"), verbosity=0)
+    assert not DataSet.objects.exists()
