@@ -23,6 +23,8 @@ READY = "ready"
 FAILED = "failed"
 
 _PROGRESS_INTERVAL_S = 1.0
+# A running entry of another host counts as dead after this long without a heartbeat.
+STALE_AFTER_S = 30 * 60
 
 
 def _datasets():
@@ -40,10 +42,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def entry_is_stale(entry: dict | None) -> bool:
-    """True if ``entry`` claims to be running in a process of this host that no longer exists."""
+    """True if ``entry`` claims to be running but its process is gone.
+
+    On this host the process id is checked; for another host (a Celery worker elsewhere) the
+    entry is stale once its heartbeat is older than ``STALE_AFTER_S``.
+    """
     if not entry or entry.get("state") not in (RUNNING, SWAPPING):
         return False
-    return entry.get("host") == socket.gethostname() and not _pid_alive(int(entry.get("pid") or 0))
+    if entry.get("host") == socket.gethostname():
+        return not _pid_alive(int(entry.get("pid") or 0))
+    heartbeat = entry.get("heartbeat_ts") or entry.get("started_ts") or 0
+    return current_ts() - heartbeat > STALE_AFTER_S * 1000
 
 
 def job_entry(dataset_id: str, kind: str) -> dict | None:
@@ -76,7 +85,7 @@ class JobRecord:
         now = time.monotonic()
         if force or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self.update(progress=done, total=total)
+            self.update(progress=done, total=total, heartbeat_ts=current_ts())
 
     def finish(self, **result: Any) -> None:
         self.update(state=READY, finished_ts=current_ts(), **result)
