@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from PIL import Image as PILImage
 
 from datasets.exporters.yolo import export_yolo
@@ -98,3 +99,18 @@ def test_image_directory_import_and_command(db, tmp_path):
     (root / "images" / "broken.png").unlink()
     call_command("import_images", str(root / "images"), "--dataset-id", "d2", verbosity=0)
     assert DataSet.objects.get(pk="d2").num_images == 2 and DataSet.objects.get(pk="d2").type == "simple"
+
+
+def test_import_manifest_command_json(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    manifest = root / "set.json"
+    manifest.write_text(
+        '{"format": "yolo", "name": "boxes", "images": "images", "classes": "classes.txt", "labels": "labels",'
+        ' "predictions": [{"name": "det", "file": "preds"}]}'
+    )
+    call_command("import_manifest", str(manifest), "--dataset-id", "m1", verbosity=0)
+    dataset = DataSet.objects.get(pk="m1")
+    assert dataset.name == "boxes" and dataset.num_images == 2 and dataset.files["Pred/det"].endswith("preds")
+    manifest.write_text('{"format": "xml"}')
+    with pytest.raises(CommandError, match="unknown format 'xml'"):
+        call_command("import_manifest", str(manifest), verbosity=0)
