@@ -384,8 +384,6 @@ def _write_results(
 
 def coco_metrics(dataset_id: str, label_id: str) -> dict:
     """COCO bbox mAP@[.5:.95] and AP50 of one prediction set (pycocotools), in pixels."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     images, gts, dts = [], [], []
     cat_ids: dict[str, int] = {}
@@ -424,23 +422,47 @@ def coco_metrics(dataset_id: str, label_id: str) -> dict:
                         "score": float(obj.get("conf", 1.0) or 0.0),
                     }
                 )
+    return coco_map(images, gts, dts)
+
+
+def coco_map(images: list[dict], gts: list[dict], dts: list[dict]) -> dict:
+    """COCO bbox mAP@[.5:.95] and AP50, equal to COCOeval's ``stats[0]`` and ``stats[1]``.
+
+    COCOeval visits every (image, category) pair; here each category is evaluated over only the
+    images where it occurs, then the per-category APs are averaged as COCO's summary does.
+    """
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
     if not gts or not dts:
         return {"map": None, "ap50": None}
+    images_of: dict[int, set] = {}
+    for ann in (*gts, *dts):
+        images_of.setdefault(ann["category_id"], set()).add(ann["image_id"])
+    maps, ap50s = [], []
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco_gt = COCO()
-        coco_gt.dataset = {"images": images, "annotations": gts, "categories": [{"id": i} for i in cat_ids.values()]}
+        coco_gt.dataset = {
+            "images": images,
+            "annotations": gts,
+            "categories": [{"id": cat} for cat in sorted(images_of)],
+        }
         coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(dts)
+        coco_dt = coco_gt.loadRes([dict(d) for d in dts])
         evaluator = COCOeval(coco_gt, coco_dt, "bbox")
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    stats = evaluator.stats
-    return {"map": _metric(stats[0]), "ap50": _metric(stats[1])}
-
-
-def _metric(value: float) -> float | None:
-    return None if value < 0 else round(float(value), 6)
+        for cat in sorted(images_of):
+            evaluator.params.catIds = [cat]
+            evaluator.params.imgIds = sorted(images_of[cat])
+            evaluator.evaluate()
+            evaluator.accumulate()
+            # precision[T, R, K, A, M]: every IoU and recall level, area "all", 100 detections.
+            precision = evaluator.eval["precision"][:, :, 0, 0, -1]
+            if (precision > -1).all():
+                maps.append(float(precision.mean()))
+                ap50s.append(float(precision[0].mean()))
+    if not maps:
+        return {"map": None, "ap50": None}
+    return {"map": round(float(np.mean(maps)), 6), "ap50": round(float(np.mean(ap50s)), 6)}
 
 
 def calculate_fnfp(

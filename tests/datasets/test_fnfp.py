@@ -15,6 +15,7 @@ from datasets.fnfp import (
     DDS_PROCESSOR_KEY,
     box_iou,
     calculate_fnfp,
+    coco_map,
     gt_result_key,
     match_image,
     precision_thresholds,
@@ -234,3 +235,20 @@ def test_fnfp_does_not_lose_an_edit_made_while_it_runs(db, monkeypatch):
     image = Image(dataset.id).find_one({"id": 1})
     assert [o.label_name for o in image.objects if o.label_type == "User"] == ["mine", "late"]
     assert image.objects[0].compare_result[gt_result_key(label_id_for(dataset.id, "det"), "90")] == "OK"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_coco_map_equals_cocoeval_summary(seed):
+    images, gts, dts = _random_case(seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = {"images": images, "annotations": gts, "categories": [{"id": i} for i in (1, 2, 3)]}
+        coco_gt.createIndex()
+        evaluator = COCOeval(coco_gt, coco_gt.loadRes([dict(d) for d in dts]), "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    ours = coco_map(images, gts, dts)
+    assert ours["map"] == pytest.approx(evaluator.stats[0], abs=1e-6)
+    assert ours["ap50"] == pytest.approx(evaluator.stats[1], abs=1e-6)
+    assert 0 < ours["map"] < ours["ap50"]
