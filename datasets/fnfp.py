@@ -450,13 +450,16 @@ def coco_map(images: list[dict], gts: list[dict], dts: list[dict]) -> dict:
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes([dict(d) for d in dts])
         evaluator = COCOeval(coco_gt, coco_dt, "bbox")
+        # Only what mAP and AP50 read: area "all", 100 detections per image.
+        evaluator.params.areaRng, evaluator.params.areaRngLbl = [[0, 1e10]], ["all"]
+        evaluator.params.maxDets = [100]
         for cat in sorted(images_of):
             evaluator.params.catIds = [cat]
             evaluator.params.imgIds = sorted(images_of[cat])
             evaluator.evaluate()
             evaluator.accumulate()
             # precision[T, R, K, A, M]: every IoU and recall level, area "all", 100 detections.
-            precision = evaluator.eval["precision"][:, :, 0, 0, -1]
+            precision = evaluator.eval["precision"][:, :, 0, 0, 0]
             if (precision > -1).all():
                 maps.append(float(precision.mean()))
                 ap50s.append(float(precision[0].mean()))
