@@ -104,15 +104,3 @@ class DatasetJobStatus(APIView):
             if isinstance(entry, dict):
                 entry.pop("pending", None)
         return Response(body)
-
-
-def job_urls() -> list:
-    """URL patterns to append to ``datasets.urls``."""
-    from django.urls import path
-
-    return [
-        path("datasets/<str:dataset_id>/jobs", DatasetJobStatus.as_view(), name="dataset-jobs"),
-        path("datasets/<str:dataset_id>/jobs/import", DatasetImportJob.as_view(), name="dataset-job-import"),
-        path("datasets/<str:dataset_id>/jobs/export", DatasetExportJob.as_view(), name="dataset-job-export"),
-        path("datasets/<str:dataset_id>/jobs/fnfp", DatasetFnFpJob.as_view(), name="dataset-job-fnfp"),
-    ]

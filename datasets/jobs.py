@@ -31,16 +31,6 @@ def _datasets():
     return mongo.get_collection("datasets")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def entry_is_stale(entry: dict | None) -> bool:
     """True if ``entry`` claims to be running but its process is gone.
 
@@ -50,7 +40,7 @@ def entry_is_stale(entry: dict | None) -> bool:
     if not entry or entry.get("state") not in (RUNNING, SWAPPING):
         return False
     if entry.get("host") == socket.gethostname():
-        return not _pid_alive(int(entry.get("pid") or 0))
+        return not mongo.pid_alive(int(entry.get("pid") or 0))
     heartbeat = entry.get("heartbeat_ts") or entry.get("started_ts") or 0
     return current_ts() - heartbeat > STALE_AFTER_S * 1000
 

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
-from datasets import views
+from datasets import api_jobs, views
 
-router = DefaultRouter(trailing_slash=False)
+router = SimpleRouter(trailing_slash=False)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
 
 image_list = views.ImageViewSet.as_view({"get": "list"})
@@ -20,9 +20,9 @@ urlpatterns = [
         name="dataset-category-list",
     ),
     path("datasets/<str:dataset_id>/labels", views.LabelViewSet.as_view({"get": "list"}), name="dataset-label-list"),
+    path("datasets/<str:dataset_id>/jobs", api_jobs.DatasetJobStatus.as_view(), name="dataset-jobs"),
+    path("datasets/<str:dataset_id>/jobs/import", api_jobs.DatasetImportJob.as_view(), name="dataset-job-import"),
+    path("datasets/<str:dataset_id>/jobs/export", api_jobs.DatasetExportJob.as_view(), name="dataset-job-export"),
+    path("datasets/<str:dataset_id>/jobs/fnfp", api_jobs.DatasetFnFpJob.as_view(), name="dataset-job-fnfp"),
     *router.urls,
 ]
-
-from datasets.api_jobs import job_urls  # noqa: E402 - import, export and FN/FP job endpoints
-
-urlpatterns += job_urls()

@@ -117,14 +117,14 @@ def _terminate(pid: int, process: subprocess.Popen | None, timeout: float) -> No
         if process is not None:
             if process.poll() is not None:
                 return
-        elif not _pid_alive(pid):
+        elif not pid_alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -156,7 +156,7 @@ def _read_state() -> EmbeddedServer | None:
 def recorded_server() -> EmbeddedServer | None:
     """The embedded server recorded under ``var/`` if it is alive and answering."""
     server = _read_state()
-    if server and _pid_alive(server.pid) and is_listening(server.port) and _ping(server.uri):
+    if server and pid_alive(server.pid) and is_listening(server.port) and _ping(server.uri):
         return server
     return None
 

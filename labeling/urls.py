@@ -1,11 +1,11 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from labeling import views
 
 ID = r"(?P<project_pk>[0-9a-zA-Z]{1,64})"
 TASK = r"(?P<task_pk>[0-9a-zA-Z]{1,64})"
 
-router = DefaultRouter(trailing_slash=False)
+router = SimpleRouter(trailing_slash=False)
 router.register("label-projects", views.LabelProjectViewSet, basename="label-project")
 router.register(rf"label-projects/{ID}/tasks", views.LabelTaskViewSet, basename="label-task")
 router.register(rf"label-projects/{ID}/tasks/{TASK}/images", views.TaskImageViewSet, basename="label-task-image")
