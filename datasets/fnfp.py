@@ -30,7 +30,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +52,8 @@ DDS_PROCESSOR_KEY = "FNFPCalculator"
 IOU_THRESHOLD = 0.5
 PRECISION_LEVELS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 _EPS = 1e-9
-_WRITE_BATCH = 500
+_WRITE_BATCH = 1000
+_READ_BATCH = 1000
 _RETRIES = 3
 
 
@@ -324,7 +327,7 @@ def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Call
     collection = mongo.get_collection(image_collection_name(dataset_id))
     count = 0
     # No projection: the server answers whole documents faster than projected ones.
-    for count, document in enumerate(collection.find({}, batch_size=1000), start=1):
+    for count, document in enumerate(_prefetched(collection.find({}, batch_size=_READ_BATCH)), start=1):
         matches = match_document(document, label_ids)
         counters = {key: document.get(key) for key in _COUNTERS}
         spool.add_image(matches.image_id, (matches, document.get("objects") or [], counters))
@@ -341,20 +344,21 @@ def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Call
 def _write_results(
     dataset_id: str, thresholds: dict[str, list[dict]], spool: Spool, progress: Callable[[int], None] | None
 ) -> int:
-    """Pass 2: per-image results from the spool, written with guarded updates; returns images redone."""
+    """Pass 2: per-image results from the spool, written with guarded updates; returns images redone.
+
+    A writer thread sends each batch while the next one is computed; batches where some image
+    changed after it was read are redone afterwards, one image at a time from a fresh read.
+    """
     collection = mongo.get_collection(image_collection_name(dataset_id))
     single = len(thresholds) == 1
     label_ids = list(thresholds)
 
-    def flush(batch: list[tuple[ImageMatches, list[dict], dict]]) -> int:
+    def updates_of(batch: list[tuple[ImageMatches, list[dict], dict]]) -> list[tuple[ImageMatches, tuple]]:
         updates = [(m, _guarded_update(m, objects, thresholds, single), stored) for m, objects, stored in batch]
-        updates = [(m, update) for m, update, stored in updates if not _unchanged(update, stored)]
-        if not updates:
-            return 0
-        if collection.bulk_write([UpdateOne(*u) for _m, u in updates], ordered=False).matched_count == len(updates):
-            return 0
-        # Some images changed after they were read. Writing is idempotent, so redo the whole batch
-        # one image at a time from a fresh read, each write again guarded.
+        return [(m, update) for m, update, stored in updates if not _unchanged(update, stored)]
+
+    def redo(updates: list[tuple[ImageMatches, tuple]]) -> int:
+        # Writing is idempotent, so the whole batch is redone, each write again guarded.
         redone = 0
         for m, _update in updates:
             for _attempt in range(_RETRIES):
@@ -368,18 +372,99 @@ def _write_results(
                     break
         return redone
 
-    retried = 0
+    writer = _BulkWriter(collection)
+    writer.start()
     batch: list[tuple[ImageMatches, list[dict], dict]] = []
     count = 0
-    for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
-        batch.append(entry)
-        if len(batch) >= _WRITE_BATCH:
-            retried += flush(batch)
-            batch = []
-            if progress:
-                progress(count)
-    retried += flush(batch)
-    return retried
+    try:
+        for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
+            batch.append(entry)
+            if len(batch) >= _WRITE_BATCH:
+                writer.put(updates_of(batch))
+                batch = []
+                if progress:
+                    progress(count)
+        writer.put(updates_of(batch))
+    finally:
+        writer.close()
+    return sum(redo(updates) for updates in writer.conflicts)
+
+
+class _BulkWriter(threading.Thread):
+    """Sends guarded update batches on its own thread; keeps the batches where a guard failed."""
+
+    def __init__(self, collection) -> None:
+        super().__init__(name="dds-fnfp-writer", daemon=True)
+        self._collection = collection
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self.conflicts: list[list[tuple[ImageMatches, tuple]]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            updates = self._queue.get()
+            if updates is None:
+                return
+            if self.error is not None or not updates:
+                continue
+            try:
+                requests = [UpdateOne(*update) for _m, update in updates]
+                if self._collection.bulk_write(requests, ordered=False).matched_count != len(updates):
+                    self.conflicts.append(updates)
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+                self.error = exc
+
+    def put(self, updates: list[tuple[ImageMatches, tuple]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(updates)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _prefetched(cursor, depth: int = 2) -> Iterator[dict]:
+    """Iterate ``cursor`` on a helper thread, so the server's answers overlap the matching here."""
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def offer(item: list[dict] | None) -> bool:
+        while not stop.is_set():  # the consumer may stop early (an exception there)
+            with contextlib.suppress(queue.Full):
+                chunks.put(item, timeout=0.1)
+                return True
+        return False
+
+    def read() -> None:
+        chunk: list[dict] = []
+        try:
+            for document in cursor:
+                chunk.append(document)
+                if len(chunk) >= _READ_BATCH:
+                    if not offer(chunk):
+                        return
+                    chunk = []
+            offer(chunk)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            failure.append(exc)
+        finally:
+            cursor.close()
+            offer(None)
+
+    reader = threading.Thread(target=read, name="dds-fnfp-reader", daemon=True)
+    reader.start()
+    try:
+        while (chunk := chunks.get()) is not None:
+            yield from chunk
+    finally:
+        stop.set()
+        reader.join()
+    if failure:
+        raise failure[0]
 
 
 def coco_metrics(dataset_id: str, label_id: str) -> dict:
