@@ -17,3 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
+
+handler400 = "dds_site.views.bad_request"
+handler403 = "dds_site.views.permission_denied"
+handler404 = "dds_site.views.page_not_found"
+handler500 = "dds_site.views.server_error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 from pymongo.errors import ServerSelectionTimeoutError
@@ -21,7 +22,30 @@ def test_ping_reports_an_unreachable_database_as_503(api_client, db):
 
 
 def test_unknown_api_path_is_a_json_404(staff_client):
-    assert staff_client.get("/api/v1/no-such-thing").status_code == 404
+    response = staff_client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"code": 404000, "message": "Not found.", "detail": None}
+
+
+def test_api_path_that_matches_no_id_pattern_is_a_json_404(staff_client):
+    # Label project ids are alphanumeric: this path matches no URL pattern at all.
+    response = staff_client.post("/api/v1/label-projects/%C2%A3/export", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == 404000
+
+
+def test_unknown_page_outside_the_api_keeps_the_html_404(client, db):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_api_server_error_page_is_the_dds_envelope(rf):
+    from dds_site.views import server_error
+
+    response = server_error(rf.get("/api/v1/datasets"))
+    assert response.status_code == 500
+    assert json.loads(response.content) == {"code": 500000, "message": "Internal server error.", "detail": None}
 
 
 def test_swagger_ui_is_served(staff_client):

@@ -64,16 +64,30 @@ def pixel_box(obj: dict, width: int, height: int) -> list[float] | None:
     return [x0, y0, box["xmax"] * width - x0, box["ymax"] * height - y0]
 
 
+def _unwritable(path: Path, exc: OSError) -> ImportFormatError:
+    return ImportFormatError(f"cannot write {path}: {exc.strerror or exc}", field="output")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, mode: str = "w"):
-    """Write to a temporary file beside ``path``; rename it into place only on success."""
+    """Write to a temporary file beside ``path``; rename it into place only on success.
+
+    A path that cannot be written (a file where a directory must be, a directory in the way, no
+    permission, a name too long) is the caller's bad ``output``: a typed 400, not a crash.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False)  # noqa: SIM115
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False)  # noqa: SIM115
+    except OSError as exc:
+        raise _unwritable(path, exc) from exc
     try:
         with handle:
             yield handle
-        os.replace(handle.name, path)
+        try:
+            os.replace(handle.name, path)
+        except OSError as exc:
+            raise _unwritable(path, exc) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)

@@ -126,3 +126,33 @@ def test_admin_action_runs_fnfp(imported, db):
     )
     assert response.status_code == 200
     assert DataSet.objects.get(pk="pets").detail_status["fnfp"]["state"] == "ready"
+
+
+@pytest.mark.parametrize(
+    ("kind", "in_the_way"),
+    [("yolo", "out"), ("coco", "out/e.json"), ("tsv", "out/e.tsv")],
+)
+def test_export_to_an_unwritable_output_is_a_400_not_a_500(imported, tmp_path, staff, kind, in_the_way):
+    # "out" is a file, so nothing can be written under it (the yolo case: the output directory is a file).
+    (tmp_path / "out").write_text("not a directory")
+    client = APIClient()
+    client.force_authenticate(staff)
+    response = client.post(
+        "/api/v1/datasets/pets/jobs/export", {"format": kind, "output": str(tmp_path / in_the_way)}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == 400002 and body["detail"]["field"] == "output" and "cannot write" in body["message"]
+    assert (tmp_path / "out").read_text() == "not a directory"
+    assert DataSet.objects.get(pk="pets").detail_status["export"]["state"] == "failed"
+
+
+def test_export_onto_an_existing_directory_is_a_400(imported, tmp_path, staff):
+    (tmp_path / "taken.json").mkdir()
+    client = APIClient()
+    client.force_authenticate(staff)
+    response = client.post(
+        "/api/v1/datasets/pets/jobs/export", {"format": "coco", "output": str(tmp_path / "taken.json")}, format="json"
+    )
+    assert response.status_code == 400 and response.json()["detail"]["field"] == "output"
+    assert (tmp_path / "taken.json").is_dir() and list(tmp_path.glob(".taken.json.*")) == []
