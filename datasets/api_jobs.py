@@ -8,7 +8,7 @@ queued (202), otherwise it runs in the request (200). Either way its progress an
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -91,7 +91,18 @@ class DatasetFnFpJob(_StaffJob):
 class DatasetJobStatus(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(operation_id="dataset_jobs", responses=serializers.DictField())
+    @extend_schema(
+        operation_id="dataset_jobs",
+        responses=inline_serializer(
+            "DatasetJobs",
+            {
+                "import": serializers.JSONField(allow_null=True, help_text="last import: state, progress, reason"),
+                "export": serializers.JSONField(allow_null=True, help_text="last export"),
+                "fnfp": serializers.JSONField(allow_null=True, help_text="last FN/FP calculation"),
+                DDS_PROCESSOR_KEY: serializers.CharField(allow_null=True, help_text="DDS's FN/FP processor state"),
+            },
+        ),
+    )
     def get(self, request: Request, dataset_id: str) -> Response:
         dataset = selectors.dataset_get(dataset_id)
         recover_import(dataset.id)

@@ -160,6 +160,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Datasets, annotations and collaborative labeling projects.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several choice sets share a field name ("status", "action"): name their enums after what they are.
+    "ENUM_NAME_OVERRIDES": {
+        "UserStatusEnum": "accounts.models.UserStatus",
+        "DatasetStatusEnum": "datasets.models.DatasetStatus",
+        "AcceptRejectEnum": "labeling.workflow.ReviewAction",
+    },
 }
 
 LOGGING = {

@@ -294,7 +294,9 @@ class TaskImageViewSet(viewsets.ViewSet):
         project = selectors.project_get(self.kwargs["project_pk"])
         return selectors.task_get(self.kwargs["task_pk"], project.pk)
 
-    @extend_schema(parameters=[TaskImageQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="label_projects_tasks_images_list", parameters=[TaskImageQuery], responses=OpenApiTypes.OBJECT
+    )
     def list(self, request, project_pk=None, task_pk=None):
         task = self._task()
         query = _parse(TaskImageQuery, request.query_params)
