@@ -7,6 +7,12 @@ as it was; the attempt is recorded as failed (``detail_status["import"]``). The 
 journalled: the final dataset fields are written to the attempt entry before the rename, and
 ``recover_import`` rolls an interrupted swap forward.
 
+A dataset with no images yet (new or failed, status ``importing`` meanwhile, so readers get
+404051) is written straight into its empty live collection: the rename would copy every row
+again. The attempt entry records ``mode: "direct"`` before the first write; a failure, or the
+recovery of a killed attempt, drops that collection, which restores the previous state (no
+images) exactly.
+
 User-type objects and flags of the previous images are carried over by the images' stable
 source key (COCO id, file name, TSV image id), not by position (DDS bug §12.22).
 """
@@ -36,7 +42,10 @@ from dds_site import mongo
 logger = logging.getLogger(__name__)
 
 JOB_KIND = "import"
+DIRECT = "direct"  # journalled mode of an import written straight into the empty live collection
 DEFAULT_BATCH_SIZE = 500
+# How long the recovery of a killed direct import watches for the server's last insert batch.
+_SETTLE_S = 1.0
 # Dataset fields an import sets at the swap.
 _SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
 
@@ -238,6 +247,8 @@ def recover_import(dataset_id: str) -> str | None:
         return "completed"
     if jobs.mark_stale_failed(dataset_id, JOB_KIND):
         _drop_staging(dataset_id)
+        if entry.get("mode") == DIRECT:
+            _empty_live_collection(dataset_id, settle_s=_SETTLE_S)
         mongo.get_collection("datasets").update_one(
             {"_id": dataset_id, "status": DatasetStatus.IMPORTING}, {"$set": {"status": DatasetStatus.FAILED}}
         )
@@ -266,15 +277,23 @@ def run_import(
     new_dataset = dataset.status in (DatasetStatus.WAITING, DatasetStatus.FAILED) and not dataset.num_images
     if new_dataset:
         DataSet.objects.filter(pk=dataset.id).update(status=DatasetStatus.IMPORTING)
+    direct = new_dataset and _live_is_empty(dataset.id)
     try:
-        result = _import(dataset, importer, record, skip_invalid, progress, batch_size)
+        if direct and not record.update(mode=DIRECT):
+            raise ImportInProgress("another import of this dataset took over")
+        result = _import(dataset, importer, record, skip_invalid, progress, batch_size, direct=direct)
     except BaseException as exc:
         reason = str(exc) if isinstance(exc, Exception) else type(exc).__name__
         detail = getattr(exc, "detail", None)
+        still_mine = (jobs.job_entry(dataset.id, JOB_KIND) or {}).get("attempt") == record.attempt
         record.fail(reason, error=detail if isinstance(detail, dict) else None)
-        if new_dataset:
-            DataSet.objects.filter(pk=dataset.id, status=DatasetStatus.IMPORTING).update(status=DatasetStatus.FAILED)
+        reverted = new_dataset and DataSet.objects.filter(pk=dataset.id, status=DatasetStatus.IMPORTING).update(
+            status=DatasetStatus.FAILED
+        )
         _drop_staging(dataset.id)
+        # Not if a newer attempt writes the live collection now, nor once the swap set the dataset ready.
+        if direct and still_mine and reverted:
+            _empty_live_collection(dataset.id)
         raise
     result.seconds = time.monotonic() - started
     record.update(seconds=round(result.seconds, 3))
@@ -283,13 +302,44 @@ def run_import(
     return result
 
 
-def _drop_staging(dataset_id: str) -> None:
+def _live_is_empty(dataset_id: str) -> bool:
+    return mongo.get_collection(image_collection_name(dataset_id)).find_one({}, {"_id": 1}) is None
+
+
+def _empty_live_collection(dataset_id: str, *, settle_s: float = 0.0) -> None:
+    """Undo a direct import: the live collection as a new dataset has it (empty, indexed).
+
+    After a killed attempt the server may still apply the insert batch it was sent last, after
+    the drop: ``settle_s`` keeps watching that long after the last drop and drops again. (Any
+    straggler later than that stays in a failed dataset, and the next import, seeing images,
+    goes through the staging collection, whose swap replaces them.)
+    """
+    name = image_collection_name(dataset_id)
+    collection = mongo.get_collection(name)
+    deadline = time.monotonic() + 10 * settle_s
+    quiet_until = time.monotonic() + settle_s
+    _drop_collection(name)
+    while time.monotonic() < min(quiet_until, deadline):
+        time.sleep(0.05)
+        if collection.find_one({}, {"_id": 1}) is not None:
+            _drop_collection(name)
+            quiet_until = time.monotonic() + settle_s
     try:
-        name = staging_collection_name(dataset_id)
+        ensure_image_indexes(collection, force=True)
+    except Exception:
+        logger.exception("could not re-create the indexes of %s", name)
+
+
+def _drop_staging(dataset_id: str) -> None:
+    _drop_collection(staging_collection_name(dataset_id))
+
+
+def _drop_collection(name: str) -> None:
+    try:
         mongo.get_database().drop_collection(name)
         forget_image_indexes(mongo.get_database().name, name)
     except Exception:
-        logger.exception("could not drop the staging collection of dataset %s", dataset_id)
+        logger.exception("could not drop the image collection %s", name)
 
 
 def _dataset_fields(dataset_id: str) -> dict:
@@ -304,12 +354,17 @@ def _import(
     skip_invalid: bool,
     progress: ProgressCallback | None,
     batch_size: int,
+    *,
+    direct: bool = False,
 ) -> ImportResult:
     dataset_id = dataset.id
     staging_name = staging_collection_name(dataset_id)
     database = mongo.get_database()
     database.drop_collection(staging_name)  # left over by a killed attempt
-    staging = connections["default"].get_collection(staging_name)
+    if direct:  # empty; unindexed inserts and one index build after are faster than indexed inserts
+        _drop_collection(image_collection_name(dataset_id))
+    # ``staging`` is where the images go: the live collection itself in direct mode.
+    staging = connections["default"].get_collection(image_collection_name(dataset_id) if direct else staging_name)
     problems = Problems(skip_invalid)
     labels: dict[str, str] = {}
     categories: set[str] = set()
@@ -374,7 +429,9 @@ def _import(
         dropped = carry.count_carry()
     if count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
-    late_edits, late_types = _apply_late_user_edits(dataset_id, staging, fingerprints)
+    late_edits, late_types = 0, set()
+    if not direct:  # in direct mode there was no previous image to carry work from
+        late_edits, late_types = _apply_late_user_edits(dataset_id, staging, fingerprints)
     object_types |= late_types
     _check_label_types(dataset_id, labels)
     # The staging collection exists only if something was inserted; indexes before the swap.

@@ -18,7 +18,7 @@ from django.db import connections
 
 from datasets import services
 from datasets.exporters.coco import export_coco
-from datasets.images import Image
+from datasets.images import Image, image_collection_name
 from datasets.importers import runner
 from datasets.importers.coco import CocoImporter, PredictionFile
 from datasets.importers.errors import ImportFormatError
@@ -251,6 +251,141 @@ def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     assert import_status(dataset.id)["state"] == "ready"
     rolled = DataSet.objects.get(pk=dataset.id)
     assert rolled.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
+    assert "pending" not in rolled.detail_status["import"]
+
+
+# --- the direct mode: a dataset with no images yet is written straight into its live collection ---
+
+
+def _new_dataset_state(dataset_id: str) -> tuple:
+    """Everything a new dataset shows; its image collection must be empty and indexed."""
+    collection = mongo.get_collection(image_collection_name(dataset_id))
+    if collection.name in mongo.get_database().list_collection_names():
+        keys = {key for spec in collection.index_information().values() for key, _direction in spec["key"]}
+        assert {"idx", "objects.category_id"} <= keys
+    row = DataSet.objects.get(pk=dataset_id)
+    return (
+        mongo.get_collection(image_collection_name(dataset_id)).count_documents({}),
+        row.num_images,
+        row.object_types,
+        row.cover_url,
+        sorted(Label.objects.filter(dataset_id=dataset_id).values_list("name", flat=True)),
+    )
+
+
+def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypatch):
+    renames = []
+    monkeypatch.setattr(runner, "_rename", lambda source, target: renames.append(source))
+    dataset, result = _import(tmp_path, coco_gt(3))
+    assert renames == [] and result.num_images == 3
+    assert dataset.status == "ready" and dataset.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert dataset.detail_status["import"]["mode"] == runner.DIRECT
+    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+    indexes = {
+        key for spec in Image(dataset.id).get_collection().index_information().values() for key, _ in spec["key"]
+    }
+    assert {"idx", "objects.category_id"} <= indexes
+    # A re-import of a dataset with images goes through the staging collection again.
+    monkeypatch.undo()
+    dataset, _ = _import(tmp_path, coco_gt(4))
+    assert "mode" not in dataset.detail_status["import"] and Image(dataset.id).count_num({}) == 4
+
+
+def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, monkeypatch):
+    dataset = DataSet.get_importing_dataset("coco", id_="ds1")
+    before = _new_dataset_state(dataset.id)
+    calls = {"n": 0}
+    original = runner._Writer.put
+
+    def failing_put(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return original(self, batch)
+
+    monkeypatch.setattr(runner._Writer, "put", failing_put)
+    gt = coco_gt(6)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
+    row = DataSet.objects.get(pk=dataset.id)
+    entry = row.detail_status["import"]
+    assert entry["state"] == "failed" and entry["mode"] == runner.DIRECT and "disk on fire" in entry["reason"]
+    assert _new_dataset_state(dataset.id) == before
+    assert row.status == "failed" and Image(dataset.id).count_num({}) == 0
+    monkeypatch.undo()
+    dataset, result = _import(tmp_path, gt, results=coco_results(gt))
+    assert result.num_images == 6 and dataset.status == "ready" and Image(dataset.id).count_num({}) == 6
+
+
+def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
+    dataset = DataSet.get_importing_dataset("coco", id_="ds-killed")
+    before = _new_dataset_state(dataset.id)
+    big = write_json(tmp_path / "big.json", _big_gt(6000))
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.DATABASES["default"]["HOST"],
+        "MONGODB_NAME": connections["default"].settings_dict["NAME"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_coco", str(big), "--dataset-id", dataset.id, "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    live = mongo.get_collection(image_collection_name(dataset.id))
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if live.estimated_document_count() >= 500:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert live.estimated_document_count() >= 500
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stderr.close()
+    row = DataSet.objects.get(pk=dataset.id)
+    assert row.status == "importing" and row.detail_status["import"]["state"] == "running"
+    assert row.detail_status["import"]["mode"] == runner.DIRECT
+    # The dead attempt is closed the next time anyone looks, and its half-written images dropped.
+    assert import_status(dataset.id)["state"] == "failed"
+    assert DataSet.objects.get(pk=dataset.id).status == "failed" and live.estimated_document_count() == 0
+    assert _new_dataset_state(dataset.id) == before
+
+
+def test_interrupted_direct_swap_is_rolled_forward(db, tmp_path, monkeypatch):
+    dataset = DataSet.get_importing_dataset("coco", id_="ds1")
+    gt = coco_gt(3)
+    # A copy: another test appends "bird" to the helper's shared category list.
+    gt["categories"] = [*(c for c in gt["categories"] if c["id"] != 9), {"id": 9, "name": "bird"}]
+    gt["annotations"].append({"id": 99, "image_id": 30, "category_id": 9, "bbox": [1, 1, 2, 2]})
+    gt_path = write_json(tmp_path / "gt3.json", gt)
+
+    # A process killed right after journalling the swap: no failure handler runs.
+    def killed(dataset_id, entry):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "_complete_swap", killed)
+    monkeypatch.setattr(runner, "_drop_staging", lambda dataset_id: None)
+    monkeypatch.setattr(runner, "_empty_live_collection", lambda dataset_id: None)
+    monkeypatch.setattr(runner.jobs.JobRecord, "fail", lambda self, reason, **detail: None)
+    with pytest.raises(SystemExit):
+        run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
+    monkeypatch.undo()
+    row = DataSet.objects.get(pk=dataset.id)
+    entry = row.detail_status["import"]
+    assert entry["state"] == "swapping" and entry["mode"] == runner.DIRECT and not row.num_images
+    assert not Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
+    mongo.get_collection("datasets").update_one({"_id": dataset.id}, {"$set": {"detail_status.import.pid": 2**22 + 7}})
+    assert import_status(dataset.id)["state"] == "ready"
+    rolled = DataSet.objects.get(pk=dataset.id)
+    assert rolled.status == "ready" and rolled.num_images == 3 and Image(dataset.id).count_num({}) == 3
     assert Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     assert "pending" not in rolled.detail_status["import"]
 
