@@ -2,8 +2,9 @@
 
 Run as ``python bench/import_coco.py [--images N]``. Without ``MONGODB_URI`` an embedded server
 with a temporary on-disk store is started for the run. A COCO file of N images x 10 objects (boxes + polygons, 80
-categories) is written to a temporary directory and imported (parse, spool, build documents,
-write a staging collection, index, swap). The very same image documents are then written with
+categories) is written to a temporary directory and imported into a new dataset (parse, spool,
+build documents, write, index, swap; a dataset without images is written directly into its live
+collection, a re-import through a staging collection). The very same image documents are then written with
 ``insert_many`` (batches of 500, the importer's batch size) into a scratch collection with the same
 indexes on the same server; only the inserts and the index builds are timed. Then a COCO results
 file with 10 boxes per image is imported as a prediction set and the FN/FP analysis is timed
