@@ -65,3 +65,21 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     schema = (tmp_path / "schema.yaml").read_text()
     assert "tokenAuth:" in schema and "DatasetJobs:" in schema and "label_projects_tasks_images_list" in schema
+
+
+def test_page_number_that_is_not_a_positive_integer_is_a_400(staff_client):
+    for page in ("0", "-999", "abc", "1.5"):
+        response = staff_client.get("/api/v1/datasets", {"page": page})
+        assert response.status_code == 400, page
+        assert response.json() == {
+            "code": 400002,
+            "message": "page must be a positive integer.",
+            "detail": {"page": page},
+        }
+    assert staff_client.get("/api/v1/datasets", {"page": "1"}).status_code == 200
+    assert staff_client.get("/api/v1/datasets", {"page": "last"}).status_code == 200
+    assert staff_client.get("/api/v1/datasets", {"page": "7"}).json() == {
+        "code": 404000,
+        "message": "Invalid page.",
+        "detail": None,
+    }
