@@ -5,7 +5,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from labeling.models import LabelProject, LabelTask, TaskRole
-from labeling.workflow import ImageStatus, ProjectQAAction, ReviewAction, Role, TaskQAAction
+from labeling.workflow import MAX_INIT_VALUE, ImageStatus, ProjectQAAction, ReviewAction, Role, TaskQAAction
+
+# Integers are stored in MongoDB as int64: larger input is a 400, not an OverflowError (500).
+MAX_PAGE = 10**9
+MAX_IDX = 2**53
 
 
 def _id(**kwargs) -> serializers.CharField:
@@ -44,9 +48,9 @@ class ProjectEditInput(serializers.Serializer):
 
 
 class ProjectInitInput(serializers.Serializer):
-    batch_size = serializers.IntegerField(min_value=0)
-    label_times = serializers.IntegerField(min_value=1)
-    review_times = serializers.IntegerField(min_value=0)
+    batch_size = serializers.IntegerField(min_value=0, max_value=MAX_INIT_VALUE)
+    label_times = serializers.IntegerField(min_value=1, max_value=MAX_INIT_VALUE)
+    review_times = serializers.IntegerField(min_value=0, max_value=MAX_INIT_VALUE)
 
 
 class ProjectQAInput(serializers.Serializer):
@@ -95,9 +99,11 @@ class ReviewInput(serializers.Serializer):
 class TaskImageQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=ImageStatus.choices, default=ImageStatus.LABELING)
     role_id = _id(required=False)
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    cursor = serializers.IntegerField(min_value=-1, required=False, help_text="Last idx seen (keyset paging).")
+    cursor = serializers.IntegerField(
+        min_value=-1, max_value=MAX_IDX, required=False, help_text="Last idx seen (keyset paging)."
+    )
 
 
 class ProjectOutput(serializers.ModelSerializer):

@@ -99,6 +99,7 @@ COUNTER_FIELDS = tuple(COUNTER_FIELD.values())
 TASK_COUNTER_FIELD: dict[str, str] = {status: f"task_num_{status}" for status in TaskStatus.values}
 
 PRE_LABEL_USER = "_pre"
+MAX_INIT_VALUE = 2**31 - 1  # bound of batch_size, label_times and review_times
 
 # --- status machines (reference §7.11) ----------------------------------------------------------------------------
 
@@ -257,6 +258,11 @@ def check_init_config(batch_size: int | None, label_times: int | None, review_ti
         raise project_error(
             LabelErrCode.CONFIG_INCOMPLETE,
             "batch_size must be >= 0, label_times >= 1 and review_times >= 0.",
+        )
+    if max(batch_size, label_times, review_times) > MAX_INIT_VALUE:
+        # Stored as MongoDB int64: a larger value would fail in the driver, after the status changed.
+        raise project_error(
+            LabelErrCode.CONFIG_INCOMPLETE, f"batch_size, label_times and review_times must be <= {MAX_INIT_VALUE}."
         )
 
 

@@ -59,16 +59,26 @@ def load_manifest(path: str) -> dict[str, Any]:
 
 
 def _prediction_list(spec: dict) -> list[tuple[str, str]]:
+    """``[(name, file)]`` from ``[{name, file}]`` or ``{name: file}``; any other shape is a typed 400."""
     predictions = spec.get("predictions") or []
     if isinstance(predictions, dict):
-        return list(predictions.items())
+        pairs = [(name, path, f"predictions[{name!r}]") for name, path in predictions.items()]
+    elif isinstance(predictions, list):
+        pairs = [
+            (item.get("name"), item.get("file"), f"predictions[{index}]")
+            if isinstance(item, dict)
+            else (None, None, f"predictions[{index}]")
+            for index, item in enumerate(predictions)
+        ]
+    else:
+        raise ImportFormatError(
+            "predictions must be a list of {name, file} or a {name: file} mapping", field="predictions"
+        )
     out = []
-    for index, item in enumerate(predictions):
-        if not isinstance(item, dict) or not item.get("name") or not item.get("file"):
-            raise ImportFormatError(
-                "a prediction set needs a name and a file", record=f"predictions[{index}]", field="predictions"
-            )
-        out.append((str(item["name"]), str(item["file"])))
+    for name, path, record in pairs:
+        if not name or not isinstance(path, str) or not path:
+            raise ImportFormatError("a prediction set needs a name and a file path", record=record, field="predictions")
+        out.append((str(name), path))
     return out
 
 

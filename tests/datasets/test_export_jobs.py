@@ -156,3 +156,21 @@ def test_export_onto_an_existing_directory_is_a_400(imported, tmp_path, staff):
     )
     assert response.status_code == 400 and response.json()["detail"]["field"] == "output"
     assert (tmp_path / "taken.json").is_dir() and list(tmp_path.glob(".taken.json.*")) == []
+
+
+@pytest.mark.parametrize(
+    "predictions",
+    [{"det": 1}, {"det": ""}, [1, None], [{"name": "det", "file": 7}], [{"name": "det"}], 5, "det.json"],
+)
+def test_import_job_with_malformed_predictions_is_a_400(imported, tmp_path, staff, predictions):
+    gt = write_json(tmp_path / "gt2.json", coco_gt(2))
+    client = APIClient()
+    client.force_authenticate(staff)
+    response = client.post(
+        "/api/v1/datasets/pets/jobs/import",
+        {"format": "coco", "ground_truth": str(gt), "predictions": predictions},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == 400002 and response.json()["detail"]["field"] == "predictions"
+    assert Image("pets").count_num({}) == 3  # nothing was imported

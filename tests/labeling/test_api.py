@@ -389,3 +389,43 @@ def test_project_edit_and_init_api(world, users, small_datasets):
         f"{BASE}/{fresh.pk}/init", {"batch_size": 2, "label_times": 1, "review_times": 0}, format="json"
     )
     assert response.json()["code"] == 400209
+
+
+def test_numbers_too_large_for_mongodb_are_a_400_not_a_500(world):
+    # Larger than int64: the driver used to fail with OverflowError (a 500).
+    project, task_a, _, roles, _ = world
+    from tests.labeling.conftest import make_dataset
+
+    fresh = LabelProject.create_project(
+        name="fresh",
+        owner=roles["owner"],
+        datasets=[make_dataset("f", 3)],
+        managers=[roles["manager"]],
+        categories=["a"],
+    )
+    manager = client_for(roles["manager"])
+    huge = 2**70
+    for body in (
+        {"batch_size": huge, "label_times": 1, "review_times": 0},
+        {"batch_size": 1, "label_times": huge, "review_times": huge},
+    ):
+        response = manager.post(f"{BASE}/{fresh.pk}/init", body, format="json")
+        assert (response.status_code, response.json()["code"]) == (400, 400002), response.content
+    fresh.refresh_from_db()
+    assert fresh.status == "waiting" and fresh.batch_size is None
+    images = f"{BASE}/{project.pk}/tasks/{task_a.pk}/images"
+    labeler = client_for(roles["labeler"])
+    for query in ({"page": huge}, {"cursor": huge}, {"page": 10**9 + 1}):
+        response = labeler.get(images, query)
+        assert (response.status_code, response.json()["code"]) == (400, 400002), query
+    assert labeler.get(images, {"page": 10**9}).json()["image_list"] == []
+
+
+def test_model_api_refuses_an_init_config_beyond_int64(users, small_datasets):
+    from labeling.errors import LabelProjectError
+
+    project = make_project(users, small_datasets[:1])
+    with pytest.raises(LabelProjectError, match="must be <="):
+        project.init_project(batch_size=2**63, label_times=1, review_times=0)
+    project.refresh_from_db()
+    assert project.status == "waiting" and not LabelTask.objects.filter(project_id=project.pk).exists()
