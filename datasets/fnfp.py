@@ -385,8 +385,10 @@ def _write_results(
                 if progress:
                     progress(count)
         writer.put(updates_of(batch))
-    finally:
-        writer.close()
+    except BaseException:
+        writer.close(reraise=False)  # the first failure is the one reported
+        raise
+    writer.close()
     return sum(redo(updates) for updates in writer.conflicts)
 
 
@@ -419,10 +421,10 @@ class _BulkWriter(threading.Thread):
             raise self.error
         self._queue.put(updates)
 
-    def close(self) -> None:
+    def close(self, *, reraise: bool = True) -> None:
         self._queue.put(None)
         self.join()
-        if self.error is not None:
+        if reraise and self.error is not None:
             raise self.error
 
 

@@ -89,6 +89,24 @@ def test_fnfp_rerun_is_idempotent(db, monkeypatch):
     assert writes == []  # nothing changed, nothing written
 
 
+def test_fnfp_write_failure_on_the_writer_thread_fails_the_job(db, monkeypatch):
+    from datasets import fnfp
+
+    dataset = _hand_dataset()
+    before = Image(dataset.id).find_one({"id": 1}).to_dict()
+
+    def broken(*args):
+        raise RuntimeError("server gone")
+
+    monkeypatch.setattr(fnfp, "UpdateOne", broken)  # used on the writer thread
+    with pytest.raises(RuntimeError, match="server gone"):
+        calculate_fnfp(dataset.id, with_coco_metrics=False)
+    stored = DataSet.objects.get(pk=dataset.id)
+    assert stored.detail_status[DDS_PROCESSOR_KEY] == "failed"
+    assert stored.detail_status["fnfp"]["state"] == "failed" and "server gone" in stored.detail_status["fnfp"]["reason"]
+    assert Image(dataset.id).find_one({"id": 1}).to_dict() == before
+
+
 def test_fnfp_two_prediction_sets_keep_separate_gt_results(db):
     dataset = DataSet.create_dataset("two")
     image = dataset.batch_add_image("http://img/1.jpg", width=100, height=100, id_=1)
