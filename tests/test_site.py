@@ -83,3 +83,17 @@ def test_page_number_that_is_not_a_positive_integer_is_a_400(staff_client):
         "message": "Invalid page.",
         "detail": None,
     }
+
+
+def test_request_django_refuses_before_the_view_is_a_json_400(make_user):
+    # Too many form fields: Django raises TooManyFieldsSent while DRF parses, and answers with handler400.
+    from django.test import Client
+
+    from accounts import services
+
+    token = services.token_issue(make_user("staffer", is_staff=True)).value
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=False)
+    form = "&".join(f"f{number}=1" for number in range(1500))
+    response = client.post("/api/v1/datasets", data=form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json() == {"code": 400000, "message": "Bad request.", "detail": None}
