@@ -17,9 +17,17 @@ import pydantic
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
-from datasets.constants import AnnotationType, LabelName
+from datasets.constants import LabelName
 from datasets.errors import InvalidDatasetArgument
-from datasets.objects import Number, Object, format_bbox, format_keypoints, format_segmentation, uri_to_url
+from datasets.objects import (
+    Number,
+    Object,
+    format_bbox,
+    format_keypoints,
+    format_segmentation,
+    object_types_of,
+    uri_to_url,
+)
 from dds_site import mongo
 from dds_site.documents import DocumentModel
 
@@ -63,18 +71,7 @@ def forget_image_indexes(database_name: str, collection_name: str) -> None:
 
 def annotation_types(obj: Object) -> set[str]:
     """The ``AnnotationType`` values one object implies (Classification always)."""
-    types = {AnnotationType.CLASSIFICATION}
-    if obj.bounding_box:
-        types.add(AnnotationType.DETECTION)
-    if obj.segmentation:
-        types.add(AnnotationType.SEGMENTATION)
-    if obj.alpha:
-        types.add(AnnotationType.MATTING)
-    if obj.points:
-        types.add(AnnotationType.KEYPOINTS)
-    if obj.mask:
-        types.add(AnnotationType.MASK)
-    return types
+    return object_types_of(obj.__dict__)
 
 
 class ImageModel(DocumentModel):

@@ -15,10 +15,31 @@ from urllib.parse import quote
 
 import pydantic
 
-from datasets.constants import COCO_KEYPOINT_COLORS, COCO_KEYPOINT_NAMES, COCO_KEYPOINT_SKELETON
+from datasets.constants import (
+    COCO_KEYPOINT_COLORS,
+    COCO_KEYPOINT_NAMES,
+    COCO_KEYPOINT_SKELETON,
+    AnnotationType,
+)
 from datasets.errors import InvalidDatasetArgument
 
 Number = float | int
+
+# The object field whose presence implies each annotation type (Classification is always implied).
+_FIELD_ANNOTATION_TYPES = (
+    ("bounding_box", AnnotationType.DETECTION),
+    ("segmentation", AnnotationType.SEGMENTATION),
+    ("alpha", AnnotationType.MATTING),
+    ("points", AnnotationType.KEYPOINTS),
+    ("mask", AnnotationType.MASK),
+)
+
+
+def object_types_of(obj: dict[str, Any]) -> set[str]:
+    """The ``AnnotationType`` values an object (as a dict) implies."""
+    types = {AnnotationType.CLASSIFICATION}
+    types.update(kind for field, kind in _FIELD_ANNOTATION_TYPES if obj.get(field))
+    return types
 
 
 class Object(pydantic.BaseModel):

@@ -17,8 +17,9 @@ from typing import IO
 
 from pymongo import UpdateOne
 
-from datasets.constants import AnnotationType, LabelName
+from datasets.constants import LabelName
 from datasets.models import DataSet, Label, LabelType
+from datasets.objects import object_types_of
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
 from dds_site import mongo
 from dds_site.errors import InvalidArgument
@@ -56,19 +57,6 @@ def _state(doc: dict) -> ImageState:
     return ImageState(
         labels=doc.get("labels") or {}, reviews=doc.get("reviews") or {}, role_status=doc.get("role_status") or {}
     )
-
-
-def object_types_of(annotation: dict) -> set[str]:
-    types = {AnnotationType.CLASSIFICATION}
-    if annotation.get("bounding_box"):
-        types.add(AnnotationType.DETECTION)
-    if annotation.get("segmentation"):
-        types.add(AnnotationType.SEGMENTATION)
-    if annotation.get("mask"):
-        types.add(AnnotationType.MASK)
-    if annotation.get("points"):
-        types.add(AnnotationType.KEYPOINTS)
-    return types
 
 
 def project_export(*, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER) -> LabelProject:

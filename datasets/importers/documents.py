@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 
-from datasets.constants import AnnotationType
 from datasets.importers.records import AnnotationRecord, ImageRecord
 from datasets.services import category_id_for, label_id_for
 
@@ -13,22 +12,6 @@ from datasets.services import category_id_for, label_id_for
 # (COCO id, file name, TSV image id) so a re-import re-attaches user annotations and flags to
 # the same picture even when ids or line numbers change (DDS matched by line index, §12.22).
 SOURCE_KEY = "source_key"
-
-
-def object_types_of(obj: dict) -> set[str]:
-    """The annotation types an object dict implies."""
-    types = {AnnotationType.CLASSIFICATION}
-    if obj.get("bounding_box"):
-        types.add(AnnotationType.DETECTION)
-    if obj.get("segmentation"):
-        types.add(AnnotationType.SEGMENTATION)
-    if obj.get("mask"):
-        types.add(AnnotationType.MASK)
-    if obj.get("alpha"):
-        types.add(AnnotationType.MATTING)
-    if obj.get("points"):
-        types.add(AnnotationType.KEYPOINTS)
-    return types
 
 
 @functools.lru_cache(maxsize=4096)

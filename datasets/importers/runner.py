@@ -31,11 +31,12 @@ from django.db import connections
 
 from datasets import jobs
 from datasets.images import ensure_image_indexes, forget_image_indexes, image_collection_name
-from datasets.importers.documents import SOURCE_KEY, image_document, object_types_of
+from datasets.importers.documents import SOURCE_KEY, image_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress
 from datasets.importers.records import ImageRecord, Problems
 from datasets.importers.spool import Spool
 from datasets.models import DataSet, DatasetStatus
+from datasets.objects import object_types_of
 from datasets.services import category_id_for, label_id_for
 from dds_site import mongo
 
