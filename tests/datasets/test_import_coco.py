@@ -186,10 +186,9 @@ def _big_gt(num_images: int) -> dict:
     return {"images": images, "annotations": annotations, "categories": coco_gt(1)["categories"]}
 
 
-def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
-    dataset, _ = _import(tmp_path, coco_gt(3))
-    Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
-    before = _snapshot(dataset.id)
+def _kill_import_midway(dataset_id: str, tmp_path: Path, *, watch: str):
+    """Run ``manage.py import_coco`` of 6,000 images into the dataset in a subprocess, SIGKILL it
+    once the collection ``watch`` holds at least 500 images, and return that collection."""
     big = write_json(tmp_path / "big.json", _big_gt(6000))
     env = {
         **os.environ,
@@ -197,21 +196,21 @@ def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
         "MONGODB_NAME": connections["default"].settings_dict["NAME"],
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "import_coco", str(big), "--dataset-id", dataset.id, "--verbosity", "0"],
+        [sys.executable, "manage.py", "import_coco", str(big), "--dataset-id", dataset_id, "--verbosity", "0"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    staging = mongo.get_collection(staging_collection_name(dataset.id))
+    collection = mongo.get_collection(watch)
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if staging.estimated_document_count() >= 500:
+            if collection.estimated_document_count() >= 500:
                 break
             time.sleep(0.05)
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
-        assert staging.estimated_document_count() >= 500
+        assert collection.estimated_document_count() >= 500
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:
@@ -219,6 +218,14 @@ def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
             process.kill()
             process.wait(10)
         process.stderr.close()
+    return collection
+
+
+def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
+    dataset, _ = _import(tmp_path, coco_gt(3))
+    Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    before = _snapshot(dataset.id)
+    _kill_import_midway(dataset.id, tmp_path, watch=staging_collection_name(dataset.id))
     assert _snapshot(dataset.id) == before
     assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["state"] == "running"
     # The dead attempt is closed (failed) the next time anyone looks, and its staging dropped.
@@ -321,35 +328,7 @@ def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, mo
 def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
     dataset = DataSet.get_importing_dataset("coco", id_="ds-killed")
     before = _new_dataset_state(dataset.id)
-    big = write_json(tmp_path / "big.json", _big_gt(6000))
-    env = {
-        **os.environ,
-        "MONGODB_URI": settings.DATABASES["default"]["HOST"],
-        "MONGODB_NAME": connections["default"].settings_dict["NAME"],
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "import_coco", str(big), "--dataset-id", dataset.id, "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    live = mongo.get_collection(image_collection_name(dataset.id))
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if live.estimated_document_count() >= 500:
-                break
-            time.sleep(0.05)
-        assert process.poll() is None, process.stderr.read().decode()[-2000:]
-        assert live.estimated_document_count() >= 500
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        process.stderr.close()
+    live = _kill_import_midway(dataset.id, tmp_path, watch=image_collection_name(dataset.id))
     row = DataSet.objects.get(pk=dataset.id)
     assert row.status == "importing" and row.detail_status["import"]["state"] == "running"
     assert row.detail_status["import"]["mode"] == runner.DIRECT
