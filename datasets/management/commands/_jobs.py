@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -27,8 +28,9 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--skip-invalid", action="store_true", help="skip bad records and report how many")
         parser.add_argument("--background", action="store_true", help="queue as a Celery task (CELERY_BROKER_URL)")
 
+    @abstractmethod
     def build_spec(self, options: dict) -> dict:
-        raise NotImplementedError
+        """The import spec (see ``datasets.tasks``) for the parsed options; each command defines it."""
 
     def handle(self, *args, **options) -> None:
         from datasets import tasks
