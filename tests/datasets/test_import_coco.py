@@ -144,11 +144,8 @@ def _snapshot(dataset_id: str) -> tuple:
     return images, row.num_images, row.status, row.object_types, row.cover_url
 
 
-def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monkeypatch):
-    dataset, _ = _import(tmp_path, coco_gt(4))
-    Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User", bbox=(1, 1, 5, 5))
-    before = _snapshot(dataset.id)
-    labels_before = sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True))
+def _fail_second_write(monkeypatch) -> None:
+    """Make the import's second batch write raise ``RuntimeError("disk on fire")``."""
     calls = {"n": 0}
     original = runner._Writer.put
 
@@ -159,6 +156,14 @@ def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monke
         return original(self, batch)
 
     monkeypatch.setattr(runner._Writer, "put", failing_put)
+
+
+def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monkeypatch):
+    dataset, _ = _import(tmp_path, coco_gt(4))
+    Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User", bbox=(1, 1, 5, 5))
+    before = _snapshot(dataset.id)
+    labels_before = sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True))
+    _fail_second_write(monkeypatch)
     gt = coco_gt(6)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
@@ -302,16 +307,7 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
 def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, monkeypatch):
     dataset = DataSet.get_importing_dataset("coco", id_="ds1")
     before = _new_dataset_state(dataset.id)
-    calls = {"n": 0}
-    original = runner._Writer.put
-
-    def failing_put(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("disk on fire")
-        return original(self, batch)
-
-    monkeypatch.setattr(runner._Writer, "put", failing_put)
+    _fail_second_write(monkeypatch)
     gt = coco_gt(6)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
