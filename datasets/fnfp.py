@@ -20,9 +20,10 @@ For every prediction label set of a dataset:
    ``compare_result[L]`` = OK/FP when valid; GT objects get one entry per prediction set, keyed
    ``"<label_id>_<L>"`` (DDS kept one shared ``L`` key, so the last set processed won).
 
-Every run recomputes all of it from the annotations (re-runs are idempotent), and writes each
-image with a conditional update on the objects it read, so a concurrent edit is not lost: the
-image is re-read and recomputed instead.
+Every run recomputes all of it from the annotations (re-runs are idempotent, and write only the
+images whose results changed). Each image is written with a conditional update on the revision
+it was read at (``datasets.images.REVISION``, renewed by every write of an image's objects), so a
+concurrent edit is not lost: that image is re-read and recomputed instead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 from pymongo import UpdateOne
 
 from datasets import jobs
-from datasets.images import image_collection_name
+from datasets.images import REVISION, image_collection_name, new_revision
 from datasets.importers.errors import JobFailed
 from datasets.importers.spool import Spool
 from dds_site import mongo
@@ -170,6 +171,7 @@ def _box(obj: dict) -> list[float] | None:
 
 _FULL_PROJECTION = {"objects": 1, "width": 1, "height": 1}
 _COUNTERS = ("num_fn", "num_fp", "num_fn_cat", "num_fp_cat")
+_REDO_PROJECTION = {"objects": 1, REVISION: 1, **dict.fromkeys(_COUNTERS, 1)}
 
 
 @dataclass
@@ -276,28 +278,42 @@ def image_updates(
     return results, matched, counters
 
 
-def _guarded_update(
-    m: ImageMatches, objects: list[dict], thresholds: dict[str, list[dict]], single_set: bool
-) -> tuple[dict, dict]:
-    """Filter + update of one image: applies only if its objects are still exactly those read.
+@dataclass
+class ReadImage:
+    """What pass 1 keeps of an image for pass 2: its matching and the state it was read in."""
 
-    The whole ``objects`` array is rewritten (one path is much cheaper for the server than one
-    dotted path per object); the equality guard makes sure no concurrent edit is overwritten.
+    matches: ImageMatches
+    objects: list[dict]
+    counters: dict
+    revision: object  # None for an image never written here (e.g. by DDS)
+
+    @classmethod
+    def of(cls, document: dict, pred_label_ids: Iterable[str]) -> ReadImage:
+        return cls(
+            match_document(document, pred_label_ids),
+            document.get("objects") or [],
+            {key: document.get(key) for key in _COUNTERS},
+            document.get(REVISION),
+        )
+
+
+def _guarded_update(image: ReadImage, thresholds: dict[str, list[dict]], single_set: bool) -> tuple[dict, dict] | None:
+    """Filter + update of one image, applied only if it is still at the revision read; None if
+    the image already holds exactly these results (a re-run then writes nothing).
+
+    The whole ``objects`` array is rewritten: one path is much cheaper for the server than one
+    dotted path per object.
     """
-    results, matched, counters = image_updates(m, thresholds, single_set)
+    results, matched, counters = image_updates(image.matches, thresholds, single_set)
     new_objects = []
-    for pos, obj in enumerate(objects):
+    for pos, obj in enumerate(image.objects):
         if pos in results:
             obj = {**obj, "compare_result": results[pos], "matched_det_idx": matched[pos]}
         new_objects.append(obj)
-    return {"_id": m.image_id, "objects": objects}, {"$set": {"objects": new_objects, **counters}}
-
-
-def _unchanged(update: tuple[dict, dict], stored_counters: dict) -> bool:
-    """True if the image already holds exactly these results (a re-run then writes nothing)."""
-    (condition, spec) = update
-    new = spec["$set"]
-    return new["objects"] == condition["objects"] and all(stored_counters.get(key) == new[key] for key in _COUNTERS)
+    if new_objects == image.objects and all(image.counters[key] == counters[key] for key in _COUNTERS):
+        return None
+    condition = {"_id": image.matches.image_id, REVISION: image.revision}
+    return condition, {"$set": {"objects": new_objects, **counters, REVISION: new_revision()}}
 
 
 # --- the job over a dataset ---------------------------------------------------------------------
@@ -328,9 +344,9 @@ def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Call
     count = 0
     # No projection: the server answers whole documents faster than projected ones.
     for count, document in enumerate(_prefetched(collection.find({}, batch_size=_READ_BATCH)), start=1):
-        matches = match_document(document, label_ids)
-        counters = {key: document.get(key) for key in _COUNTERS}
-        spool.add_image(matches.image_id, (matches, document.get("objects") or [], counters))
+        image = ReadImage.of(document, label_ids)
+        matches = image.matches
+        spool.add_image(matches.image_id, image)
         num_gt += sum(1 for crowd in matches.gt_crowd if not crowd)
         for label, (_positions, _cats, set_scores, match) in matches.sets.items():
             scores[label].append(set_scores)
@@ -353,28 +369,27 @@ def _write_results(
     single = len(thresholds) == 1
     label_ids = list(thresholds)
 
-    def updates_of(batch: list[tuple[ImageMatches, list[dict], dict]]) -> list[tuple[ImageMatches, tuple]]:
-        updates = [(m, _guarded_update(m, objects, thresholds, single), stored) for m, objects, stored in batch]
-        return [(m, update) for m, update, stored in updates if not _unchanged(update, stored)]
+    def updates_of(batch: list[ReadImage]) -> list[tuple[int, tuple]]:
+        updates = ((image.matches.image_id, _guarded_update(image, thresholds, single)) for image in batch)
+        return [(image_id, update) for image_id, update in updates if update is not None]
 
-    def redo(updates: list[tuple[ImageMatches, tuple]]) -> int:
+    def redo(updates: list[tuple[int, tuple]]) -> int:
         # Writing is idempotent, so the whole batch is redone, each write again guarded.
         redone = 0
-        for m, _update in updates:
+        for image_id, _update in updates:
             for _attempt in range(_RETRIES):
-                document = collection.find_one({"_id": m.image_id}, {"objects": 1})
+                document = collection.find_one({"_id": image_id}, _REDO_PROJECTION)
                 if document is None:
                     break
-                fresh = match_document(document, label_ids)
-                update = _guarded_update(fresh, document.get("objects") or [], thresholds, single)
-                if collection.update_one(*update).matched_count:
+                update = _guarded_update(ReadImage.of(document, label_ids), thresholds, single)
+                if update is None or collection.update_one(*update).matched_count:
                     redone += 1
                     break
         return redone
 
     writer = _BulkWriter(collection)
     writer.start()
-    batch: list[tuple[ImageMatches, list[dict], dict]] = []
+    batch: list[ReadImage] = []
     count = 0
     try:
         for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
@@ -399,7 +414,7 @@ class _BulkWriter(threading.Thread):
         super().__init__(name="dds-fnfp-writer", daemon=True)
         self._collection = collection
         self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self.conflicts: list[list[tuple[ImageMatches, tuple]]] = []
+        self.conflicts: list[list[tuple[int, tuple]]] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -410,13 +425,13 @@ class _BulkWriter(threading.Thread):
             if self.error is not None or not updates:
                 continue
             try:
-                requests = [UpdateOne(*update) for _m, update in updates]
+                requests = [UpdateOne(*update) for _image_id, update in updates]
                 if self._collection.bulk_write(requests, ordered=False).matched_count != len(updates):
                     self.conflicts.append(updates)
             except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
                 self.error = exc
 
-    def put(self, updates: list[tuple[ImageMatches, tuple]]) -> None:
+    def put(self, updates: list[tuple[int, tuple]]) -> None:
         if self.error is not None:
             raise self.error
         self._queue.put(updates)

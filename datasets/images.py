@@ -4,6 +4,12 @@
 (``belong_dataset``); the document API of ``dds_site.documents`` then runs on that dataset's
 collection. The first time a process touches an image collection its indexes (``idx``,
 ``objects.category_id``) are created, once, not per image.
+
+Every write that changes an image's ``objects`` (or its FN/FP counters) also sets a new
+``rev`` (an ObjectId). A read-compute-write of the whole ``objects`` array, such as the FN/FP
+analysis, guards its write on ``rev`` instead of on the array it read: the same protection for
+concurrent edits at a fraction of the server's cost. Documents written by DDS have no ``rev``
+until their first write here; a guard on ``rev: None`` matches them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pydantic
+from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
@@ -37,8 +44,22 @@ if TYPE_CHECKING:
 LABEL_TYPES = frozenset({"GT", "Pred", "User"})
 IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING))
 
+REVISION = "rev"
+
 _indexed_lock = threading.Lock()
 _indexed: set[tuple[str, str]] = set()
+
+
+def new_revision() -> ObjectId:
+    """A value for ``rev`` that no earlier write of any image can have had."""
+    return ObjectId()
+
+
+def with_new_revision(update: dict) -> dict:
+    """A copy of the update document ``update`` that also sets a new ``rev``."""
+    update = dict(update)
+    update["$set"] = {**update.get("$set", {}), REVISION: new_revision()}
+    return update
 
 
 def image_collection_name(dataset_id: str) -> str:
@@ -118,6 +139,15 @@ class ImageModel(DocumentModel):
         data = cls.convert_id_for_python(dict(data))
         data.setdefault("idx", data.get("id"))
         return cls.model_validate(data)
+
+    def _to_document(self) -> dict:
+        return {**super()._to_document(), REVISION: new_revision()}
+
+    @classmethod
+    def _update_spec(cls, set_data: dict | None, unset_data: dict | None) -> dict:
+        # Any update may touch ``objects``; every one gives the image a new revision.
+        spec = super()._update_spec(set_data, unset_data)
+        return with_new_revision(spec) if spec else spec
 
     def post_init(self) -> None:
         """Local ``file://`` URIs become local-file URLs."""

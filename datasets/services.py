@@ -37,6 +37,7 @@ from datasets.errors import (
     LabelTypeMismatch,
 )
 from datasets.images import (
+    REVISION,
     Image,
     ImageModel,
     annotation_types,
@@ -44,7 +45,9 @@ from datasets.images import (
     ensure_image_indexes,
     forget_image_indexes,
     image_collection_name,
+    new_revision,
     task_image_collection_name,
+    with_new_revision,
 )
 from datasets.models import Category, DataSet, DatasetStatus, Label
 from datasets.objects import Object, uri_to_url
@@ -317,7 +320,7 @@ def annotation_add(*, image: ImageModel, obj: Object) -> None:
     obj.category_id = category_get_or_create(dataset_id=image.dataset_id, name=obj.category_name)
     image.get_collection().update_one(
         {"_id": image.id},
-        {"$push": {"objects": obj.model_dump()}, "$setOnInsert": _image_insert_fields(image)},
+        with_new_revision({"$push": {"objects": obj.model_dump()}, "$setOnInsert": _image_insert_fields(image)}),
         upsert=True,
         session=mongo.current_session(),
     )
@@ -377,7 +380,9 @@ def image_add(
     for _attempt in range(ADD_IMAGE_ATTEMPTS):
         if id is not None and collection.find_one({"_id": id}, {"_id": 1}, session=session) is not None:
             collection.update_one(
-                {"_id": id}, {"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}, session=session
+                {"_id": id},
+                with_new_revision({"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}),
+                session=session,
             )
             image = model.from_dict(collection.find_one({"_id": id}, session=session))
             break
@@ -624,6 +629,7 @@ def _image_document(image: ImageModel) -> dict:
     document = dict(image.__dict__)
     document["objects"] = [dict(obj.__dict__) for obj in image.objects]
     document["_id"] = document.pop("id")
+    document[REVISION] = new_revision()
     return document
 
 

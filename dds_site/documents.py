@@ -131,8 +131,8 @@ class DocumentAPI:
     def count_num(cls, filters: dict) -> int:
         return cls.get_collection().count_documents(cls._mongo_filters(filters), session=mongo.current_session())
 
-    @staticmethod
-    def _update_spec(set_data: dict | None, unset_data: dict | None) -> dict:
+    @classmethod
+    def _update_spec(cls, set_data: dict | None, unset_data: dict | None) -> dict:
         spec: dict[str, dict] = {}
         if set_data:
             spec["$set"] = dict(set_data)

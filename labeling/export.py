@@ -18,6 +18,7 @@ from typing import IO
 from pymongo import UpdateOne
 
 from datasets.constants import LabelName
+from datasets.images import with_new_revision
 from datasets.models import DataSet, Label, LabelType
 from datasets.objects import object_types_of
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
@@ -116,11 +117,15 @@ def _export_dataset(project: LabelProject, dataset: DataSet, name: str, label_ty
                     # Pull then push: a re-run replaces this label set's objects instead of adding twice,
                     # and the other label sets' objects of the image are never rewritten.
                     operations.append(
-                        UpdateOne({"_id": doc["image_id"]}, {"$pull": {"objects": {"label_id": label_id}}})
+                        UpdateOne(
+                            {"_id": doc["image_id"]}, with_new_revision({"$pull": {"objects": {"label_id": label_id}}})
+                        )
                     )
                     if objects:
                         operations.append(
-                            UpdateOne({"_id": doc["image_id"]}, {"$push": {"objects": {"$each": objects}}})
+                            UpdateOne(
+                                {"_id": doc["image_id"]}, with_new_revision({"$push": {"objects": {"$each": objects}}})
+                            )
                         )
                 if operations:
                     images.bulk_write(operations, ordered=True)

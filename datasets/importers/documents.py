@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
+from datasets.images import REVISION, new_revision
 from datasets.importers.records import AnnotationRecord, ImageRecord
 from datasets.services import category_id_for, label_id_for
 
@@ -84,4 +85,5 @@ def image_document(image: ImageRecord, *, image_id: int, idx: int, dataset_id: s
         "num_fp_cat": {},
         "label_confirm": {},
         SOURCE_KEY: image.key,
+        REVISION: new_revision(),
     }

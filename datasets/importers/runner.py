@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from django.db import connections
 
 from datasets import jobs
-from datasets.images import ensure_image_indexes, forget_image_indexes, image_collection_name
+from datasets.images import ensure_image_indexes, forget_image_indexes, image_collection_name, with_new_revision
 from datasets.importers.documents import SOURCE_KEY, image_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress
 from datasets.importers.records import ImageRecord, Problems
@@ -170,15 +170,18 @@ def _apply_late_user_edits(dataset_id: str, staging, before: dict[str, int]) -> 
         user_objects, flag, flag_ts = state
         for obj in user_objects:
             types |= object_types_of(obj)
-        staging.update_one({SOURCE_KEY: key}, {"$pull": {"objects": {"label_type": "User"}}})
+        staging.update_one({SOURCE_KEY: key}, with_new_revision({"$pull": {"objects": {"label_type": "User"}}}))
         staging.update_one(
             {SOURCE_KEY: key},
-            {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}},
+            with_new_revision(
+                {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}}
+            ),
         )
         changed += 1
     for key in before.keys() - seen:  # user work removed meanwhile
         staging.update_one(
-            {SOURCE_KEY: key}, {"$pull": {"objects": {"label_type": "User"}}, "$set": {"flag": 0, "flag_ts": 0}}
+            {SOURCE_KEY: key},
+            with_new_revision({"$pull": {"objects": {"label_type": "User"}}, "$set": {"flag": 0, "flag_ts": 0}}),
         )
         changed += 1
     return changed, types

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from datasets.images import Image
+from datasets.images import REVISION, Image
 from datasets.models import DataSet, Label
 from dds_site.errors import InvalidArgument
 from labeling import export
@@ -65,9 +65,14 @@ def _finish(project, tasks, users):
     project.accept_project()
 
 
+def _revisions(dataset_id: str) -> dict:
+    return {doc["_id"]: doc.get(REVISION) for doc in Image(dataset_id).get_collection().find({}, {REVISION: 1})}
+
+
 def test_export_writes_one_accepted_label_per_image_bug16(accepted, small_datasets):
     project, tasks, users = accepted
     _finish(project, tasks, users)
+    revisions = {dataset.pk: _revisions(dataset.pk) for dataset in small_datasets}
     project.export_project("review")
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.EXPORTED
     name = f"review[{project.pk[:8]}]"
@@ -84,6 +89,10 @@ def test_export_writes_one_accepted_label_per_image_bug16(accepted, small_datase
             assert [o.category_name for o in exported] == ["cat", "dog"]
             assert exported[0].bounding_box["xmin"] == 0.2
             assert exported[0].label_type == "User"
+        # The write-back renews each image's revision, so an FN/FP run reading before it redoes the image.
+        after = _revisions(dataset.pk)
+        assert after.keys() == revisions[dataset.pk].keys()
+        assert all(after[image_id] != revisions[dataset.pk][image_id] for image_id in after)
     types = DataSet.objects.get(pk=small_datasets[0].pk).object_types
     assert set(types) == {"Classification", "Detection", "Segmentation"}
     with pytest.raises(LabelProjectError) as caught:
