@@ -3,18 +3,27 @@
 COCO files keep images and annotations in separate arrays in any order, so pairing them in
 one streaming pass would need every annotation in memory. The parser spools both into a
 temporary SQLite file (standard library, no server) and reads them back merged by image id.
+
+A spool lives in a temporary directory named after its process. A process killed mid-import
+cannot remove it; the next spool opened on the machine removes those of dead processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+from dds_site.mongo import pid_alive
+
 _CHUNK = 5000
+_PREFIX = "dds-spool-"
 
 
 def _load(blob: bytes):
@@ -22,11 +31,24 @@ def _load(blob: bytes):
     return pickle.loads(blob)  # noqa: S301
 
 
+def remove_orphaned_spools(root: str | None = None) -> int:
+    """Remove the spool directories of processes that are gone; returns how many were removed."""
+    removed = 0
+    for path in Path(root or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = path.name[len(_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path)
+                removed += 1
+    return removed
+
+
 class Spool:
     """``images(id, data)`` and ``anns(image_id, data)`` tables in a temporary file."""
 
     def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="dds-import-")
+        remove_orphaned_spools()
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-")
         self._db = sqlite3.connect(os.path.join(self._dir.name, "spool.sqlite3"))
         self._db.executescript(
             """

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from datasets.importers import runner
 from datasets.importers.coco import CocoImporter, PredictionFile
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.runner import import_status, run_import, staging_collection_name
+from datasets.importers.spool import Spool, remove_orphaned_spools
 from datasets.models import Category, DataSet, Label
 from datasets.tasks import run_import_spec
 from dds_site import mongo
@@ -193,10 +195,14 @@ def _big_gt(num_images: int) -> dict:
 
 def _kill_import_midway(dataset_id: str, tmp_path: Path, *, watch: str):
     """Run ``manage.py import_coco`` of 6,000 images into the dataset in a subprocess, SIGKILL it
-    once the collection ``watch`` holds at least 500 images, and return that collection."""
+    once the collection ``watch`` holds at least 500 images, and return that collection.
+
+    The process keeps its temporary files in ``tmp_path / "tmp"``."""
     big = write_json(tmp_path / "big.json", _big_gt(6000))
+    (tmp_path / "tmp").mkdir()
     env = {
         **os.environ,
+        "TMPDIR": str(tmp_path / "tmp"),
         "MONGODB_URI": settings.DATABASES["default"]["HOST"],
         "MONGODB_NAME": connections["default"].settings_dict["NAME"],
     }
@@ -237,6 +243,11 @@ def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
     assert import_status(dataset.id)["state"] == "failed"
     assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
     assert _snapshot(dataset.id) == before
+    # Its spool directory outlived it; the next spool opened removes it.
+    leftovers = tmp_path / "tmp"
+    assert list(leftovers.glob("dds-spool-*"))
+    assert remove_orphaned_spools(str(leftovers)) >= 1
+    assert not list(leftovers.glob("dds-spool-*"))
 
 
 def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
@@ -471,3 +482,19 @@ def test_missing_file_creates_no_dataset(db, tmp_path):
     with pytest.raises(CommandError, match="file not found"):
         call_command("import_coco", str(tmp_path / "nope.json"), verbosity=0)
     assert not DataSet.objects.exists()
+
+
+def test_opening_a_spool_removes_only_the_spools_of_dead_processes(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    dead = tmp_path / f"dds-spool-{finished.stdout.strip()}-abc"
+    alive = tmp_path / f"dds-spool-{os.getppid()}-def"
+    unrelated = tmp_path / "dds-spool-notapid"
+    for path in (dead, alive, unrelated):
+        path.mkdir()
+    with Spool():
+        assert len(list(tmp_path.glob(f"dds-spool-{os.getpid()}-*"))) == 1
+    assert not dead.exists() and alive.exists() and unrelated.exists()
+    assert not list(tmp_path.glob(f"dds-spool-{os.getpid()}-*"))
