@@ -39,6 +39,7 @@ class ExportJobInput(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField(), required=False)
     results = serializers.CharField(required=False, help_text="coco: export this prediction set as results")
     prediction = serializers.CharField(required=False, help_text="yolo: export this prediction set")
+    segments = serializers.BooleanField(default=False, help_text="yolo: segmentation labels (polygons)")
     predictions = serializers.ListField(child=serializers.CharField(), required=False, help_text="tsv sidecars")
 
 

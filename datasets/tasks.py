@@ -50,7 +50,11 @@ def run_import_spec(spec: dict, *, skip_invalid: bool = False, progress: Progres
 
 
 def run_export(dataset_id: str, spec: dict) -> dict:
-    """Export a dataset: ``spec`` = {format: coco|yolo|tsv, output, labels?, results?/prediction?/predictions?}."""
+    """Export a dataset.
+
+    ``spec`` = {format: coco|yolo|tsv, output, labels?} plus, for coco, results?; for yolo,
+    prediction? and segments?; for tsv, predictions?.
+    """
     dataset_get(dataset_id)
     kind, output = spec.get("format"), spec.get("output")
     if kind not in EXPORT_FORMATS:
@@ -64,7 +68,13 @@ def run_export(dataset_id: str, spec: dict) -> dict:
         if kind == "coco":
             result = export_coco(dataset_id, output, labels=spec.get("labels"), results=spec.get("results"))
         elif kind == "yolo":
-            result = export_yolo(dataset_id, output, labels=spec.get("labels"), prediction=spec.get("prediction"))
+            result = export_yolo(
+                dataset_id,
+                output,
+                labels=spec.get("labels"),
+                prediction=spec.get("prediction"),
+                segments=bool(spec.get("segments")),
+            )
         else:
             result = export_tsv(dataset_id, output, labels=spec.get("labels"), predictions=spec.get("predictions"))
     except BaseException as exc:

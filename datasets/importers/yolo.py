@@ -1,8 +1,8 @@
 """YOLO: an image directory, one ``<stem>.txt`` label file per image and a class list.
 
 Label lines are ``class cx cy w h`` (normalised), ``class cx cy w h conf`` for predictions,
-or ``class x1 y1 x2 y2 ...`` polygons (YOLO segmentation). Prediction sets are further label
-directories, each given a name.
+or ``class x1 y1 x2 y2 ...`` polygons (YOLO segmentation; ``... conf`` for predictions, an odd
+count). Prediction sets are further label directories, each given a name.
 """
 
 from __future__ import annotations
@@ -62,13 +62,18 @@ def parse_label_line(
         bbox = ((cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height)
         if len(values) == 5:
             conf = values[4]
-    elif len(values) >= 6 and len(values) % 2 == 0:
+    elif len(values) >= 6 and (len(values) % 2 == 0 or label_type == "Pred"):
+        if len(values) % 2:
+            conf = values.pop()
         xs, ys = [v * width for v in values[0::2]], [v * height for v in values[1::2]]
         polygons = [[c for pair in zip(xs, ys, strict=True) for c in pair]]
         bbox = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     else:
         raise ImportFormatError(
-            f"expected 5, 6 or 1 + 2k (k >= 3) values, got {len(parts)}", file=file, record=record, field="values"
+            f"expected 5, 6 or 1 + 2k (k >= 3) values (+ 1 for a prediction's confidence), got {len(parts)}",
+            file=file,
+            record=record,
+            field="values",
         )
     return AnnotationRecord(
         category=classes[class_index], label=label, label_type=label_type, conf=conf, bbox=bbox, polygons=polygons

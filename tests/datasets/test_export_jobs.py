@@ -61,6 +61,11 @@ def test_export_command_records_the_job(imported, tmp_path):
     assert entry["state"] == "ready" and entry["annotations"] == len(results)
     call_command("export_yolo", "pets", str(tmp_path / "yolo"), stdout=io.StringIO())
     assert (tmp_path / "yolo" / "classes.txt").exists()
+    boxes = {len(line.split()) for path in (tmp_path / "yolo" / "labels").iterdir() for line in path.open()}
+    assert boxes == {5}
+    call_command("export_yolo", "pets", str(tmp_path / "seg"), "--segments", stdout=io.StringIO())
+    polygons = {len(line.split()) for path in (tmp_path / "seg" / "labels").iterdir() for line in path.open()}
+    assert polygons and all(count >= 7 and count % 2 for count in polygons)
     call_command("export_tsv", "pets", str(tmp_path / "tsv" / "pets.tsv"), stdout=io.StringIO())
     assert (tmp_path / "tsv" / "pets.det.pred").exists()
     with pytest.raises(CommandError, match="not found"):

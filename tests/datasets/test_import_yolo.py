@@ -58,7 +58,7 @@ def test_yolo_import(db, tmp_path):
 
 def test_yolo_round_trip(db, tmp_path):
     root = _yolo_tree(tmp_path)
-    (root / "labels" / "sub" / "two.txt").write_text("1 0.5 0.5 0.5 0.5\n")  # boxes only: YOLO exports boxes
+    (root / "labels" / "sub" / "two.txt").write_text("1 0.5 0.5 0.5 0.5\n")  # detection labels: boxes only
     run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
     export_yolo("y1", tmp_path / "out")
     export_yolo("y1", tmp_path / "out-det", prediction="det")
@@ -73,6 +73,44 @@ def test_yolo_round_trip(db, tmp_path):
     assert objects_by_key("y2") == objects_by_key("y1")
 
 
+def test_yolo_segments_round_trip(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    (root / "labels" / "one.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.5 0.1 0.5\n1 0.5 0.5 0.9 0.5 0.7 0.9\n")
+    (root / "preds" / "one.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.5 0.75\n")  # a polygon and a confidence
+    run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
+    prediction = Image("y1").find_one({"id": 0}).objects[-1]
+    assert prediction.conf == 0.75 and prediction.segmentation.count(",") == 5
+    assert export_yolo("y1", tmp_path / "out", segments=True) == {"images": 2, "lines": 3}
+    export_yolo("y1", tmp_path / "out-det", prediction="det", segments=True)
+    copy = YoloImporter(
+        str(root / "images"),
+        str(tmp_path / "out" / "classes.txt"),
+        labels_dir=str(tmp_path / "out" / "labels"),
+        predictions=[PredictionDir("det", str(tmp_path / "out-det" / "labels"))],
+    )
+    run_import(DataSet.get_importing_dataset("y2", id_="y2"), copy)
+    assert objects_by_key("y2") == objects_by_key("y1")
+
+
+def test_yolo_segments_write_boxes_as_polygons_and_one_line_per_part(db, tmp_path):
+    dataset = DataSet.create_dataset("parts", id_="parts")
+    image = dataset.batch_add_image("http://img/a.jpg", width=100, height=50, id_=1)
+    image.batch_add_annotation("cat", bbox=(10, 10, 20, 10))
+    image.batch_add_annotation(
+        "dog", bbox=(0, 0, 60, 40), segmentation=[[0, 0, 20, 0, 20, 20], [40, 20, 60, 20, 60, 40]]
+    )
+    dataset.finish_batch_add_image()
+    export_yolo("parts", tmp_path / "seg", segments=True)
+    lines = (tmp_path / "seg" / "labels" / "a.txt").read_text().splitlines()
+    assert [[float(v) for v in line.split()] for line in lines] == [
+        [0, 0.1, 0.2, 0.3, 0.2, 0.3, 0.4, 0.1, 0.4],
+        [1, 0.0, 0.0, 0.2, 0.0, 0.2, 0.4],
+        [1, 0.4, 0.4, 0.6, 0.4, 0.6, 0.8],
+    ]
+    export_yolo("parts", tmp_path / "det")
+    assert len((tmp_path / "det" / "labels" / "a.txt").read_text().splitlines()) == 2
+
+
 def test_yolo_bad_input(db, tmp_path):
     root = _yolo_tree(tmp_path)
     (root / "labels" / "one.txt").write_text("0 0.5 0.5 0.2 0.4\n7 0.5 0.5 0.1 0.1\n")
@@ -84,6 +122,11 @@ def test_yolo_bad_input(db, tmp_path):
         run_import(DataSet.objects.get(pk="y1"), _importer(root))
     result = run_import(DataSet.objects.get(pk="y1"), _importer(root), skip_invalid=True)
     assert result.skipped == 1 and result.num_images == 2
+    # A confidence after a polygon only makes sense for predictions: an odd count is an error in GT.
+    (root / "labels" / "one.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.5 0.75\n")
+    with pytest.raises(ImportFormatError, match="expected 5, 6 or 1 \\+ 2k") as excinfo:
+        run_import(DataSet.objects.get(pk="y1"), _importer(root))
+    assert excinfo.value.detail["field"] == "values"
     with pytest.raises(ImportFormatError, match="label directory not found"):
         _importer(root, labels=root / "missing")
 

@@ -1,4 +1,4 @@
-"""Export a dataset's boxes to YOLO label files and a class list."""
+"""Export a dataset's objects to YOLO label files (boxes, or polygons with --segments) and a class list."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from datasets.management.commands._jobs import run_or_fail
 
 
 class Command(BaseCommand):
-    help = "Export GT boxes (default: all GT sets) or one prediction set (--prediction) to YOLO labels."
+    help = "Export GT objects (default: all GT sets) or one prediction set (--prediction) to YOLO labels."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("dataset_id")
         parser.add_argument("output_dir")
         parser.add_argument("--label", action="append", dest="labels", help="label set to export (repeatable)")
         parser.add_argument("--prediction", help="export this prediction set, with confidences")
+        parser.add_argument(
+            "--segments", action="store_true", help="YOLO segmentation labels: polygons (boxes as 4-corner polygons)"
+        )
 
     def handle(self, *args, **options) -> None:
         spec = {
@@ -25,5 +28,6 @@ class Command(BaseCommand):
             "output": options["output_dir"],
             "labels": options["labels"],
             "prediction": options["prediction"],
+            "segments": options["segments"],
         }
         self.stdout.write(json.dumps(run_or_fail(tasks.run_export, options["dataset_id"], spec)))
