@@ -44,6 +44,7 @@ from datasets.images import REVISION, image_collection_name, new_revision
 from datasets.importers.errors import JobFailed
 from datasets.importers.spool import Spool
 from dds_site import mongo
+from dds_site.gcpause import collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -590,7 +591,8 @@ def calculate_fnfp(
     datasets = mongo.get_collection("datasets")
     datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "processing"}})
     try:
-        result = _calculate(dataset_id, record, with_coco_metrics, progress)
+        with collector_paused():
+            result = _calculate(dataset_id, record, with_coco_metrics, progress)
     except BaseException as exc:
         record.fail(str(exc) or type(exc).__name__)
         datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "failed"}})
