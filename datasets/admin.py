@@ -117,5 +117,5 @@ class LabelAdmin(_ReadMostlyAdmin):
     list_select_related = ("dataset",)
     list_filter = ("type",)
     search_fields = ("name",)
-    readonly_fields = ("id", "type", "dataset", "compare_precisions", "clone_from_label")
-    fields = ("id", "name", "type", "dataset", "compare_precisions", "clone_from_label")
+    readonly_fields = ("id", "type", "dataset", "compare_precisions", "coco_metrics", "clone_from_label")
+    fields = ("id", "name", "type", "dataset", "compare_precisions", "coco_metrics", "clone_from_label")

@@ -335,8 +335,15 @@ def _prediction_labels(dataset_id: str) -> dict[str, str]:
     }
 
 
-def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Callable[[int], None] | None):
-    """Pass 1: match every image against every set (kept in the spool); gather what makes the thresholds."""
+def _collect(
+    dataset_id: str,
+    label_ids: list[str],
+    spool: Spool,
+    progress: Callable[[int], None] | None,
+    coco: CocoInputs | None = None,
+):
+    """Pass 1: match every image against every set (kept in the spool); gather what makes the
+    thresholds, and the COCO metrics' inputs when ``coco`` is given."""
     scores = {label: [] for label in label_ids}
     tps = {label: [] for label in label_ids}
     ignored = {label: [] for label in label_ids}
@@ -348,6 +355,8 @@ def _collect(dataset_id: str, label_ids: list[str], spool: Spool, progress: Call
         image = ReadImage.of(document, label_ids)
         matches = image.matches
         spool.add_image(matches.image_id, image)
+        if coco is not None:
+            coco.add(document)
         num_gt += sum(1 for crowd in matches.gt_crowd if not crowd)
         for label, (_positions, _cats, set_scores, match) in matches.sets.items():
             scores[label].append(set_scores)
@@ -485,31 +494,40 @@ def _prefetched(cursor, depth: int = 2) -> Iterator[dict]:
         raise failure[0]
 
 
-def coco_metrics(dataset_id: str, label_id: str) -> dict:
-    """COCO bbox mAP@[.5:.95] and AP50 of one prediction set (pycocotools), in pixels."""
+class CocoInputs:
+    """A dataset's images, GT boxes and the boxes of chosen prediction sets in COCO's form (pixels),
+    gathered from image documents as they are read."""
 
-    images, gts, dts = [], [], []
-    cat_ids: dict[str, int] = {}
-    collection = mongo.get_collection(image_collection_name(dataset_id))
-    for document in collection.find({}, _FULL_PROJECTION, batch_size=1000):
+    def __init__(self, label_ids: Iterable[str]) -> None:
+        self.images: list[dict] = []
+        self.gts: list[dict] = []
+        self.dts: dict[str, list[dict]] = {label: [] for label in label_ids}
+        self._cat_ids: dict[str, int] = {}
+
+    def add(self, document: dict) -> None:
         width, height = document.get("width") or 0, document.get("height") or 0
         if not width or not height:
-            continue
-        images.append({"id": document["_id"], "width": width, "height": height})
+            return
+        image_id = document["_id"]
+        self.images.append({"id": image_id, "width": width, "height": height})
         for obj in document.get("objects") or ():
+            kind = obj.get("label_type")
+            if kind == "Pred":
+                dts = self.dts.get(obj.get("label_id"))
+                if dts is None:
+                    continue
+            elif kind != "GT":
+                continue
             box = _box(obj)
             if box is None:
                 continue
-            kind = obj.get("label_type")
-            if kind != "GT" and not (kind == "Pred" and obj.get("label_id") == label_id):
-                continue
-            cat = cat_ids.setdefault(obj.get("category_id") or "", len(cat_ids) + 1)
+            cat = self._cat_ids.setdefault(obj.get("category_id") or "", len(self._cat_ids) + 1)
             xywh = [box[0] * width, box[1] * height, (box[2] - box[0]) * width, (box[3] - box[1]) * height]
             if kind == "GT":
-                gts.append(
+                self.gts.append(
                     {
-                        "id": len(gts) + 1,
-                        "image_id": document["_id"],
+                        "id": len(self.gts) + 1,
+                        "image_id": image_id,
                         "category_id": cat,
                         "bbox": xywh,
                         "area": xywh[2] * xywh[3],
@@ -519,13 +537,25 @@ def coco_metrics(dataset_id: str, label_id: str) -> dict:
             else:
                 dts.append(
                     {
-                        "image_id": document["_id"],
+                        "image_id": image_id,
                         "category_id": cat,
                         "bbox": xywh,
                         "score": float(obj.get("conf", 1.0) or 0.0),
                     }
                 )
-    return coco_map(images, gts, dts)
+
+    def metrics(self, label_id: str) -> dict:
+        with collector_paused():
+            return coco_map(self.images, self.gts, self.dts[label_id])
+
+
+def coco_metrics(dataset_id: str, label_id: str) -> dict:
+    """COCO bbox mAP@[.5:.95] and AP50 of one prediction set (pycocotools), in pixels."""
+    inputs = CocoInputs([label_id])
+    with collector_paused():
+        for document in mongo.get_collection(image_collection_name(dataset_id)).find({}, _FULL_PROJECTION):
+            inputs.add(document)
+    return inputs.metrics(label_id)
 
 
 def coco_map(images: list[dict], gts: list[dict], dts: list[dict]) -> dict:
@@ -612,8 +642,10 @@ def _calculate(dataset_id, record, with_coco_metrics, progress) -> FnFpResult:
         if progress:
             progress(done, 2 * total)
 
+    # The COCO metrics' inputs are gathered in the same read of the dataset.
+    coco = CocoInputs(label_ids) if with_coco_metrics else None
     with Spool() as spool:
-        count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report)
+        count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report, coco)
         thresholds: dict[str, list[dict]] = {}
         for label in label_ids:
             if scores[label]:
@@ -625,7 +657,7 @@ def _calculate(dataset_id, record, with_coco_metrics, progress) -> FnFpResult:
         retried = _write_results(dataset_id, thresholds, spool, lambda done: report(count + done))
     out: dict[str, dict] = {}
     for label in label_ids:
-        metrics = coco_metrics(dataset_id, label) if with_coco_metrics else None
+        metrics = coco.metrics(label) if coco is not None else None
         fields = {"compare_precisions": thresholds[label]}
         if metrics is not None:
             fields["coco_metrics"] = metrics

@@ -205,6 +205,8 @@ class Label(OrmDocumentMixin, models.Model):
     type = models.CharField(max_length=8, choices=LabelType.choices, blank=True, default="")
     dataset = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="labels", db_column="dataset_id")
     compare_precisions = models.JSONField(default=list, blank=True)
+    # {"map": mAP@[.5:.95], "ap50": AP50} of a prediction set, by the FN/FP analysis (pycocotools).
+    coco_metrics = models.JSONField(null=True, blank=True, default=None)
     clone_from_label = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:

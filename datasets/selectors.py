@@ -60,6 +60,7 @@ def label_list(dataset: DataSet) -> list[dict]:
             "source": label.type,
             "clone_from_label": label.clone_from_label,
             "compare_precisions": label.compare_precisions,
+            "coco_metrics": label.coco_metrics,
         }
         for label in labels
     ]

@@ -70,6 +70,11 @@ class CategoryOutput(serializers.Serializer):
     name = serializers.CharField()
 
 
+class CocoMetricsOutput(serializers.Serializer):
+    map = serializers.FloatField(allow_null=True, help_text="mAP@[.5:.95]")
+    ap50 = serializers.FloatField(allow_null=True)
+
+
 class LabelOutput(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -77,6 +82,7 @@ class LabelOutput(serializers.Serializer):
     source = serializers.CharField()
     clone_from_label = serializers.CharField(allow_blank=True)
     compare_precisions = serializers.ListField()
+    coco_metrics = CocoMetricsOutput(allow_null=True, help_text="COCO bbox metrics of a prediction set, by FN/FP")
 
 
 class ObjectOutput(serializers.Serializer):

@@ -16,6 +16,7 @@ from datasets.fnfp import (
     box_iou,
     calculate_fnfp,
     coco_map,
+    coco_metrics,
     gt_result_key,
     match_image,
     precision_thresholds,
@@ -270,3 +271,37 @@ def test_coco_map_equals_cocoeval_summary(seed):
     assert ours["map"] == pytest.approx(evaluator.stats[0], abs=1e-6)
     assert ours["ap50"] == pytest.approx(evaluator.stats[1], abs=1e-6)
     assert 0 < ours["map"] < ours["ap50"]
+
+
+def test_fnfp_job_stores_the_cocoeval_summary_of_the_imported_files(db, tmp_path, staff_client):
+    """The metrics the job gathers while reading the dataset equal COCOeval on the files imported."""
+    from datasets.importers.coco import CocoImporter, PredictionFile
+    from datasets.importers.runner import run_import
+    from tests.datasets.importing_helpers import write_json
+
+    images, gts, dts = _random_case(3)
+    for dt in dts:  # results must lie inside their image to be imported
+        x, y, w, h = dt["bbox"]
+        x, y = min(max(x, 0), 199), min(max(y, 0), 99)
+        dt["bbox"] = [x, y, min(w, 200 - x), min(h, 100 - y)]
+    files = [
+        {**image, "file_name": f"{image['id']}.jpg", "coco_url": f"http://img/{image['id']}.jpg"} for image in images
+    ]
+    categories = [{"id": i, "name": f"c{i}"} for i in (1, 2, 3)]
+    gt_path = write_json(tmp_path / "gt.json", {"images": files, "annotations": gts, "categories": categories})
+    det_path = write_json(tmp_path / "det.json", dts)
+    dataset = DataSet.get_importing_dataset("cocoeval")
+    run_import(dataset, CocoImporter(str(gt_path), predictions=[PredictionFile("det", str(det_path))]))
+    calculate_fnfp(dataset.id)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO(str(gt_path))
+        evaluator = COCOeval(coco_gt, coco_gt.loadRes(str(det_path)), "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    stored = Label.objects.get(pk=label_id_for(dataset.id, "det")).coco_metrics
+    assert stored["map"] == pytest.approx(evaluator.stats[0], abs=1e-5)
+    assert stored["ap50"] == pytest.approx(evaluator.stats[1], abs=1e-5)
+    assert stored == coco_metrics(dataset.id, label_id_for(dataset.id, "det"))  # the standalone path agrees
+    listed = staff_client.get(f"/api/v1/datasets/{dataset.id}/labels").json()
+    assert [label["coco_metrics"] for label in listed["results"] if label["name"] == "det"] == [stored]

@@ -392,6 +392,7 @@ def test_label_and_category_models():
         "type": "GT",
         "dataset_id": dataset.pk,
         "compare_precisions": [],
+        "coco_metrics": None,
         "clone_from_label": "",
     }
     assert Category.find_one({"dataset_id": dataset.pk}).name == "cat"
