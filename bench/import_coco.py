@@ -1,17 +1,21 @@
 """Benchmark: COCO import through the importer framework versus raw ``insert_many``, and FN/FP.
 
 Run as ``python bench/import_coco.py [--images N]``. Without ``MONGODB_URI`` an embedded server
-with a temporary on-disk store is started for the run. A COCO file of N images x 10 objects (boxes + polygons, 80
-categories) is written to a temporary directory and imported into a new dataset (parse, spool,
-build documents, write, index, swap; a dataset without images is written directly into its live
-collection, a re-import through a staging collection). The very same image documents are then written with
-``insert_many`` (batches of 500, the importer's batch size) into a scratch collection with the same
-indexes on the same server; only the inserts and the index builds are timed. Then a COCO results
-file with 10 boxes per image is imported as a prediction set and the FN/FP analysis is timed
-(its COCO mAP step separately), end to end and, as ``fnfp_compute_images_per_s``, the algorithm
-alone on documents already in memory. Peak RSS is this process's (the server is another process): it is
-measured after the import, before anything else is loaded. The last line printed is one JSON
-object with ``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``.
+with a temporary on-disk store is started for the run. A COCO file of N images x 10 objects
+(boxes + polygons, 80 categories) is written to a temporary directory and imported into a new
+dataset (parse, spool, build documents, write, index, swap; a dataset without images is written
+directly into its live collection, a re-import through a staging collection). The very same
+image documents are then written with ``insert_many`` (batches of 500, the importer's batch
+size) into a scratch collection with the same indexes on the same server; only the inserts and
+the index builds are timed. Peak RSS is this process's (the server is another process): it is
+measured after the import, before anything else is loaded.
+
+Then a COCO results file with 10 boxes per image is imported as a prediction set and the FN/FP
+analysis is timed end to end, against the server's own floor for it (``raw_fnfp_*``: reading
+every image and ``$set``-ing every image's results, timed raw; ``fnfp_ratio`` = floor / ours);
+then re-run, without and with its COCO mAP step; ``fnfp_compute_images_per_s`` is the algorithm
+alone on documents already in memory. The last line printed is one JSON object with
+``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``, ...
 """
 
 from __future__ import annotations
@@ -218,7 +222,7 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
 
 
 def run(num_images: int, with_fnfp: bool) -> dict:
-    from datasets.fnfp import calculate_fnfp, coco_metrics
+    from datasets.fnfp import calculate_fnfp
     from datasets.importers.coco import CocoImporter, PredictionFile
     from datasets.importers.runner import run_import
     from datasets.models import DataSet
@@ -258,10 +262,6 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             started = time.perf_counter()
             calculate_fnfp(dataset.id, with_coco_metrics=False)
             fnfp_s = time.perf_counter() - started
-            started = time.perf_counter()
-            metrics = coco_metrics(dataset.id, label_id_for(dataset.id, "det"))
-            out["coco_metrics_s"] = round(time.perf_counter() - started, 2)
-            out["coco_map"] = metrics["map"]
             out["fnfp_s"] = round(fnfp_s, 2)
             out["fnfp_images_per_s"] = round(num_images / fnfp_s, 1)
             read_s, write_s = raw_fnfp_seconds(dataset.id)
@@ -272,6 +272,10 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             started = time.perf_counter()
             calculate_fnfp(dataset.id, with_coco_metrics=False)  # nothing changed: reads, writes nothing
             out["fnfp_rerun_s"] = round(time.perf_counter() - started, 2)
+            started = time.perf_counter()
+            result = calculate_fnfp(dataset.id)  # the default job: also COCO mAP/AP50 (pycocotools)
+            out["fnfp_rerun_with_coco_metrics_s"] = round(time.perf_counter() - started, 2)
+            out["coco_map"] = result.labels[label_id_for(dataset.id, "det")]["coco_metrics"]["map"]
             out["fnfp_compute_images_per_s"] = round(num_images / fnfp_compute_seconds(dataset.id), 1)
         return out
 
