@@ -56,13 +56,10 @@ def test_yolo_import(db, tmp_path):
     assert set(DataSet.objects.get(pk="y1").object_types) == {"Classification", "Detection", "Segmentation"}
 
 
-def test_yolo_round_trip(db, tmp_path):
-    root = _yolo_tree(tmp_path)
-    (root / "labels" / "sub" / "two.txt").write_text("1 0.5 0.5 0.5 0.5\n")  # detection labels: boxes only
-    run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
-    export_yolo("y1", tmp_path / "out")
-    export_yolo("y1", tmp_path / "out-det", prediction="det")
-    assert (tmp_path / "out" / "classes.txt").read_text() == "cat\ndog\n"
+def _export_and_reimport(root: Path, tmp_path: Path, *, segments: bool = False) -> dict:
+    """Export dataset y1 (GT to ``out``, predictions "det" to ``out-det``) and import that as y2."""
+    result = export_yolo("y1", tmp_path / "out", segments=segments)
+    export_yolo("y1", tmp_path / "out-det", prediction="det", segments=segments)
     copy = YoloImporter(
         str(root / "images"),
         str(tmp_path / "out" / "classes.txt"),
@@ -70,6 +67,15 @@ def test_yolo_round_trip(db, tmp_path):
         predictions=[PredictionDir("det", str(tmp_path / "out-det" / "labels"))],
     )
     run_import(DataSet.get_importing_dataset("y2", id_="y2"), copy)
+    return result
+
+
+def test_yolo_round_trip(db, tmp_path):
+    root = _yolo_tree(tmp_path)
+    (root / "labels" / "sub" / "two.txt").write_text("1 0.5 0.5 0.5 0.5\n")  # detection labels: boxes only
+    run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
+    _export_and_reimport(root, tmp_path)
+    assert (tmp_path / "out" / "classes.txt").read_text() == "cat\ndog\n"
     assert objects_by_key("y2") == objects_by_key("y1")
 
 
@@ -80,15 +86,7 @@ def test_yolo_segments_round_trip(db, tmp_path):
     run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
     prediction = Image("y1").find_one({"id": 0}).objects[-1]
     assert prediction.conf == 0.75 and prediction.segmentation.count(",") == 5
-    assert export_yolo("y1", tmp_path / "out", segments=True) == {"images": 2, "lines": 3}
-    export_yolo("y1", tmp_path / "out-det", prediction="det", segments=True)
-    copy = YoloImporter(
-        str(root / "images"),
-        str(tmp_path / "out" / "classes.txt"),
-        labels_dir=str(tmp_path / "out" / "labels"),
-        predictions=[PredictionDir("det", str(tmp_path / "out-det" / "labels"))],
-    )
-    run_import(DataSet.get_importing_dataset("y2", id_="y2"), copy)
+    assert _export_and_reimport(root, tmp_path, segments=True) == {"images": 2, "lines": 3}
     assert objects_by_key("y2") == objects_by_key("y1")
 
 
