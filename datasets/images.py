@@ -5,15 +5,17 @@
 collection. The first time a process touches an image collection its indexes (``idx``,
 ``objects.category_id``) are created, once, not per image.
 
-Every write that changes an image's ``objects`` (or its FN/FP counters) also sets a new
-``rev`` (an ObjectId). A read-compute-write of the whole ``objects`` array, such as the FN/FP
+Every write of an image also sets a new ``rev``, an ObjectId made from the writer's clock, and
+``rev`` is indexed. A read-compute-write of the whole ``objects`` array, such as the FN/FP
 analysis, guards its write on ``rev`` instead of on the array it read: the same protection for
-concurrent edits at a fraction of the server's cost. Documents written by DDS have no ``rev``
-until their first write here; a guard on ``rev: None`` matches them.
+concurrent edits at a fraction of the server's cost. A re-import finds the images edited while
+it ran by ``rev`` (see ``revision_since``). Documents written by DDS have no ``rev`` until their
+first write here; a guard on ``rev: None`` matches them.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from collections.abc import Callable, Sequence
@@ -42,9 +44,10 @@ if TYPE_CHECKING:
     from datasets.models import DataSet
 
 LABEL_TYPES = frozenset({"GT", "Pred", "User"})
-IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING))
-
 REVISION = "rev"
+IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING), (REVISION, ASCENDING))
+# Revisions are made on the application servers: their clocks may differ by up to this much.
+CLOCK_SKEW_S = 60
 
 _indexed_lock = threading.Lock()
 _indexed: set[tuple[str, str]] = set()
@@ -53,6 +56,12 @@ _indexed: set[tuple[str, str]] = set()
 def new_revision() -> ObjectId:
     """A value for ``rev`` that no earlier write of any image can have had."""
     return ObjectId()
+
+
+def revision_since(timestamp: float) -> ObjectId:
+    """The lowest revision any image written at or after ``timestamp`` (seconds) can have."""
+    moment = datetime.datetime.fromtimestamp(timestamp - CLOCK_SKEW_S, tz=datetime.UTC)
+    return ObjectId.from_datetime(moment)
 
 
 def with_new_revision(update: dict) -> dict:

@@ -716,7 +716,9 @@ def image_flags_set(*, dataset: DataSet, flag_groups: Any) -> None:
         for flag, ids in groups:
             if ids:
                 collection.update_many(
-                    {"_id": {"$in": ids}}, {"$set": {"flag": flag, "flag_ts": flag_ts}}, session=session
+                    {"_id": {"$in": ids}},
+                    with_new_revision({"$set": {"flag": flag, "flag_ts": flag_ts}}),
+                    session=session,
                 )
         link = f"/files/dataset_flags/{dataset.pk}.tsv"
         DataSet.get_collection().update_one({"_id": dataset.pk}, {"$set": {"flag_export_link": link}}, session=session)

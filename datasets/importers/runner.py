@@ -14,7 +14,9 @@ recovery of a killed attempt, drops that collection, which restores the previous
 images) exactly.
 
 User-type objects and flags of the previous images are carried over by the images' stable
-source key (COCO id, file name, TSV image id), not by position (DDS bug §12.22).
+source key (COCO id, file name, TSV image id), not by position (DDS bug §12.22). Those edited
+while the import ran are found by their revision (``datasets.images.REVISION``) right before
+the swap, looking again until a look finds nothing new.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from typing import Any, Protocol
 from django.db import connections
 
 from datasets import jobs
-from datasets.images import ensure_image_indexes, forget_image_indexes, image_collection_name, with_new_revision
+from datasets.images import (
+    REVISION,
+    ensure_image_indexes,
+    forget_image_indexes,
+    image_collection_name,
+    revision_since,
+    with_new_revision,
+)
 from datasets.importers.documents import SOURCE_KEY, image_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress
 from datasets.importers.records import ImageRecord, Problems
@@ -47,6 +56,7 @@ DIRECT = "direct"  # journalled mode of an import written straight into the empt
 DEFAULT_BATCH_SIZE = 500
 # How long the recovery of a killed direct import watches for the server's last insert batch.
 _SETTLE_S = 1.0
+_STAGING_KEY_INDEX = "source_key_for_late_edits"
 # Dataset fields an import sets at the swap.
 _SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
 
@@ -132,59 +142,75 @@ class _Writer(threading.Thread):
             raise self.error
 
 
-def _user_state(dataset_id: str) -> Iterator[tuple[str, tuple[list, int, int]]]:
-    """``(source key, (User objects, flag, flag_ts))`` of every live image with user work."""
-    collection = mongo.get_collection(image_collection_name(dataset_id))
-    cursor = collection.find(
-        {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]},
-        {"objects": 1, "flag": 1, "flag_ts": 1, SOURCE_KEY: 1},
-    )
-    for document in cursor:
-        key = document.get(SOURCE_KEY) or str(document["_id"])
-        user_objects = [obj for obj in document.get("objects") or () if obj.get("label_type") == "User"]
-        yield key, (user_objects, document.get("flag") or 0, document.get("flag_ts") or 0)
+_USER_STATE_FIELDS = {"objects": 1, "flag": 1, "flag_ts": 1, SOURCE_KEY: 1}
+# A re-import looks for edits made meanwhile until a look finds none, at most this many times.
+_LATE_EDIT_PASSES = 5
+_NO_USER_WORK = hash(repr(([], 0, 0)))
+
+
+def _user_state(document: dict) -> tuple[str, tuple[list, int, int]]:
+    """``(source key, (User objects, flag, flag_ts))`` of an image document."""
+    key = document.get(SOURCE_KEY) or str(document["_id"])
+    user_objects = [obj for obj in document.get("objects") or () if obj.get("label_type") == "User"]
+    return key, (user_objects, document.get("flag") or 0, document.get("flag_ts") or 0)
 
 
 def _user_carry(dataset_id: str, spool: Spool) -> dict[str, int]:
     """Spool each previous image's User objects and flag by source key; returns key -> fingerprint."""
     fingerprints = {}
-    for key, state in _user_state(dataset_id):
+    cursor = mongo.get_collection(image_collection_name(dataset_id)).find(
+        {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]}, _USER_STATE_FIELDS
+    )
+    for document in cursor:
+        key, state = _user_state(document)
         spool.add_carry(key, state)
         fingerprints[key] = hash(repr(state))
     return fingerprints
 
 
-def _apply_late_user_edits(dataset_id: str, staging, before: dict[str, int]) -> tuple[int, set[str]]:
-    """Carry user work done on the live images while the import ran; returns (images, object types).
+def _carry_late_user_edits(
+    dataset_id: str, staging, fingerprints: dict[str, int], since: float
+) -> tuple[int, set[str]]:
+    """Carry user work done on the live images since ``since`` (a time) into staging.
 
-    Looked up by source key without an index: such edits are rare, and an index on every import
-    would cost more. Edits made after this last look and before the swap are not carried.
+    Each look reads only the live images written since the previous look began, by their
+    indexed revision; the swap follows the first look that finds nothing new, so only an edit
+    made in its last milliseconds can be missed. Returns (images changed, their object types).
     """
-    seen = set()
-    changed = 0
+    live = mongo.get_collection(image_collection_name(dataset_id))
+    changed: set[str] = set()
     types: set[str] = set()
-    for key, state in _user_state(dataset_id):
-        seen.add(key)
-        if before.get(key) == hash(repr(state)):
-            continue
-        user_objects, flag, flag_ts = state
-        for obj in user_objects:
-            types |= object_types_of(obj)
-        staging.update_one({SOURCE_KEY: key}, with_new_revision({"$pull": {"objects": {"label_type": "User"}}}))
-        staging.update_one(
-            {SOURCE_KEY: key},
-            with_new_revision(
-                {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}}
-            ),
-        )
-        changed += 1
-    for key in before.keys() - seen:  # user work removed meanwhile
-        staging.update_one(
-            {SOURCE_KEY: key},
-            with_new_revision({"$pull": {"objects": {"label_type": "User"}}, "$set": {"flag": 0, "flag_ts": 0}}),
-        )
-        changed += 1
-    return changed, types
+    keyed = False
+    for _look in range(_LATE_EDIT_PASSES):
+        started = time.time()
+        found = False
+        for document in live.find({REVISION: {"$gte": revision_since(since)}}, _USER_STATE_FIELDS):
+            key, state = _user_state(document)
+            fingerprint = hash(repr(state))
+            if fingerprints.get(key, _NO_USER_WORK) == fingerprint:
+                continue
+            if not keyed:  # staging is looked up by source key: indexed only when there is an edit
+                staging.create_index(SOURCE_KEY, name=_STAGING_KEY_INDEX)
+                keyed = True
+            user_objects, flag, flag_ts = state
+            for obj in user_objects:
+                types |= object_types_of(obj)
+            staging.update_one({SOURCE_KEY: key}, with_new_revision({"$pull": {"objects": {"label_type": "User"}}}))
+            staging.update_one(
+                {SOURCE_KEY: key},
+                with_new_revision(
+                    {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}}
+                ),
+            )
+            fingerprints[key] = fingerprint
+            changed.add(key)
+            found = True
+        if not found:
+            break
+        since = started
+    if keyed:
+        staging.drop_index(_STAGING_KEY_INDEX)
+    return len(changed), types
 
 
 def _check_label_types(dataset_id: str, labels: dict[str, str]) -> None:
@@ -385,6 +411,7 @@ def _import(
         clock = now
 
     with Spool() as carry:
+        carry_started = time.time()
         fingerprints = _user_carry(dataset_id, carry)
         carried_total = len(fingerprints)
         carried = 0
@@ -433,14 +460,15 @@ def _import(
         dropped = carry.count_carry()
     if count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
-    late_edits, late_types = 0, set()
-    if not direct:  # in direct mode there was no previous image to carry work from
-        late_edits, late_types = _apply_late_user_edits(dataset_id, staging, fingerprints)
-    object_types |= late_types
     _check_label_types(dataset_id, labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
     ensure_image_indexes(staging, force=True)
     lap("index")
+    late_edits, late_types = 0, set()
+    if not direct:  # in direct mode there was no previous image to carry work from
+        # Last before the swap, so the time in which an edit can still be missed is short.
+        late_edits, late_types = _carry_late_user_edits(dataset_id, staging, fingerprints, carry_started)
+    object_types |= late_types
     result = ImportResult(
         dataset_id=dataset_id,
         num_images=count,

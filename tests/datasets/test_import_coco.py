@@ -127,9 +127,9 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
             Image(dataset.id).find_one({"id": 20}).add_annotation(
                 "dog", label="mine", label_type="User", caption="late", bbox=(2, 2, 5, 5)
             )
-            mongo.get_collection(f"images@dataset_{dataset.id}").update_one(
-                {"_id": 10}, {"$pull": {"objects": {"label_type": "User"}}}
-            )
+            image = Image(dataset.id).find_one({"id": 10})
+            kept = [o.model_dump() for o in image.objects if o.label_type != "User"]
+            Image(dataset.id).update_one({"id": 10}, {"objects": kept})
         return original(self, batch)
 
     monkeypatch.setattr(runner._Writer, "put", put_while_someone_works)
@@ -138,6 +138,35 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
     late = [o for o in Image(dataset.id).find_one({"id": 20}).objects if o.label_type == "User"]
     assert [o.caption for o in late] == ["late"]
     assert not [o for o in Image(dataset.id).find_one({"id": 10}).objects if o.label_type == "User"]
+
+
+def test_user_work_done_in_the_last_moments_before_the_swap_is_kept(db, tmp_path, monkeypatch):
+    """Edits while the staging indexes are built and while the last look for edits runs."""
+    dataset, _ = _import(tmp_path, coco_gt(4))
+    original_indexes, original_state = runner.ensure_image_indexes, runner._user_state
+    looking = {"started": False}
+
+    def build_indexes_while_someone_works(collection, **kwargs):
+        if collection.name == staging_collection_name(dataset.id):
+            Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User")
+            looking["started"] = True
+        return original_indexes(collection, **kwargs)
+
+    def look_while_someone_works(document):
+        if looking["started"]:
+            looking["started"] = False
+            services.image_flags_set(dataset=DataSet.objects.get(pk=dataset.id), flag_groups=[{"flag": 2, "ids": [30]}])
+        return original_state(document)
+
+    monkeypatch.setattr(runner, "ensure_image_indexes", build_indexes_while_someone_works)
+    monkeypatch.setattr(runner, "_user_state", look_while_someone_works)
+    _, result = _import(tmp_path, coco_gt(4))
+    assert result.late_user_edits == 2
+    assert [o.label_name for o in Image(dataset.id).find_one({"id": 20}).objects if o.label_type == "User"] == ["mine"]
+    assert Image(dataset.id).find_one({"id": 30}).flag == 2
+    # The lookup index the late edits needed is not left on the images.
+    indexes = mongo.get_collection(image_collection_name(dataset.id)).index_information()
+    assert "source_key_for_late_edits" not in indexes
 
 
 def _snapshot(dataset_id: str) -> tuple:
