@@ -372,8 +372,9 @@ def _write_results(
 ) -> int:
     """Pass 2: per-image results from the spool, written with guarded updates; returns images redone.
 
-    A writer thread sends each batch while the next one is computed; batches where some image
-    changed after it was read are redone afterwards, one image at a time from a fresh read.
+    A writer thread sends each batch while the next one is computed. In a batch where some
+    image changed after it was read, the images that do not carry the revision written for them
+    are redone afterwards, one at a time from a fresh read.
     """
     collection = mongo.get_collection(image_collection_name(dataset_id))
     single = len(thresholds) == 1
@@ -384,9 +385,12 @@ def _write_results(
         return [(image_id, update) for image_id, update in updates if update is not None]
 
     def redo(updates: list[tuple[int, tuple]]) -> int:
-        # Writing is idempotent, so the whole batch is redone, each write again guarded.
+        written = {image_id: update[1]["$set"][REVISION] for image_id, update in updates}
+        current = collection.find({"_id": {"$in": list(written)}}, {REVISION: 1})
+        # An image written again since also shows another revision: redoing it is harmless.
+        missed = set(written) - {doc["_id"] for doc in current if doc.get(REVISION) == written[doc["_id"]]}
         redone = 0
-        for image_id, _update in updates:
+        for image_id in sorted(missed):
             for _attempt in range(_RETRIES):
                 document = collection.find_one({"_id": image_id}, _REDO_PROJECTION)
                 if document is None:

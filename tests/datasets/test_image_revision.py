@@ -155,3 +155,28 @@ def test_fnfp_redoes_images_a_reimport_swapped_in_while_it_runs(db, monkeypatch,
         preds = [o for o in image.objects if o.label_type == "Pred"]
         assert preds and all(o.conf == 0.9 for o in preds)
         assert all(o.compare_result for o in preds)
+
+
+def test_fnfp_redoes_only_the_images_written_meanwhile(db, monkeypatch):
+    from datasets import fnfp
+
+    dataset = DataSet.create_dataset("three")
+    for image_id in (1, 2, 3):
+        image = dataset.batch_add_image(f"http://img/{image_id}.jpg", width=100, height=100, id_=image_id)
+        image.batch_add_annotation("cat", bbox=(0, 0, 50, 50))
+        image.batch_add_annotation("cat", label="det", label_type="Pred", conf=0.9, bbox=(1, 0, 50, 50))
+    dataset.finish_batch_add_image()
+    original = fnfp._collect
+
+    def collect_then_someone_writes(*args, **kwargs):
+        out = original(*args, **kwargs)
+        _add_annotation(dataset)  # image 1
+        return out
+
+    monkeypatch.setattr(fnfp, "_collect", collect_then_someone_writes)
+    result = calculate_fnfp(dataset.id, with_coco_metrics=False)
+    assert result.retried_images == 1
+    key = gt_result_key(label_id_for(dataset.id, "det"), "90")
+    for image in Image(dataset.id).find_many({}):
+        assert image.objects[0].compare_result[key] == "OK"
+    assert [o.label_name for o in Image(dataset.id).find_one({"id": 1}).objects] == ["GroundTruth", "det", "late"]
