@@ -91,6 +91,7 @@ MATRIX = [
 ]
 
 
+@pytest.mark.slow
 def test_label_project_with_review(run):
     project, (task1, task2), users = run
     l1, l2 = users["labeler"][:2]
