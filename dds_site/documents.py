@@ -206,6 +206,13 @@ class OrmDocumentMixin(DocumentAPI):
     ``save()`` and ``delete()`` stay Django's (``save`` also takes DDS's ``refresh``).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.post_init()
+
+    def post_init(self) -> None:
+        """Hook run after construction, including loads from the database (DDS's ``post_init``)."""
+
     @classmethod
     def get_collection(cls) -> Collection:
         return mongo.get_collection(cls._meta.db_table)
