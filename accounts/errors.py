@@ -1,6 +1,6 @@
 """Account errors, with DDS codes."""
 
-from dds_site.errors import AuthenticationFailed, DDSError, ErrCode, IntegrationError, NotFound
+from dds_site.errors import AuthenticationFailed, DDSError, ErrCode, IntegrationError, NotFound, PermissionDenied
 
 
 class UserExists(IntegrationError):
@@ -25,3 +25,13 @@ class PasswordNotRecoverable(DDSError):
 class InvalidUserName(DDSError):
     code = ErrCode.PARAMETER_INVALID
     message = "User name must be 1-150 characters without whitespace."
+
+
+class SuperuserRequired(PermissionDenied):
+    message = "Only a superuser can do this."
+
+
+class SelfLockoutRefused(PermissionDenied):
+    """Banning or deleting oneself, or dropping one's own privileges, would lock the actor out at once."""
+
+    message = "You cannot lock yourself out."

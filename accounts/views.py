@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import rules, services
 from accounts.models import User, UserStatus
+from accounts.rules import Verb
 from accounts.serializers import (
     LoginInput,
     PasswordOutput,
@@ -78,7 +79,8 @@ class RefreshView(APIView):
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Users. Staff manage them; any authenticated user reads their own profile (``me``)
+    """Users. Staff manage them within ``accounts.rules`` (only superusers act on staff and superusers or grant
+    staff; nobody bans or deletes themselves); any authenticated user reads their own profile (``me``)
     and may look names up by prefix (``name_lints``, at most 20 names, no listing of everyone)."""
 
     queryset = User.objects.order_by("name")
@@ -95,6 +97,8 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def create(self, request):
         data = UserCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data["is_staff"]:
+            rules.require_set_privileges(request.user)
         user = services.user_create(data.validated_data["username"], is_staff=data.validated_data["is_staff"])
         return Response(UserCreatedOutput(user).data, status=201)
 
@@ -103,16 +107,19 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         user = self.get_object()
         data = UserUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        rules.require_set_privileges(request.user, user)
         services.user_set_staff(user, data.validated_data["is_staff"])
         return Response(UserOutput(user).data)
 
     def perform_destroy(self, instance: User) -> None:
+        rules.require(self.request.user, Verb.DELETE, instance)
         services.user_delete(instance.name)
 
     @extend_schema(request=None, responses=UserOutput)
     @action(detail=True, methods=["post"])
     def ban(self, request, pk=None):
         user = self.get_object()
+        rules.require(request.user, Verb.BAN, user)
         services.user_set_status(user, UserStatus.INACTIVE)
         return Response(UserOutput(user).data)
 
@@ -120,13 +127,16 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     @action(detail=True, methods=["post"])
     def unban(self, request, pk=None):
         user = self.get_object()
+        rules.require(request.user, Verb.UNBAN, user)
         services.user_set_status(user, UserStatus.ACTIVE)
         return Response(UserOutput(user).data)
 
     @extend_schema(request=None, responses=PasswordOutput)
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk=None):
-        password = services.user_reset_password(self.get_object())
+        user = self.get_object()
+        rules.require(request.user, Verb.RESET_PASSWORD, user)
+        password = services.user_reset_password(user)
         return Response(PasswordOutput({"password": password}).data)
 
     @extend_schema(responses=UserOutput)
