@@ -1,8 +1,23 @@
-from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+"""The user admin. Who may act on whom is ``accounts.rules``, as in the API; actions that destroy or reveal
+ask for confirmation first, and generated passwords are shown once in a page body, never in a message."""
 
-from accounts import services
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy
+
+from accounts import rules, services
 from accounts.models import User, UserStatus
+from accounts.rules import Verb
+from dds_site.admin_confirm import confirmation_page, is_confirmed
 
 
 @admin.register(User)
@@ -18,29 +33,122 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "created_ts")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("name", "password1", "password2")}),)
-    actions = ["ban_users", "unban_users", "reset_passwords"]
+    actions = ["ban_users", "unban_users", "reset_passwords", "delete_selected"]
+
+    # --- who may do what (accounts.rules) -----------------------------------------------
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or rules.can(request.user, Verb.CHANGE, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or rules.can(request.user, Verb.DELETE, obj))
 
     def get_readonly_fields(self, request, obj=None):
-        # The id is derived from the name, so a stored user's name cannot change.
-        return (*self.readonly_fields, "name") if obj else self.readonly_fields
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields.append("name")  # the id is derived from the name, so a stored user's name cannot change
+            if obj.pk == request.user.pk:
+                fields.append("status")  # banning oneself would lock one out
+        if not rules.can_set_privileges(request.user, obj):
+            fields.extend(rules.PRIVILEGE_FIELDS)
+        return fields
 
-    @admin.action(description="Ban selected users (revokes their tokens)")
+    def _refuse(self, request, queryset, verb: Verb) -> bool:
+        """Refuse the whole action, saying why, when any selected user may not be acted on."""
+        refusals = [error for user in queryset if (error := rules.refusal(request.user, verb, user))]
+        for error in refusals:
+            self.message_user(request, error.message, level=messages.ERROR)
+        return bool(refusals)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    @admin.action(description="Ban selected users (ends their sessions and tokens)", permissions=["change"])
     def ban_users(self, request, queryset):
+        if self._refuse(request, queryset, Verb.BAN):
+            return None
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="ban_users",
+                title="Ban users",
+                question="Ban these users? They are logged out at once and their API tokens are revoked.",
+                items=[user.name for user in queryset],
+                button="Yes, ban them",
+            )
         for user in queryset:
             services.user_set_status(user, UserStatus.INACTIVE)
-        self.message_user(request, f"Banned {len(queryset)} user(s).")
+        self.message_user(request, f"Banned {len(queryset)} user(s).", level=messages.SUCCESS)
+        return None
 
-    @admin.action(description="Unban selected users")
+    @admin.action(description="Unban selected users", permissions=["change"])
     def unban_users(self, request, queryset):
+        if self._refuse(request, queryset, Verb.UNBAN):
+            return None
         for user in queryset:
             services.user_set_status(user, UserStatus.ACTIVE)
-        self.message_user(request, f"Unbanned {len(queryset)} user(s).")
+        self.message_user(request, f"Unbanned {len(queryset)} user(s).", level=messages.SUCCESS)
+        return None
 
-    @admin.action(description="Reset passwords of selected users (shown once)")
+    @admin.action(description="Reset passwords of selected users (shown once)", permissions=["change"])
     def reset_passwords(self, request, queryset):
+        if self._refuse(request, queryset, Verb.RESET_PASSWORD):
+            return None
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="reset_passwords",
+                title="Reset passwords",
+                question=(
+                    "Give these users new random passwords? Their old passwords and API tokens stop working; "
+                    "the new passwords are shown once on the next page."
+                ),
+                items=[user.name for user in queryset],
+                button="Yes, reset their passwords",
+            )
+        reset = []
         for user in queryset:
-            password = services.user_reset_password(user)
-            self.message_user(request, f"New password for {user.name}: {password}", level=messages.WARNING)
+            reset.append((user.name, services.user_reset_password(user)))
+            if user.pk == request.user.pk:
+                update_session_auth_hash(request, user)  # stay logged in after resetting one's own password
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New passwords",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "reset": reset,
+        }
+        response = TemplateResponse(request, "admin/accounts/user/passwords_reset.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    @admin.action(description=gettext_lazy("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's confirmed bulk delete, refused as a whole when a selected user may not be deleted."""
+        if self._refuse(request, queryset, Verb.DELETE):
+            return None
+        return django_delete_selected(self, request, queryset)
+
+    # --- saving and deleting through the services ---------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data:
+            # A ban in the form ends sessions and tokens as the action and the API do.
+            services.user_set_status(obj, obj.status)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        error = None if user is None else rules.refusal(request.user, Verb.DELETE, user)
+        if error is not None and super().has_delete_permission(request):
+            self.message_user(request, error.message, level=messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))
+        return super().delete_view(request, object_id, extra_context)
 
     def delete_model(self, request, obj):
         services.user_delete(obj.name)

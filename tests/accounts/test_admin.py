@@ -29,7 +29,8 @@ def test_admin_ban_action_revokes_tokens(client, make_user):
     client.force_login(make_user("root", is_staff=True, is_superuser=True))
     user = make_user("mo")
     user.login_user()
-    response = client.post("/admin/accounts/user/", {"action": "ban_users", "_selected_action": [user.pk]})
+    data = {"action": "ban_users", "_selected_action": [user.pk], "post": "yes"}
+    response = client.post("/admin/accounts/user/", data)
     assert response.status_code == 302
     assert User.objects.get(pk=user.pk).status == UserStatus.INACTIVE
     assert not user.tokens.exists()
