@@ -9,6 +9,7 @@ from django.urls import reverse
 from datasets import services
 from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
+from dds_site.admin_confirm import confirmation_page, is_confirmed
 from dds_site.errors import DDSError
 
 
@@ -65,7 +66,21 @@ class DataSetAdmin(admin.ModelAdmin):
         return actions
 
     @admin.action(description="Delete selected datasets with their images, labels and tasks", permissions=["delete"])
-    def cascade_delete_selected(self, request, queryset) -> None:
+    def cascade_delete_selected(self, request, queryset):
+        if not is_confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="cascade_delete_selected",
+                title="Delete datasets",
+                question=(
+                    "Delete these datasets with all their images, annotations, labels, categories and label tasks? "
+                    "This cannot be undone."
+                ),
+                items=[f"{dataset.name} ({dataset.num_images or 0} images)" for dataset in queryset],
+                button="Yes, delete them",
+            )
         deleted = 0
         for dataset in queryset:
             try:
@@ -75,6 +90,7 @@ class DataSetAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{dataset.name}: {exc.message}", level=messages.ERROR)
         if deleted:
             self.message_user(request, f"Deleted {deleted} dataset(s).", level=messages.SUCCESS)
+        return None
 
     def delete_view(self, request, object_id, extra_context=None):
         """The per-object delete page: the confirmation posts into the cascade service."""

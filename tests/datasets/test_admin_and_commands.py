@@ -43,10 +43,22 @@ def test_admin_changelist_and_change_pages_render(admin_client, dataset_with_ima
         assert text in response.content and b"cats" in response.content
 
 
-def test_admin_delete_action_cascades(admin_client, dataset_with_images):
+def test_admin_delete_action_asks_first(admin_client, dataset_with_images):
     response = admin_client.post(
         "/admin/datasets/dataset/",
         {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk]},
+    )
+    assert response.status_code == 200
+    assert b'name="post" value="yes"' in response.content and b'value="cascade_delete_selected"' in response.content
+    assert dataset_with_images.name.encode() in response.content
+    assert DataSet.objects.filter(pk=dataset_with_images.pk).exists()
+    assert image_collection_name(dataset_with_images.pk) in mongo.get_database().list_collection_names()
+
+
+def test_admin_delete_action_cascades(admin_client, dataset_with_images):
+    response = admin_client.post(
+        "/admin/datasets/dataset/",
+        {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -58,7 +70,7 @@ def test_admin_delete_action_reports_refusal(admin_client, dataset_with_images):
     _occupy(dataset_with_images)
     response = admin_client.post(
         "/admin/datasets/dataset/",
-        {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk]},
+        {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200
