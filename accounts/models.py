@@ -12,6 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password as django_check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from dds_site.documents import OrmDocumentMixin
 
@@ -50,6 +51,9 @@ class User(OrmDocumentMixin, AbstractBaseUser, PermissionsMixin):
     status = models.CharField(max_length=16, choices=UserStatus.choices, default=UserStatus.ACTIVE)
     is_staff = models.BooleanField(default=False)
     created_ts = models.BigIntegerField(default=0)
+    session_epoch = models.IntegerField(
+        default=0, editable=False, help_text="Raised by every ban; part of the session hash, so a ban ends sessions."
+    )
 
     objects = UserManager()
 
@@ -65,6 +69,16 @@ class User(OrmDocumentMixin, AbstractBaseUser, PermissionsMixin):
     @property
     def is_active(self) -> bool:
         return self.status == UserStatus.ACTIVE
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's HMAC of the password hash, with the session epoch: a password change or a ban ends every
+        session, and unbanning does not revive them. (Django's fallback secrets call this too.)"""
+        return salted_hmac(
+            "accounts.models.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch or 0}",  # DDS's user documents have no epoch
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def save(self, *args, **kwargs) -> None:
         if not self.id:

@@ -13,6 +13,7 @@ import secrets
 import string
 
 from django.contrib.auth.hashers import make_password
+from pymongo import ReturnDocument
 
 from accounts.errors import InvalidCredentials, InvalidUserName, UserExists, UserNotFound
 from accounts.models import User, UserStatus, UserToken, user_id_for
@@ -100,11 +101,25 @@ def user_reset_password(user: User) -> str:
 
 
 def user_set_status(user: User, status: str) -> None:
-    """Ban (inactive) or unban (active) a user; a ban revokes every token."""
-    User.objects.filter(pk=user.pk).update(status=status)
-    user.status = status
+    """Ban (inactive) or unban (active) a user.
+
+    A ban revokes every token and raises the session epoch, which ends every session of the user for good:
+    unbanning revives neither.
+    """
     if status == UserStatus.INACTIVE:
+        # $inc, unlike the ORM's F() + 1, also counts from a DDS user document that has no epoch yet.
+        stored = User.get_collection().find_one_and_update(
+            {"_id": user.pk},
+            {"$set": {"status": status}, "$inc": {"session_epoch": 1}},
+            projection={"session_epoch": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if stored is not None:
+            user.session_epoch = stored["session_epoch"]
         tokens_revoke_all(user)
+    else:
+        User.objects.filter(pk=user.pk).update(status=status)
+    user.status = status
 
 
 def user_set_staff(user: User, is_staff: bool) -> None:
