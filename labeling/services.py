@@ -401,12 +401,8 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     _ensure_active(users)
     if not users:
         return []
+    # Both completion flags stay False until the first progress update, as DDS stores them.
     roles = [_role_doc(task, user, role, _slot(task, role, number)) for number, user in enumerate(users)]
-    flags = workflow.completion_flags(
-        {"label_num_waiting": task.num_total}, review_times=project.review_times or 0, num_total=task.num_total
-    )
-    for created in roles:
-        created.label_completed, created.review_completed = flags["label_completed"], flags["review_completed"]
     keys = {f"role_status.{workflow.role_key(role, user.pk)}": ImageStatus.LABELING for user in users}
 
     def _write() -> None:
