@@ -44,6 +44,15 @@ def gen_uuid() -> str:
 
 uuid_hex = gen_uuid
 
+PROJECT_COUNTER_FIELDS = (
+    "task_num_total",
+    "task_num_waiting",
+    "task_num_working",
+    "task_num_reviewing",
+    "task_num_rejected",
+    "task_num_accepted",
+)
+
 
 class LabelProject(OrmDocumentMixin, models.Model):
     id = models.CharField(primary_key=True, max_length=32, db_column="_id", default=uuid_hex, editable=False)
@@ -325,6 +334,16 @@ class LabelTask(OrmDocumentMixin, models.Model):
             cached = LabelProject.objects.get(pk=self.project_id)
             self._project = cached
         return cached
+
+    def refresh_cached_project(self) -> None:
+        """Re-read the status and task counters of the project cached by ``project``, in place.
+
+        Transitions move the project's counters with ``$inc`` in the database; DDS changed its cached
+        object itself, so a script holding ``task.project`` saw the new numbers.
+        """
+        cached = getattr(self, "_project", None)
+        if cached is not None and cached.pk == self.project_id:
+            cached.refresh_from_db(fields=["status", *PROJECT_COUNTER_FIELDS])
 
     def set_leader(self, leader: User, role: str) -> tuple[TaskRole, TaskRole]:
         from labeling import services

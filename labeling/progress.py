@@ -34,6 +34,16 @@ def role_key_of(role: Mapping) -> str:
     return workflow.role_key(role["role"], role["user_id"])
 
 
+def active_workers(task_id: str) -> dict[str, str]:
+    """The status keys of the task's active labelers and reviewers, with their user names."""
+    found = TaskRole.get_collection().find(
+        {"task_id": task_id, "is_active": True, "role": {"$in": sorted(workflow.WORKERS)}},
+        projection={"role": 1, "user_id": 1, "user_name": 1},
+        session=_session(),
+    )
+    return {role_key_of(role): role.get("user_name", "") for role in found}
+
+
 def apply_image_change(*, task: LabelTask, project: LabelProject, old: Mapping[str, str], new: Mapping[str, str]):
     """Move the role counters by one image's status change, then refresh flags and task completion."""
     roles = TaskRole.get_collection()
@@ -70,12 +80,18 @@ def task_transition(*, task: LabelTask, source: str, target: str, extra: dict | 
     task.status = target
     for name, value in (extra or {}).items():
         setattr(task, name, value)
-    inc = {workflow.TASK_COUNTER_FIELD[source]: -1, workflow.TASK_COUNTER_FIELD[target]: 1}
+    decremented = workflow.TASK_COUNTER_FIELD[source]
+    inc = {decremented: -1, workflow.TASK_COUNTER_FIELD[target]: 1}
     projects = LabelProject.get_collection()
     after = projects.find_one_and_update(
-        {"_id": task.project_id}, {"$inc": inc}, return_document=True, session=_session()
+        {"_id": task.project_id, decremented: {"$gt": 0}}, {"$inc": inc}, return_document=True, session=_session()
     )
-    _maybe_project_reviewing(after)
+    if after is None:
+        # The stored counters do not count this task (stale, e.g. left so by DDS): count the tasks instead.
+        project_recount(project=task.project)
+    else:
+        _maybe_project_reviewing(after)
+    task.refresh_cached_project()
     return True
 
 
