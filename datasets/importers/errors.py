@@ -1,4 +1,9 @@
-"""Errors of the import, export and FN/FP jobs."""
+"""Errors of the import, export and FN/FP jobs.
+
+Their messages name the file, the record and the field at fault, never bytes read from a file
+(a value, a line, a parser's snippet): they reach API responses and ``detail_status``, and the
+file could be anything a path led to.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,29 @@ class JobFailed(DDSError):
 
     code = ErrCode.INTERNAL
     message = "Job failed."
+
+
+class OutputExists(DDSError):
+    """An export would replace an existing file or directory and ``overwrite`` was not asked for."""
+
+    code = 409100
+    message = "The output exists; ask to overwrite it."
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} exists; export with overwrite to replace it.", detail={"field": "output"})
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed job records as its reason: the typed error's message, else only the kind of failure.
+
+    Text of unexpected exceptions (a driver's error with a document in it, a decoder's with input
+    bytes) is not stored: it is re-raised to the caller and logged there.
+    """
+    if isinstance(exc, DDSError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
 
 
 class ImportInProgress(DDSError):

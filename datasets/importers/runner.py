@@ -41,7 +41,7 @@ from datasets.images import (
     with_new_revision,
 )
 from datasets.importers.documents import SOURCE_KEY, image_document
-from datasets.importers.errors import ImportFormatError, ImportInProgress
+from datasets.importers.errors import ImportFormatError, ImportInProgress, failure_reason
 from datasets.importers.records import ImageRecord, Problems
 from datasets.importers.spool import Spool
 from datasets.models import DataSet, DatasetStatus
@@ -313,7 +313,7 @@ def run_import(
             raise ImportInProgress("another import of this dataset took over")
         result = _import(dataset, importer, record, skip_invalid, progress, batch_size, direct=direct)
     except BaseException as exc:
-        reason = str(exc) if isinstance(exc, Exception) else type(exc).__name__
+        reason = failure_reason(exc)
         detail = getattr(exc, "detail", None)
         still_mine = (jobs.job_entry(dataset.id, JOB_KIND) or {}).get("attempt") == record.attempt
         record.fail(reason, error=detail if isinstance(detail, dict) else None)
