@@ -8,6 +8,7 @@ DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
 DDS_TOKEN_AGE        API token lifetime in seconds (default 86400)
 DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopted
 """
+DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 
 from __future__ import annotations
 
@@ -135,6 +136,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The only directories whose files the server reads or writes on behalf of a request or of imported
+# data (``dds_site.files``); relative entries are relative to the project directory.
+DDS_DATA_ROOTS = [
+    BASE_DIR / Path(item.strip()).expanduser()
+    for item in os.environ.get("DDS_DATA_ROOTS", "").split(os.pathsep)
+    if item.strip()
+] or [VAR_DIR / "data"]
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves the admin's and the API browser's static files without DEBUG; with finders it
