@@ -7,8 +7,8 @@ DJANGO_DEBUG         "1"/"true" to enable debug (off by default)
 DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
 DDS_TOKEN_AGE        API token lifetime in seconds (default 86400)
 DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopted
-"""
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
+"""
 
 from __future__ import annotations
 
