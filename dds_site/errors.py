@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from pymongo import errors as mongo_errors
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -43,8 +44,12 @@ class ErrCode:
     DATASET_LABEL_NOT_FOUND = 404055
     DATASET_FNFP_PRECISION_NOT_FOUND = 404056
     CONFLICT = 409000
+    # Ours (DDS has none): a request or the document it would write is larger than the limits.
+    PAYLOAD_TOO_LARGE = 413000
     INTERNAL = 500000
     LABEL_CLONE_FAILED = 500001
+    # Ours: the database cannot be reached (or timed out); the request may be retried later.
+    DATABASE_UNAVAILABLE = 503000
 
 
 class DDSError(Exception):
@@ -124,11 +129,57 @@ class WorkflowConflict(DDSError):
     message = "The object was changed by someone else; reload and retry."
 
 
+class PayloadTooLarge(DDSError, ValueError):
+    """More items, or a bigger document, than the configured limits (or MongoDB's 16 MB) allow."""
+
+    code = ErrCode.PAYLOAD_TOO_LARGE
+    message = "Request too large."
+
+
+class DatabaseUnavailable(DDSError):
+    code = ErrCode.DATABASE_UNAVAILABLE
+    message = "Database unavailable; try again later."
+
+
 class IntegrationError(DDSError):
     """DDS's name for 'this object already exists' (e.g. a duplicate user)."""
 
     code = ErrCode.PARAMETER_INVALID
     message = "Object already exists."
+
+
+# MongoDB's codes for "the document would exceed 16 MB" (BSONObjectTooLarge, and the older update/upsert ones).
+_DOCUMENT_TOO_LARGE_CODES = {10334, 17419, 17420}
+
+
+def _document_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge("The document would exceed MongoDB's 16 MB limit; send less data.")
+
+
+def _too_large(exc: mongo_errors.PyMongoError) -> bool:
+    if isinstance(exc, mongo_errors.BulkWriteError):
+        errors = (exc.details or {}).get("writeErrors", [])
+        return any(error.get("code") in _DOCUMENT_TOO_LARGE_CODES for error in errors)
+    return isinstance(exc, mongo_errors.OperationFailure) and exc.code in _DOCUMENT_TOO_LARGE_CODES
+
+
+def database_error(exc: BaseException) -> DDSError | None:
+    """The typed error for a database failure that is not a bug: unreachable or too large a document.
+
+    Looks through the chain of causes, since Django's ORM re-raises driver errors as ``DatabaseError``.
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, mongo_errors.DocumentTooLarge):  # raised by the driver before sending
+            return _document_too_large()
+        if isinstance(current, mongo_errors.PyMongoError):
+            if isinstance(current, mongo_errors.ConnectionFailure) or current.timeout:
+                return DatabaseUnavailable()
+            return _document_too_large() if _too_large(current) else None
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
 
 
 def _drf_error_code(exc: drf_exceptions.APIException) -> int:
@@ -147,6 +198,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Turn any expected error into ``{"code", "message", "detail"}`` with the right HTTP status."""
     if isinstance(exc, DDSError):
         return Response(exc.to_dict(), status=exc.http_status)
+    mapped = database_error(exc)
+    if mapped is not None:
+        logger.warning("%s: %s", mapped.message, exc.__cause__ or exc)
+        return Response(mapped.to_dict(), status=mapped.http_status)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -3,7 +3,8 @@
 ``MONGODB_URI`` selects a real MongoDB. Without it, ``manage.py`` and the WSGI entry
 point start (or reuse) an embedded SecantusDB server whose data lives under ``var/mongo/``
 and whose address is recorded in ``var/mongo.json``, so every command and the dev server
-share one database. Tests start their own in-memory server (see ``tests/conftest.py``).
+share one database. A restart takes the recorded port again when it is free, so running
+processes reconnect to it. Tests start their own in-memory server (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -117,11 +118,19 @@ def _terminate(pid: int, process: subprocess.Popen | None, timeout: float) -> No
         if process is not None:
             if process.poll() is not None:
                 return
-        elif not pid_alive(pid):
+        elif _reaped(pid) or not pid_alive(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _reaped(pid: int) -> bool:
+    """True if ``pid`` is a child of this process that has exited (and is now reaped, not a zombie)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # not our child: whoever started it reaps it
+        return False
 
 
 def pid_alive(pid: int) -> bool:
@@ -153,6 +162,39 @@ def _read_state() -> EmbeddedServer | None:
         return None
 
 
+def _recorded_port() -> int | None:
+    """The port last recorded, also after the server stopped (``stop`` keeps it)."""
+    try:
+        return int(json.loads(STATE_FILE.read_text())["port"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now (with SO_REUSEADDR, as SecantusDB binds)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _start_persistent() -> EmbeddedServer:
+    # Running processes keep the URI they were started with, so a restart takes the old port back
+    # when it is free: they reconnect by themselves instead of failing until they are restarted.
+    port = _recorded_port()
+    if port and port_free(port):
+        try:
+            return start_server(str(STORAGE_DIR), port, detach=True)
+        except EmbeddedServerError:
+            if port_free(port):
+                raise
+            # Someone else took the port meanwhile: fall back to a new one.
+    return start_server(str(STORAGE_DIR), detach=True)
+
+
 def recorded_server() -> EmbeddedServer | None:
     """The embedded server recorded under ``var/`` if it is alive and answering."""
     server = _read_state()
@@ -168,16 +210,18 @@ def ensure_embedded_server() -> EmbeddedServer:
         if server:
             return server
         STORAGE_DIR.mkdir(parents=True, exist_ok=True)
-        server = start_server(str(STORAGE_DIR), detach=True)
+        server = _start_persistent()
         STATE_FILE.write_text(json.dumps({"port": server.port, "pid": server.pid}))
         return server
 
 
 def stop_embedded_server() -> bool:
-    """Stop the recorded embedded server; False if none was running."""
+    """Stop the recorded embedded server; False if none was running. The port stays recorded."""
     with _state_lock():
         server = recorded_server()
-        STATE_FILE.unlink(missing_ok=True)
+        port = _recorded_port()
+        if port:
+            STATE_FILE.write_text(json.dumps({"port": port}))
         if not server:
             return False
         server.stop()

@@ -130,6 +130,8 @@ DDS_TOKEN_AGE = int(os.environ.get("DDS_TOKEN_AGE", 24 * 3600))
 DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
+# One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
+DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+import pymongo
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from pymongo.errors import PyMongoError
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -13,23 +17,33 @@ from rest_framework.views import APIView
 
 from dds_site import mongo
 from dds_site.documents import current_ts
-from dds_site.errors import DDSError, ErrCode
+from dds_site.errors import DatabaseUnavailable, ErrCode, database_error
+from dds_site.middleware import error_response
 
 
 class PingView(APIView):
-    """Health check for load balancers: is the database reachable? Anonymous, reveals nothing else."""
+    """Health check for load balancers: is the database reachable? Anonymous, reveals nothing else.
+
+    Answers within ``MONGODB_PING_TIMEOUT_MS`` even when the database is down: 200 ``{"mongodb": true}``,
+    or 503 with the error envelope and ``detail: {"mongodb": false}``.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses=inline_serializer("Ping", {"mongodb": serializers.BooleanField(), "ts": serializers.IntegerField()})
+        responses={
+            200: inline_serializer("Ping", {"mongodb": serializers.BooleanField(), "ts": serializers.IntegerField()}),
+            503: OpenApiResponse(description="The database is unreachable (code 503000)."),
+        }
     )
     def get(self, request):
         try:
-            mongo.get_database().command("ping")
+            with pymongo.timeout(settings.MONGODB_PING_TIMEOUT_MS / 1000):
+                mongo.get_database().command("ping")
         except PyMongoError as exc:
-            raise DDSError("mongodb is not available", code=ErrCode.INTERNAL, status_code=503) from exc
+            detail = {"mongodb": False, "ts": current_ts()}
+            raise DatabaseUnavailable("mongodb is not available", detail=detail) from exc
         return Response({"mongodb": True, "ts": current_ts()})
 
 
@@ -62,6 +76,10 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while Django handles the exception, so it is still the one being handled.
+    error = database_error(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    if error is not None:
+        return error_response(request, error)
     if _is_api(request):
         return _api_error(ErrCode.INTERNAL, "Internal server error.")
     return defaults.server_error(request)

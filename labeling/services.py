@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import IntegrityError
 from pymongo import InsertOne
 from pymongo.errors import DuplicateKeyError
@@ -366,6 +367,24 @@ def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None) 
 # --- task roles ---------------------------------------------------------------------------------------------------
 
 
+def task_check_workers(*, task: LabelTask, labeler_ids: list[str], reviewer_ids: list[str]) -> None:
+    """Refuse, before anything is written, workers that would make one user labeler and reviewer of the task."""
+    allowed = settings.DDS_ALLOW_SELF_REVIEW
+    workflow.check_not_self_review(user_ids=labeler_ids, other_holders=reviewer_ids, allowed=allowed)
+    _check_self_review(task=task, role=Role.LABELER, user_ids=labeler_ids)
+    _check_self_review(task=task, role=Role.REVIEWER, user_ids=reviewer_ids)
+
+
+def _check_self_review(*, task: LabelTask, role: str, user_ids: list[str]) -> None:
+    """Users taking a worker role must not hold the other worker role of the task (unless the setting allows)."""
+    if role not in workflow.OTHER_WORKER or not user_ids or settings.DDS_ALLOW_SELF_REVIEW:
+        return
+    holders = TaskRole.objects.filter(
+        task_id=task.pk, role=workflow.OTHER_WORKER[role], is_active=True, user_id__in=user_ids
+    ).values_list("user_id", flat=True)
+    workflow.check_not_self_review(user_ids=user_ids, other_holders=holders, allowed=False)
+
+
 def _slot(task: LabelTask, role: str, number: int) -> str:
     return f"{task.pk}:{role}" if role in LEADERS else f"{task.pk}:{role}:{number}"
 
@@ -401,6 +420,7 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     _ensure_active(users)
     if not users:
         return []
+    _check_self_review(task=task, role=role, user_ids=[user.pk for user in users])
     # Both completion flags stay False until the first progress update, as DDS stores them.
     roles = [_role_doc(task, user, role, _slot(task, role, number)) for number, user in enumerate(users)]
     keys = {f"role_status.{workflow.role_key(role, user.pk)}": ImageStatus.LABELING for user in users}
@@ -481,6 +501,7 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
         role=role, old_user_id=old_user.pk, new_user_id=new_user.pk, old_has=old_role is not None, new_has=new_has
     )
     _ensure_active([new_user])
+    _check_self_review(task=task, role=role, user_ids=[new_user.pk])
     new_role = _role_doc(task, new_user, role, old_role.slot)
     for field in (*workflow.COUNTER_FIELDS, "label_completed", "review_completed"):
         setattr(new_role, field, getattr(old_role, field))

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 from django_mongodb_backend import transaction
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from dds_site.errors import WorkflowConflict
 
@@ -28,6 +28,8 @@ def _is_transient(exc: BaseException) -> bool:
     cause = exc if isinstance(exc, PyMongoError) else exc.__cause__
     if not isinstance(cause, PyMongoError):
         return False
+    if isinstance(cause, ConnectionFailure):
+        return False  # the database is unreachable: fail now (a 503), each retry would wait for it again
     labels = ("TransientTransactionError", "UnknownTransactionCommitResult")
     return any(cause.has_error_label(label) for label in labels) or getattr(cause, "code", None) == WRITE_CONFLICT
 

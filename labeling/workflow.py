@@ -219,6 +219,22 @@ def check_replace_role(*, role: str, old_user_id: str, new_user_id: str, old_has
         raise task_error(LabelErrCode.NEW_USER_HAS_ROLE)
 
 
+# The worker role a user may not hold beside the other in one task (he would review his own labels).
+OTHER_WORKER: dict[str, str] = {Role.LABELER: Role.REVIEWER, Role.REVIEWER: Role.LABELER}
+
+
+def check_not_self_review(*, user_ids: Iterable[str], other_holders: Iterable[str], allowed: bool) -> None:
+    """Users taking one worker role of a task must not hold the other one (ours; DDS allowed it).
+
+    ``allowed`` (the setting ``DDS_ALLOW_SELF_REVIEW``) lifts the rule for one-person teams.
+    """
+    if allowed:
+        return
+    both = set(user_ids) & set(other_holders)
+    if both:
+        raise task_error(LabelErrCode.SELF_REVIEW, detail={"user_ids": sorted(both)})
+
+
 def max_role(roles: Iterable[str]) -> str | None:
     """The most powerful (lowest level) of ``roles``."""
     ranked = sorted(set(roles), key=ROLE_LEVEL.__getitem__)

@@ -38,3 +38,57 @@ def test_manage_py_starts_shares_and_stops_the_embedded_server(tmp_path):
     finally:
         assert "stopped" in _manage(tmp_path, "mongo", "stop")
     assert "not running" in _manage(tmp_path, "mongo", "status")
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    """The embedded server's state and storage under a temporary directory, for in-process commands."""
+    from dds_site import mongo
+
+    for name, value in {
+        "VAR_DIR": tmp_path,
+        "STATE_FILE": tmp_path / "mongo.json",
+        "LOCK_FILE": tmp_path / "mongo.lock",
+        "STORAGE_DIR": tmp_path / "mongo",
+        "LOG_FILE": tmp_path / "mongo.log",
+    }.items():
+        monkeypatch.setattr(mongo, name, value)
+    yield tmp_path
+    mongo.stop_embedded_server()
+
+
+def _mongo_command(action: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("mongo", action, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_mongo_stop_then_start_takes_the_recorded_port_again(var_dir):
+    import socket
+
+    import pymongo
+
+    from dds_site import mongo
+
+    first = mongo.ensure_embedded_server()
+    # A process started before the restart keeps this URI; it must work again afterwards.
+    with pymongo.MongoClient(first.uri, serverSelectionTimeoutMS=10000) as client:
+        client.dds.things.insert_one({"_id": 1})
+        assert "stopped" in _mongo_command("stop")
+        assert "not running" in _mongo_command("status")
+        assert f":{first.port}/" in _mongo_command("start")
+        assert mongo.recorded_server().pid != first.pid
+        assert client.dds.things.count_documents({}) == 1
+    # If another program holds the port meanwhile, the server starts on a new one.
+    assert "stopped" in _mongo_command("stop")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", first.port))
+        squatter.listen()
+        assert f":{first.port}/" not in _mongo_command("start")
+        assert mongo.recorded_server().port != first.port

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from unittest import mock
 
-from pymongo.errors import ServerSelectionTimeoutError
+import pytest
+from django.db import DatabaseError
+from pymongo.errors import (
+    AutoReconnect,
+    DocumentTooLarge,
+    NetworkTimeout,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+    WriteError,
+)
 
 
 def test_ping_is_anonymous_and_reports_the_database(api_client, db):
@@ -18,7 +27,59 @@ def test_ping_reports_an_unreachable_database_as_503(api_client, db):
         get_database.return_value.command.side_effect = ServerSelectionTimeoutError("down")
         response = api_client.get("/api/v1/ping")
     assert response.status_code == 503
-    assert response.json() == {"code": 500000, "message": "mongodb is not available", "detail": None}
+    body = response.json()
+    assert (body["code"], body["message"]) == (503000, "mongodb is not available")
+    assert body["detail"]["mongodb"] is False and body["detail"]["ts"] > 0
+
+
+def _failure(driver_error: Exception, *, wrapped: bool) -> Exception:
+    """The driver's error as raw PyMongo raises it, or as Django's ORM re-raises it."""
+    if not wrapped:
+        return driver_error
+    error = DatabaseError()
+    error.__cause__ = driver_error
+    return error
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+@pytest.mark.parametrize(
+    "driver_error, status, code",
+    [
+        (ServerSelectionTimeoutError("no server"), 503, 503000),
+        (AutoReconnect("connection closed"), 503, 503000),
+        (NetworkTimeout("timed out"), 503, 503000),
+        (DocumentTooLarge("update command document too large"), 413, 413000),
+        (WriteError("Resulting document after update is larger than 16777216", 10334), 413, 413000),
+    ],
+)
+def test_database_failures_in_api_views_are_typed(staff_client, driver_error, status, code, wrapped):
+    with mock.patch("datasets.selectors.dataset_list", side_effect=_failure(driver_error, wrapped=wrapped)):
+        response = staff_client.get("/api/v1/datasets")
+    assert response.status_code == status
+    assert response.json()["code"] == code and set(response.json()) == {"code", "message", "detail"}
+
+
+def test_other_database_errors_stay_500s(make_user):
+    # A failed query is a bug, not an outage: it must not hide behind a 503.
+    from django.test import Client
+
+    from accounts import services
+
+    token = services.token_issue(make_user("staffer", is_staff=True)).value
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=False)
+    failure = _failure(OperationFailure("unknown operator: $foo", 2), wrapped=True)
+    with mock.patch("datasets.selectors.dataset_list", side_effect=failure):
+        response = client.get("/api/v1/datasets")
+    assert (response.status_code, response.json()["code"]) == (500, 500000)
+
+
+def test_database_outage_in_the_admin_is_a_503_page(client, make_user):
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    failure = _failure(ServerSelectionTimeoutError("no server"), wrapped=True)
+    with mock.patch("django.contrib.admin.sites.AdminSite.each_context", side_effect=failure):
+        response = client.get("/admin/")
+    assert response.status_code == 503 and response["Content-Type"].startswith("text/html")
+    assert b"Database unavailable" in response.content
 
 
 def test_unknown_api_path_is_a_json_404(staff_client):
