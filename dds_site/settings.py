@@ -132,6 +132,8 @@ DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
 # One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
 DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
+# One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
+DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

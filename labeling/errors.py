@@ -61,6 +61,8 @@ class LabelErrCode:
     # Ours (DDS has no such state): reopening needs a rejected project.
     PROJECT_NOT_REJECTED = 400242
     PROJECT_NOT_INITIALIZING = 400243
+    # Ours: DDS let one user label and review the same task, and so accept his own labels.
+    SELF_REVIEW = 400244
     CANT_VIEW_TASK = 403051
     CANT_VIEW_ROLE = 403052
     CANT_CREATE_PROJECT = 403053
@@ -127,6 +129,7 @@ MESSAGES: dict[int, str] = {
     LabelErrCode.NOT_LEADER_ROLE: "task role not of leader kind.",
     LabelErrCode.PROJECT_NOT_REJECTED: "label project must be in status of rejected.",
     LabelErrCode.PROJECT_NOT_INITIALIZING: "label project must be in status of initializing to resume init.",
+    LabelErrCode.SELF_REVIEW: "a user can't be both labeler and reviewer of one task (see DDS_ALLOW_SELF_REVIEW).",
     LabelErrCode.CANT_VIEW_TASK: "User can't view label project.",
     LabelErrCode.CANT_VIEW_ROLE: "User can't view label project role.",
     LabelErrCode.CANT_CREATE_PROJECT: "User can't create label project.",

@@ -248,12 +248,17 @@ class LabelTaskViewSet(viewsets.ViewSet):
         data = _parse(WorkersInput, request.data)
         if not data["labeler_ids"] and not data["reviewer_ids"]:
             raise task_error(LabelErrCode.WORKERS_EMPTY)
-        created = []
+        wanted = []
         for role, key in ((Role.LABELER, "labeler_ids"), (Role.REVIEWER, "reviewer_ids")):
             if data[key]:
                 users = _users(data[key])
                 permissions.ensure_can_init_workers(request.user, task, role)
-                created += services.task_init_workers(task=task, users=users, role=role)
+                wanted.append((role, users))
+        # Checked before either role is written, so a refused request leaves the task as it was.
+        services.task_check_workers(task=task, labeler_ids=data["labeler_ids"], reviewer_ids=data["reviewer_ids"])
+        created = []
+        for role, users in wanted:
+            created += services.task_init_workers(task=task, users=users, role=role)
         return Response(TaskRoleOutput(created, many=True).data)
 
     @extend_schema(request=ReplaceInput, responses=OpenApiTypes.OBJECT)
