@@ -2,6 +2,7 @@
 
 MONGODB_URI          a real MongoDB (``manage.py`` starts the embedded server when unset)
 MONGODB_NAME         database name (default ``dds``)
+MONGODB_TIMEOUT_MS   how long a request waits for an unreachable database before a 503 (default 5000)
 DJANGO_SECRET_KEY    generated once into ``var/secret_key`` for local use when unset
 DJANGO_DEBUG         "1"/"true" to enable debug (off by default)
 DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dds_site.middleware.DatabaseErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,11 +102,17 @@ TEMPLATES = [
 MONGODB_URI = os.environ.get("MONGODB_URI", "")
 MONGODB_NAME = os.environ.get("MONGODB_NAME", "dds")
 
+# How long a request waits for an unreachable database before it fails with 503000 (the driver's
+# default, 30 s, stalls every worker during an outage). The health check waits at most a second.
+MONGODB_TIMEOUT_MS = int(os.environ.get("MONGODB_TIMEOUT_MS", 5000))
+MONGODB_PING_TIMEOUT_MS = min(MONGODB_TIMEOUT_MS, 1000)
+
 DATABASES = {
     "default": {
         "ENGINE": "django_mongodb_backend",
         "HOST": MONGODB_URI,
         "NAME": MONGODB_NAME,
+        "OPTIONS": {"serverSelectionTimeoutMS": MONGODB_TIMEOUT_MS},
     },
 }
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
@@ -130,8 +138,6 @@ DDS_TOKEN_AGE = int(os.environ.get("DDS_TOKEN_AGE", 24 * 3600))
 DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
-# One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
-DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 # One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
 DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 
