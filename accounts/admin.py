@@ -15,9 +15,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy
 
 from accounts import rules, services
+from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import User, UserStatus
 from accounts.rules import Verb
 from dds_site.admin_confirm import confirmation_page, is_confirmed
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(User)

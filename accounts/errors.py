@@ -1,6 +1,14 @@
 """Account errors, with DDS codes."""
 
-from dds_site.errors import AuthenticationFailed, DDSError, ErrCode, IntegrationError, NotFound, PermissionDenied
+from dds_site.errors import (
+    AuthenticationFailed,
+    DDSError,
+    ErrCode,
+    IntegrationError,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+)
 
 
 class UserExists(IntegrationError):
@@ -35,3 +43,7 @@ class SelfLockoutRefused(PermissionDenied):
     """Banning or deleting oneself, or dropping one's own privileges, would lock the actor out at once."""
 
     message = "You cannot lock yourself out."
+
+
+class LoginThrottled(Throttled):
+    message = "Too many failed logins; try again later."

@@ -195,3 +195,22 @@ class UserToken(OrmDocumentMixin, models.Model):
 
     def __str__(self) -> str:
         return f"token of {self.user_id} until {self.expire}"
+
+
+class LoginCounter(models.Model):
+    """Failed logins of one client address or account name in one time window, shared by every server process.
+
+    Written only by ``accounts.throttle_store.MongoCounterStore`` (atomic ``$inc``); used when no shared
+    cache is configured. Expired counters are deleted on write and by ``purge_tokens`` (a plain index on
+    ``expire``, not a TTL index).
+    """
+
+    id = models.CharField(primary_key=True, max_length=128, db_column="_id", editable=False)
+    hits = models.IntegerField(default=0)
+    expire = models.BigIntegerField(db_index=True, help_text="Expiry, unix seconds.")
+
+    class Meta:
+        db_table = "login_counters"
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.hits}"

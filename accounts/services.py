@@ -130,19 +130,38 @@ def user_set_staff(user: User, is_staff: bool) -> None:
 def user_authenticate(username: str, password: str) -> User | None:
     """The active user with that name (any case) and password, else None.
 
-    A password stored by DDS is verified once and re-hashed (see ``User.check_password``).
+    A password stored by DDS is verified once and re-hashed (see ``User.check_password``). For an unknown or
+    banned user the password is hashed anyway, as Django's ``ModelBackend`` does, so the answer takes as long
+    as a wrong password and does not tell which names exist.
     """
     user = user_get(username)
-    if user is None or not password or not user.check_password(password):
+    if user is None:
+        make_password(password)
+        return None
+    if not password or not user.check_password(password):
         return None
     return user
 
 
-def user_login(username: str, password: str) -> tuple[User, UserToken]:
-    """Authenticate and issue a token; raises ``InvalidCredentials`` (403050) otherwise."""
+def login_authenticate(username: str, password: str, *, client: str) -> User:
+    """``user_authenticate`` under the login throttle (``accounts.throttle``): the API and the admin login.
+
+    Raises ``LoginThrottled`` (429000) once the client or the account has spent its failed logins, and
+    ``InvalidCredentials`` (403050) for a wrong name or password.
+    """
+    from accounts.throttle import LoginThrottle
+
+    attempt = LoginThrottle().begin(client=client, username=username)
     user = user_authenticate(username, password)
     if user is None:
         raise InvalidCredentials()
+    attempt.succeeded()
+    return user
+
+
+def user_login(username: str, password: str, *, client: str) -> tuple[User, UserToken]:
+    """Authenticate (throttled per ``client`` address and account) and issue a token."""
+    user = login_authenticate(username, password, client=client)
     return user, token_issue(user)
 
 

@@ -7,7 +7,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import rules, services
@@ -23,6 +22,7 @@ from accounts.serializers import (
     UserOutput,
     UserUpdateInput,
 )
+from accounts.throttle import client_address
 from dds_site.errors import MissingArgument
 
 NAME_LINT_MIN_CHARS = 2
@@ -42,18 +42,21 @@ def _token_payload(user: User, token) -> dict:
 
 
 class LoginView(APIView):
-    """Exchange a user name (any case) and password for an API token."""
+    """Exchange a user name (any case) and password for an API token.
+
+    Failed logins are limited per client address and per account (``accounts.throttle``): 429000 with
+    ``Retry-After`` once spent."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
     @extend_schema(request=LoginInput, responses=TokenOutput)
     def post(self, request):
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, token = services.user_login(data.validated_data["username"], data.validated_data["password"])
+        user, token = services.user_login(
+            data.validated_data["username"], data.validated_data["password"], client=client_address(request)
+        )
         return Response(_token_payload(user, token))
 
 
