@@ -1,8 +1,11 @@
 """API triggers for the long dataset jobs (import, export, FN/FP) and their status.
 
-Starting a job reads or writes files on the server, so it is for staff users only; any
-authenticated user may read a dataset's job status. With ``CELERY_BROKER_URL`` set the job is
-queued (202), otherwise it runs in the request (200). Either way its progress and outcome are in
+Starting a job reads or writes files on the server, so it is for staff users only, and only files
+under the data roots (``dds_site.files``): any other path is a 403 (403100). An export does not
+replace an existing output unless asked to (``overwrite``; else 409100). Any authenticated user
+may read a dataset's job status: state, progress and counts (``datasets.job_status``); staff also
+see paths, host, process and failure reasons. With ``CELERY_BROKER_URL`` set the job is queued
+(202), otherwise it runs in the request (200). Either way its progress and outcome are in
 ``detail_status`` (returned by ``GET .../jobs``).
 """
 
@@ -18,6 +21,7 @@ from datasets import jobs, selectors, tasks
 from datasets.fnfp import DDS_PROCESSOR_KEY
 from datasets.importers.manifest import FORMATS
 from datasets.importers.runner import recover_import
+from datasets.job_status import job_status_for
 
 
 class ImportJobInput(serializers.Serializer):
@@ -35,7 +39,10 @@ class ImportJobInput(serializers.Serializer):
 
 class ExportJobInput(serializers.Serializer):
     format = serializers.ChoiceField(choices=tasks.EXPORT_FORMATS)
-    output = serializers.CharField(help_text="output file (coco, tsv) or directory (yolo) on the server")
+    output = serializers.CharField(
+        help_text="output file (coco, tsv) or directory (yolo) under the data roots; relative to the first root"
+    )
+    overwrite = serializers.BooleanField(default=False, help_text="replace an existing output")
     labels = serializers.ListField(child=serializers.CharField(), required=False)
     results = serializers.CharField(required=False, help_text="coco: export this prediction set as results")
     prediction = serializers.CharField(required=False, help_text="yolo: export this prediction set")
@@ -97,7 +104,9 @@ class DatasetJobStatus(APIView):
         responses=inline_serializer(
             "DatasetJobs",
             {
-                "import": serializers.JSONField(allow_null=True, help_text="last import: state, progress, reason"),
+                "import": serializers.JSONField(
+                    allow_null=True, help_text="last import: state, progress, counts (staff: also paths and reason)"
+                ),
                 "export": serializers.JSONField(allow_null=True, help_text="last export"),
                 "fnfp": serializers.JSONField(allow_null=True, help_text="last FN/FP calculation"),
                 DDS_PROCESSOR_KEY: serializers.CharField(allow_null=True, help_text="DDS's FN/FP processor state"),
@@ -112,7 +121,4 @@ class DatasetJobStatus(APIView):
         detail = selectors.dataset_get(dataset.id).detail_status or {}
         body = {kind: detail.get(kind) for kind in ("import", "export", "fnfp")}
         body[DDS_PROCESSOR_KEY] = detail.get(DDS_PROCESSOR_KEY)
-        for entry in body.values():
-            if isinstance(entry, dict):
-                entry.pop("pending", None)
-        return Response(body)
+        return Response(job_status_for(request.user, body))

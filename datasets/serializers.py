@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from datasets.job_status import job_status_for
 from datasets.models import DataSet
 
 
@@ -13,6 +14,7 @@ class DatasetOutput(serializers.ModelSerializer):
     # the backend's ArrayField maps to a string field in DRF
     object_types = serializers.ListField(child=serializers.CharField(), read_only=True)
     description = serializers.SerializerMethodField()
+    detail_status = serializers.SerializerMethodField()
 
     class Meta:
         model = DataSet
@@ -20,6 +22,11 @@ class DatasetOutput(serializers.ModelSerializer):
 
     def get_description(self, dataset: DataSet) -> str | None:
         return dataset.eval_description()
+
+    def get_detail_status(self, dataset: DataSet) -> dict:
+        """Job entries as ``GET .../jobs`` shows them: without paths, host or reasons unless staff."""
+        request = self.context.get("request")
+        return job_status_for(getattr(request, "user", None), dataset.detail_status)
 
 
 class DatasetDetailOutput(DatasetOutput):

@@ -3,6 +3,10 @@
 ``submit_*`` queue a Celery task when ``CELERY_BROKER_URL`` is set and run inline otherwise;
 ``run_*`` always run inline (management commands use them, with a progress bar). Progress and
 outcome are on ``DataSet.detail_status`` (``datasets.jobs``) either way.
+
+Imports and exports are ``confined`` by default: every path they are given, and every file they
+reach through the data, must lie under the data roots (``dds_site.files``). Only the management
+commands, run by an operator on the shell, pass ``confined=False`` to use any path they can read.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from datasets.exporters.coco import export_coco
 from datasets.exporters.tsv import export_tsv
 from datasets.exporters.yolo import export_yolo
 from datasets.fnfp import calculate_fnfp
-from datasets.importers.errors import ImportFormatError, ImportInProgress
+from datasets.importers.errors import ImportFormatError, ImportInProgress, failure_reason
 from datasets.importers.manifest import default_dataset_id, default_name, importer_from_spec
 from datasets.importers.runner import run_import
 from datasets.models import DataSet
 from datasets.selectors import dataset_get
 from dds_site.celery import app
+from dds_site.files import resolve_data_path
 
 Progress = Callable[[int, int | None], None]
 EXPORT_FORMATS = ("coco", "yolo", "tsv")
@@ -32,9 +37,10 @@ def celery_enabled() -> bool:
     return bool(os.environ.get("CELERY_BROKER_URL"))
 
 
-def prepare_import(spec: dict) -> DataSet:
+def prepare_import(spec: dict, *, confined: bool = True) -> DataSet:
     """The dataset an import spec targets: ``dataset_id`` if it exists, else a new waiting dataset."""
-    importer_from_spec(spec)  # validates the spec and that its files exist, before anything is created
+    # Validates the spec, that its files exist (and may be read), before anything is created.
+    importer_from_spec(spec, confined=confined)
     dataset_id = spec.get("dataset_id") or default_dataset_id(spec)
     existing = DataSet.objects.filter(pk=dataset_id).first()
     if existing is not None:
@@ -42,18 +48,22 @@ def prepare_import(spec: dict) -> DataSet:
     return DataSet.get_importing_dataset(spec.get("name") or default_name(spec), id_=dataset_id)
 
 
-def run_import_spec(spec: dict, *, skip_invalid: bool = False, progress: Progress | None = None) -> dict:
+def run_import_spec(
+    spec: dict, *, skip_invalid: bool = False, progress: Progress | None = None, confined: bool = True
+) -> dict:
     """Import what ``spec`` describes (see ``datasets.importers.manifest``); returns the outcome."""
-    dataset = prepare_import(spec)
-    result = run_import(dataset, importer_from_spec(spec), skip_invalid=skip_invalid, progress=progress)
+    dataset = prepare_import(spec, confined=confined)
+    importer = importer_from_spec(spec, confined=confined)
+    result = run_import(dataset, importer, skip_invalid=skip_invalid, progress=progress)
     return {"dataset_id": dataset.id, **result.as_dict()}
 
 
-def run_export(dataset_id: str, spec: dict) -> dict:
+def run_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:
     """Export a dataset.
 
-    ``spec`` = {format: coco|yolo|tsv, output, labels?} plus, for coco, results?; for yolo,
-    prediction? and segments?; for tsv, predictions?.
+    ``spec`` = {format: coco|yolo|tsv, output, labels?, overwrite?} plus, for coco, results?; for
+    yolo, prediction? and segments?; for tsv, predictions?. An existing output is replaced only
+    with ``overwrite`` (else ``OutputExists``, 409).
     """
     dataset_get(dataset_id)
     kind, output = spec.get("format"), spec.get("output")
@@ -61,24 +71,31 @@ def run_export(dataset_id: str, spec: dict) -> dict:
         raise ImportFormatError(f"unknown export format {kind!r}; one of {', '.join(EXPORT_FORMATS)}", field="format")
     if not isinstance(output, str) or not output:
         raise ImportFormatError("output path is required", field="output")
-    record = jobs.job_start(dataset_id, "export", format=kind, output=str(Path(output).absolute()))
+    target = resolve_data_path(output, field="output") if confined else Path(output).absolute()
+    overwrite = bool(spec.get("overwrite"))
+    record = jobs.job_start(dataset_id, "export", format=kind, output=str(target))
     if record is None:
         raise ImportInProgress("An export of this dataset is already running.")
     try:
         if kind == "coco":
-            result = export_coco(dataset_id, output, labels=spec.get("labels"), results=spec.get("results"))
+            result = export_coco(
+                dataset_id, target, labels=spec.get("labels"), results=spec.get("results"), overwrite=overwrite
+            )
         elif kind == "yolo":
             result = export_yolo(
                 dataset_id,
-                output,
+                target,
                 labels=spec.get("labels"),
                 prediction=spec.get("prediction"),
                 segments=bool(spec.get("segments")),
+                overwrite=overwrite,
             )
         else:
-            result = export_tsv(dataset_id, output, labels=spec.get("labels"), predictions=spec.get("predictions"))
+            result = export_tsv(
+                dataset_id, target, labels=spec.get("labels"), predictions=spec.get("predictions"), overwrite=overwrite
+            )
     except BaseException as exc:
-        record.fail(str(exc) or type(exc).__name__)
+        record.fail(failure_reason(exc))
         raise
     record.finish(**result)
     return {"dataset_id": dataset_id, **result}
@@ -91,13 +108,13 @@ def run_fnfp(dataset_id: str, *, with_coco_metrics: bool = True, progress: Progr
 
 
 @app.task(name="datasets.import_dataset", acks_late=True)
-def import_dataset_task(spec: dict, skip_invalid: bool = False) -> dict:
-    return run_import_spec(spec, skip_invalid=skip_invalid)
+def import_dataset_task(spec: dict, skip_invalid: bool = False, confined: bool = True) -> dict:
+    return run_import_spec(spec, skip_invalid=skip_invalid, confined=confined)
 
 
 @app.task(name="datasets.export_dataset", acks_late=True)
-def export_dataset_task(dataset_id: str, spec: dict) -> dict:
-    return run_export(dataset_id, spec)
+def export_dataset_task(dataset_id: str, spec: dict, confined: bool = True) -> dict:
+    return run_export(dataset_id, spec, confined=confined)
 
 
 @app.task(name="datasets.calculate_fnfp", acks_late=True)
@@ -109,20 +126,25 @@ def _queued(dataset_id: str, kind: str, task) -> dict[str, Any]:
     return {"dataset_id": dataset_id, "queued": True, "task_id": task.id, "job": kind}
 
 
-def submit_import(spec: dict, *, skip_invalid: bool = False) -> dict:
-    """Queue (or run) an import; the dataset is created first so its status can be followed."""
-    dataset = prepare_import(spec)
+def submit_import(spec: dict, *, skip_invalid: bool = False, confined: bool = True) -> dict:
+    """Queue (or run) an import; the dataset is created first so its status can be followed.
+
+    The worker checks the paths again (``confined``): its data roots are the ones that count.
+    """
+    dataset = prepare_import(spec, confined=confined)
     spec = {**spec, "dataset_id": dataset.id}
     if celery_enabled():
-        return _queued(dataset.id, "import", import_dataset_task.delay(spec, skip_invalid))
-    return run_import_spec(spec, skip_invalid=skip_invalid)
+        return _queued(dataset.id, "import", import_dataset_task.delay(spec, skip_invalid, confined))
+    return run_import_spec(spec, skip_invalid=skip_invalid, confined=confined)
 
 
-def submit_export(dataset_id: str, spec: dict) -> dict:
+def submit_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:
     if celery_enabled():
         dataset_get(dataset_id)
-        return _queued(dataset_id, "export", export_dataset_task.delay(dataset_id, spec))
-    return run_export(dataset_id, spec)
+        if confined:  # refuse a path outside the roots now, not only later on the worker
+            resolve_data_path(spec.get("output") or "", field="output")
+        return _queued(dataset_id, "export", export_dataset_task.delay(dataset_id, spec, confined))
+    return run_export(dataset_id, spec, confined=confined)
 
 
 def submit_fnfp(dataset_id: str, *, with_coco_metrics: bool = True) -> dict:

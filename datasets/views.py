@@ -58,11 +58,11 @@ class DatasetViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.dataset_list(), request, view=self)
-        return paginator.get_paginated_response(DatasetOutput(page, many=True).data)
+        return paginator.get_paginated_response(DatasetOutput(page, many=True, context={"request": request}).data)
 
     @extend_schema(operation_id="datasets_retrieve", responses=DatasetDetailOutput)
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(DatasetDetailOutput(selectors.dataset_get(pk)).data)
+        return Response(DatasetDetailOutput(selectors.dataset_get(pk), context={"request": request}).data)
 
     @extend_schema(operation_id="datasets_create", request=DatasetCreateInput, responses={201: DatasetDetailOutput})
     def create(self, request: Request) -> Response:
@@ -76,14 +76,14 @@ class DatasetViewSet(viewsets.ViewSet):
             path=values.get("path"),
             description=values.get("description"),
         )
-        return Response(DatasetDetailOutput(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetDetailOutput(dataset, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="datasets_partial_update", request=DatasetUpdateInput, responses=DatasetDetailOutput)
     def partial_update(self, request: Request, pk: str) -> Response:
         data = DatasetUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = services.dataset_update(dataset=selectors.dataset_get(pk), **data.validated_data)
-        return Response(DatasetDetailOutput(dataset).data)
+        return Response(DatasetDetailOutput(dataset, context={"request": request}).data)
 
     @extend_schema(operation_id="datasets_destroy", responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:

@@ -2,14 +2,11 @@
 
 MONGODB_URI          a real MongoDB (``manage.py`` starts the embedded server when unset)
 MONGODB_NAME         database name (default ``dds``)
+MONGODB_TIMEOUT_MS   how long a request waits for an unreachable database before a 503 (default 5000)
 DJANGO_SECRET_KEY    generated once into ``var/secret_key`` for local use when unset
 DJANGO_DEBUG         "1"/"true" to enable debug (off by default)
 DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
 DDS_TOKEN_AGE        API token lifetime in seconds (default 86400)
-DDS_LOGIN_RATE       failed logins allowed per client address (default 10/minute)
-DDS_LOGIN_ACCOUNT_RATE failed logins allowed per account name (default 30/hour)
-DDS_TRUSTED_PROXIES  how many proxies in front append to X-Forwarded-For (default 0: the header is ignored)
-DDS_CACHE_URL        a redis:// URL: Django's cache and the login counters live there (default: counters in MongoDB)
 DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopted
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 """
@@ -75,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dds_site.middleware.DatabaseErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -104,11 +102,17 @@ TEMPLATES = [
 MONGODB_URI = os.environ.get("MONGODB_URI", "")
 MONGODB_NAME = os.environ.get("MONGODB_NAME", "dds")
 
+# How long a request waits for an unreachable database before it fails with 503000 (the driver's
+# default, 30 s, stalls every worker during an outage). The health check waits at most a second.
+MONGODB_TIMEOUT_MS = int(os.environ.get("MONGODB_TIMEOUT_MS", 5000))
+MONGODB_PING_TIMEOUT_MS = min(MONGODB_TIMEOUT_MS, 1000)
+
 DATABASES = {
     "default": {
         "ENGINE": "django_mongodb_backend",
         "HOST": MONGODB_URI,
         "NAME": MONGODB_NAME,
+        "OPTIONS": {"serverSelectionTimeoutMS": MONGODB_TIMEOUT_MS},
     },
 }
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
@@ -134,19 +138,6 @@ DDS_TOKEN_AGE = int(os.environ.get("DDS_TOKEN_AGE", 24 * 3600))
 DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
-
-# Login throttling (accounts.throttle): failed logins per client address and per account name, counted in
-# a store every server process shares: the Redis cache at DDS_CACHE_URL when set, else MongoDB.
-DDS_LOGIN_RATE = os.environ.get("DDS_LOGIN_RATE", "10/minute")
-DDS_LOGIN_ACCOUNT_RATE = os.environ.get("DDS_LOGIN_ACCOUNT_RATE", "30/hour")
-# The number of reverse proxies in front of the server that append the client address to X-Forwarded-For;
-# 0 ignores the header, which any client can write.
-DDS_TRUSTED_PROXIES = max(0, int(os.environ.get("DDS_TRUSTED_PROXIES", "0")))
-DDS_CACHE_URL = os.environ.get("DDS_CACHE_URL", "")
-if DDS_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DDS_CACHE_URL}}
-# One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
-DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 # One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
 DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 
@@ -179,6 +170,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dds_site.errors.exception_handler",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DDS_LOGIN_RATE", "10/minute")},
 }
 
 SPECTACULAR_SETTINGS = {

@@ -7,6 +7,7 @@ the dataset, then are joined into the output, which appears atomically.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from datasets.exporters.common import (
     parse_polygons,
     pixel_box,
 )
+from datasets.importers.errors import OutputExists
 from dds_site import mongo
 
 _IMAGE_META_SKIP = {"file_name", "coco_url", "width", "height", "id"}
@@ -78,11 +80,16 @@ def export_coco(
     *,
     labels: list[str] | None = None,
     results: str | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Write ``output``: COCO GT of the chosen label sets (default: every GT set), or, with
-    ``results=<prediction set name>``, that set as a COCO results list. Returns counts."""
+    ``results=<prediction set name>``, that set as a COCO results list. Returns counts.
+
+    An existing ``output`` is replaced only with ``overwrite`` (else ``OutputExists``, 409)."""
+    if not overwrite and os.path.lexists(output):
+        raise OutputExists(str(output))  # before the work, not only at the end
     if results is not None:
-        return _export_results(dataset_id, output, results)
+        return _export_results(dataset_id, output, results, overwrite=overwrite)
     chosen = label_names(dataset_id, labels, types=("GT",))
     categories = _category_table(dataset_id)
     keypoint_info: dict[str, dict] = {}
@@ -113,7 +120,7 @@ def export_coco(
                         keypoint_info[name] = obj
                     anns_out.write(("," if num_annotations else "") + json.dumps(ann))
                     num_annotations += 1
-        with atomic_output(output) as out:
+        with atomic_output(output, overwrite=overwrite) as out:
             out.write('{"info": {"description": "exported by DeepDataSpace"}, "images": [')
             with open(images_path) as part:
                 shutil.copyfileobj(part, out)
@@ -139,11 +146,11 @@ def _category(name: str, number: int, sample: dict | None) -> dict:
     return category
 
 
-def _export_results(dataset_id: str, output: str | Path, name: str) -> dict:
+def _export_results(dataset_id: str, output: str | Path, name: str, *, overwrite: bool) -> dict:
     label_names(dataset_id, [name], types=("Pred",))
     categories = _category_table(dataset_id)
     count = 0
-    with atomic_output(output) as out:
+    with atomic_output(output, overwrite=overwrite) as out:
         out.write("[")
         for document in iter_images(dataset_id):
             width, height = document.get("width") or 0, document.get("height") or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from datasets.images import image_collection_name
-from datasets.importers.errors import ImportFormatError
+from datasets.importers.errors import ImportFormatError, OutputExists
 from datasets.importers.records import parse_number
 from dds_site import mongo
 
@@ -64,31 +65,53 @@ def pixel_box(obj: dict, width: int, height: int) -> list[float] | None:
     return [x0, y0, box["xmax"] * width - x0, box["ymax"] * height - y0]
 
 
-def _unwritable(path: Path, exc: OSError) -> ImportFormatError:
+def unwritable(path: Path, exc: OSError) -> ImportFormatError:
     return ImportFormatError(f"cannot write {path}: {exc.strerror or exc}", field="output")
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, mode: str = "w"):
-    """Write to a temporary file beside ``path``; rename it into place only on success.
+def atomic_output(path: str | Path, mode: str = "w", *, overwrite: bool = False):
+    """Write to a temporary file beside ``path``; move it into place only on success.
 
-    A path that cannot be written (a file where a directory must be, a directory in the way, no
-    permission, a name too long) is the caller's bad ``output``: a typed 400, not a crash.
+    An existing ``path`` is replaced only with ``overwrite``; otherwise it is refused up front
+    and, should it appear meanwhile, at the end (``OutputExists``, 409): the file is linked into
+    place, which never replaces. A path that cannot be written (a file where a directory must be,
+    a directory in the way, no permission, a name too long) is the caller's bad ``output``: a
+    typed 400, not a crash.
     """
     path = Path(path)
+    if not overwrite and os.path.lexists(path):
+        raise OutputExists(str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False)  # noqa: SIM115
     except OSError as exc:
-        raise _unwritable(path, exc) from exc
+        raise unwritable(path, exc) from exc
     try:
         with handle:
             yield handle
-        try:
-            os.replace(handle.name, path)
-        except OSError as exc:
-            raise _unwritable(path, exc) from exc
-    except BaseException:
+        put_in_place(Path(handle.name), path, overwrite=overwrite)
+    finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)
-        raise
+
+
+def put_in_place(source: Path, path: Path, *, overwrite: bool) -> None:
+    """Move the finished ``source`` to ``path`` (same directory), replacing it only with ``overwrite``."""
+    try:
+        if overwrite:
+            os.replace(source, path)
+            return
+        try:
+            os.link(source, path)  # atomic, and fails if ``path`` exists
+        except FileExistsError:
+            raise OutputExists(str(path)) from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            # A file system without hard links: check, then rename (a small window remains).
+            if os.path.lexists(path):
+                raise OutputExists(str(path)) from None
+            os.replace(source, path)
+    except OSError as exc:
+        raise unwritable(path, exc) from exc

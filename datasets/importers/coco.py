@@ -28,6 +28,7 @@ from datasets.importers.records import (
 )
 from datasets.importers.spool import Spool
 from datasets.objects import local_file_url
+from dds_site.files import is_in_data_roots
 
 DATASET_TYPE = "coco2017"
 _IMAGE_FIELDS = {"id", "file_name", "width", "height", "coco_url"}
@@ -53,8 +54,9 @@ def _items(path: str, prefix: str) -> Iterator[Any]:
             yield from ijson.items(handle, prefix, use_float=True)
     except FileNotFoundError as exc:
         raise ImportFormatError("file not found", file=path) from exc
-    except ijson.JSONError as exc:
-        raise ImportFormatError(f"malformed JSON: {exc}", file=path) from exc
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        # The parser's text quotes the bytes it choked on: never pass it on.
+        raise ImportFormatError("malformed JSON", file=path) from exc
 
 
 def _top_level_kind(path: str) -> str:
@@ -69,8 +71,8 @@ def _top_level_kind(path: str) -> str:
                 break
     except FileNotFoundError as exc:
         raise ImportFormatError("file not found", file=path) from exc
-    except ijson.JSONError as exc:
-        raise ImportFormatError(f"malformed JSON: {exc}", file=path) from exc
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise ImportFormatError("malformed JSON", file=path) from exc
     raise ImportFormatError("expected a JSON object or array", file=path)
 
 
@@ -86,7 +88,7 @@ def read_categories(path: str) -> dict[int, CocoCategory]:
         if not isinstance(name, str) or not name:
             raise ImportFormatError("a category needs a non-empty name", file=path, record=record, field="name")
         if cat_id in categories:
-            raise ImportFormatError(f"duplicate category id {cat_id}", file=path, record=record, field="id")
+            raise ImportFormatError("duplicate category id", file=path, record=record, field="id")
         skeleton = raw.get("skeleton")
         flat_skeleton = None
         if skeleton:
@@ -142,7 +144,7 @@ def _segmentation(raw: Any, *, file: str, record: str) -> tuple[list | None, dic
                 rle = {"counts": raw["counts"].encode("ascii"), "size": [int(v) for v in size]}
                 mask_utils.area(rle)  # decodes the string: rejects garbage early
         except (TypeError, ValueError, AttributeError, UnicodeEncodeError) as exc:
-            raise ImportFormatError(f"bad RLE: {exc}", file=file, record=record, field="segmentation") from exc
+            raise ImportFormatError("bad RLE counts", file=file, record=record, field="segmentation") from exc
         counts = rle["counts"]
         return None, {
             "size": [int(v) for v in rle["size"]],
@@ -185,11 +187,15 @@ class CocoImporter:
         predictions: list[PredictionFile] | None = None,
         image_root: str | None = None,
         ground_truth_label: str = GROUND_TRUTH,
+        confined: bool = False,
     ) -> None:
+        """``confined``: the import runs for a request, so image files must lie under the data roots
+        (the paths given here are the caller's to check, see ``datasets.importers.manifest``)."""
         self.ground_truth = os.path.abspath(ground_truth)
         self.predictions = [PredictionFile(p.name, os.path.abspath(p.path)) for p in predictions or []]
         self.image_root = os.path.abspath(image_root) if image_root else None
         self.ground_truth_label = ground_truth_label
+        self.confined = confined
         names = [p.name for p in self.predictions]
         if len(set(names)) != len(names) or ground_truth_label in names:
             raise ImportFormatError("prediction set names must be unique and differ from the ground truth label")
@@ -216,12 +222,12 @@ class CocoImporter:
             self._spool_annotations(spool, categories, problems)
             for pred in self.predictions:
                 self._spool_predictions(spool, pred, categories, problems)
-            for image_id, image, anns in spool.merged():
+            for _image_id, image, anns in spool.merged():
                 if image is None:
                     for ann in anns:
                         problems.report(
                             ImportFormatError(
-                                f"image_id {image_id} is not an image of {os.path.basename(self.ground_truth)}",
+                                f"image_id is not an image of {os.path.basename(self.ground_truth)}",
                                 file=ann[0],
                                 record=ann[1],
                                 field="image_id",
@@ -246,7 +252,7 @@ class CocoImporter:
             try:
                 image = self._image(raw, record)
                 if not spool.add_image(image.id, image):
-                    raise ImportFormatError(f"duplicate image id {image.id}", file=path, record=record, field="id")
+                    raise ImportFormatError("duplicate image id", file=path, record=record, field="id")
             except ImportFormatError as exc:
                 problems.report(exc)
 
@@ -263,9 +269,12 @@ class CocoImporter:
             if not isinstance(file_name, str):
                 raise ImportFormatError("file_name must be a string", file=path, record=record, field="file_name")
             full = os.path.normpath(os.path.join(self.image_root, file_name))
-            if not full.startswith(self.image_root + os.sep) or not os.path.isfile(full):
+            # The name is data: it may not climb out of the image root, nor (for a request) follow a
+            # symlink out of the data roots; both read as "not found", which tells nothing more.
+            inside = full.startswith(self.image_root + os.sep) and (not self.confined or is_in_data_roots(full))
+            if not inside or not os.path.isfile(full):
                 raise ImportFormatError(
-                    f"image file {file_name!r} not found under the image root",
+                    "image file not found under the image root",
                     file=path,
                     record=record,
                     field="file_name",
@@ -326,9 +335,7 @@ class CocoImporter:
         if raw.get("category_id") not in (None, 0):
             category = categories.get(require_int(raw["category_id"], file=path, record=record, field="category_id"))
             if category is None:
-                raise ImportFormatError(
-                    f"unknown category_id {raw['category_id']}", file=path, record=record, field="category_id"
-                )
+                raise ImportFormatError("unknown category_id", file=path, record=record, field="category_id")
             category_name = category.name
         # The image size is only known at the merge; boxes are checked there (check_annotation).
         bbox = raw.get("bbox")

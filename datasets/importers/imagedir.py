@@ -11,6 +11,7 @@ from PIL import UnidentifiedImageError
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.records import ImageRecord, Problems
 from datasets.objects import local_file_url
+from dds_site.files import is_in_data_roots
 
 DATASET_TYPE = "simple"
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -21,8 +22,15 @@ def image_size(path: str) -> tuple[int, int]:
     try:
         with PILImage.open(path) as image:
             return image.size
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ImportFormatError(f"not a readable image: {exc}", file=path) from exc
+    except (OSError, UnidentifiedImageError, ValueError, PILImage.DecompressionBombError) as exc:
+        # Pillow's text may quote header bytes: only say what went wrong in general.
+        raise ImportFormatError("not a readable image", file=path) from exc
+
+
+def check_listed_file(path: str, *, confined: bool) -> None:
+    """A file found in a listed directory may be a symlink: for a request it must stay under the data roots."""
+    if confined and not is_in_data_roots(path):
+        raise ImportFormatError("the file leads out of the data roots", file=path)
 
 
 def list_images(root: str) -> list[str]:
@@ -41,8 +49,9 @@ class ImageDirImporter:
 
     dataset_type = DATASET_TYPE
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, confined: bool = False) -> None:
         self.root = os.path.abspath(root)
+        self.confined = confined
         if not os.path.isdir(self.root):
             raise ImportFormatError("not a directory", file=self.root)
         self.total: int | None = None
@@ -57,6 +66,7 @@ class ImageDirImporter:
         for relative in names:
             path = os.path.join(self.root, relative)
             try:
+                check_listed_file(path, confined=self.confined)
                 width, height = image_size(path)
             except ImportFormatError as exc:
                 problems.report(exc)

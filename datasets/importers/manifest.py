@@ -23,6 +23,7 @@ from datasets.importers.errors import ImportFormatError
 from datasets.importers.imagedir import ImageDirImporter
 from datasets.importers.tsv import TsvImporter
 from datasets.importers.yolo import PredictionDir, YoloImporter
+from dds_site.files import resolve_data_path
 
 FORMATS = ("coco", "tsv", "yolo", "images")
 _PATH_KEYS = ("ground_truth", "image_root", "path", "images", "classes", "labels", "root")
@@ -35,10 +36,13 @@ def load_manifest(path: str) -> dict[str, Any]:
             text = handle.read()
     except FileNotFoundError as exc:
         raise ImportFormatError("manifest not found", file=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError("the manifest is not UTF-8 text", file=path) from exc
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ImportFormatError(f"malformed manifest: {exc}", file=path) from exc
+    except (ValueError, RecursionError, yaml.YAMLError) as exc:
+        # Parser texts quote the manifest around the error: give only where it is.
+        raise ImportFormatError(f"malformed manifest{_where(exc)}", file=path) from exc
     if not isinstance(data, dict):
         raise ImportFormatError("a manifest is a mapping", file=path)
     base = os.path.dirname(os.path.abspath(path))
@@ -56,6 +60,41 @@ def load_manifest(path: str) -> dict[str, Any]:
         data["predictions"] = {name: resolve(p) for name, p in predictions.items()}
     data.setdefault("manifest", os.path.abspath(path))
     return data
+
+
+def _where(exc: BaseException) -> str:
+    """`` at line L column C`` of a JSON or YAML parse error, if it knows."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f" at line {exc.lineno} column {exc.colno}"
+    mark = getattr(exc, "problem_mark", None)
+    return f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+
+
+def confine_spec(spec: dict) -> dict:
+    """``spec`` with every file path it names resolved under the data roots (``dds_site.files``).
+
+    For imports asked for by a request: a path outside every root is a 403 (``PathOutsideDataRoots``)
+    naming the field, a relative path is relative to the first root.
+    """
+    confined = dict(spec)
+    for key in _PATH_KEYS:
+        value = confined.get(key)
+        if isinstance(value, str) and value:
+            confined[key] = str(resolve_data_path(value, field=key))
+    predictions = confined.get("predictions")
+    if isinstance(predictions, list):
+        confined["predictions"] = [
+            {**item, "file": str(resolve_data_path(item["file"], field="predictions"))}
+            if isinstance(item, dict) and isinstance(item.get("file"), str) and item["file"]
+            else item
+            for item in predictions
+        ]
+    elif isinstance(predictions, dict):
+        confined["predictions"] = {
+            name: str(resolve_data_path(path, field="predictions")) if isinstance(path, str) and path else path
+            for name, path in predictions.items()
+        }
+    return confined
 
 
 def _prediction_list(spec: dict) -> list[tuple[str, str]]:
@@ -89,27 +128,35 @@ def _require(spec: dict, key: str) -> str:
     return value
 
 
-def importer_from_spec(spec: dict):
-    """The importer a spec describes."""
+def importer_from_spec(spec: dict, *, confined: bool = False):
+    """The importer a spec describes.
+
+    ``confined``: the import runs for a request; the spec's paths are resolved under the data roots
+    (``confine_spec``) and the importer keeps files it finds through the data under them too.
+    """
+    if confined:
+        spec = confine_spec(spec)
     kind = spec.get("format")
     if kind == "coco":
         return CocoImporter(
             _require(spec, "ground_truth"),
             predictions=[PredictionFile(name, path) for name, path in _prediction_list(spec)],
             image_root=spec.get("image_root") or None,
+            confined=confined,
         )
     if kind == "tsv":
         predictions = dict(_prediction_list(spec)) if spec.get("predictions") is not None else None
-        return TsvImporter(_require(spec, "path"), predictions=predictions)
+        return TsvImporter(_require(spec, "path"), predictions=predictions, confined=confined)
     if kind == "yolo":
         return YoloImporter(
             _require(spec, "images"),
             _require(spec, "classes"),
             labels_dir=spec.get("labels") or None,
             predictions=[PredictionDir(name, path) for name, path in _prediction_list(spec)],
+            confined=confined,
         )
     if kind == "images":
-        return ImageDirImporter(_require(spec, "root"))
+        return ImageDirImporter(_require(spec, "root"), confined=confined)
     raise ImportFormatError(f"unknown format {kind!r}; one of {', '.join(FORMATS)}", field="format")
 
 

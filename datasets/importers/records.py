@@ -81,9 +81,26 @@ def parse_number(text: str) -> int | float:
         return float(text)
 
 
+def kind_of(value: Any) -> str:
+    """A value's JSON kind, for messages that must not quote the value itself."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number" if math.isfinite(value) else "a non-finite number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def require_number(value: Any, *, file: str, record: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ImportFormatError(f"expected a number, got {value!r}", file=file, record=record, field=field)
+        raise ImportFormatError(f"expected a number, got {kind_of(value)}", file=file, record=record, field=field)
     return float(value)
 
 
@@ -91,9 +108,10 @@ def require_int(value: Any, *, file: str, record: Any, field: str, positive: boo
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ImportFormatError(f"expected an integer, got {value!r}", file=file, record=record, field=field)
+        got = "a fraction" if isinstance(value, float) and math.isfinite(value) else kind_of(value)
+        raise ImportFormatError(f"expected an integer, got {got}", file=file, record=record, field=field)
     if positive and value <= 0:
-        raise ImportFormatError(f"must be positive, got {value}", file=file, record=record, field=field)
+        raise ImportFormatError("must be positive", file=file, record=record, field=field)
     return value
 
 
@@ -109,7 +127,7 @@ def check_annotation(ann: AnnotationRecord, image: ImageRecord, *, file: str, re
         tol = EDGE_TOLERANCE_PX
         if x < -tol or y < -tol or x + w > width + tol or y + h > height + tol:
             raise ImportFormatError(
-                f"box {[x, y, w, h]} lies outside the {width}x{height} image", file=file, record=record, field="bbox"
+                f"box lies outside the {width}x{height} image", file=file, record=record, field="bbox"
             )
     for polygon in ann.polygons or ():
         if len(polygon) % 2 or len(polygon) < 6:

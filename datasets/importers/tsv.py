@@ -23,6 +23,7 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from datasets.importers.errors import ImportFormatError
+from datasets.importers.imagedir import check_listed_file
 from datasets.importers.records import (
     GROUND_TRUTH,
     AnnotationRecord,
@@ -73,7 +74,9 @@ class TsvImporter:
 
     dataset_type = DATASET_TYPE
 
-    def __init__(self, path: str, *, predictions: dict[str, str] | None = None) -> None:
+    def __init__(self, path: str, *, predictions: dict[str, str] | None = None, confined: bool = False) -> None:
+        """``confined``: the import runs for a request, so the ``.pred`` sidecars found beside the TSV
+        must lie under the data roots too (a sidecar may be a symlink)."""
         self.path = os.path.abspath(path)
         if not os.path.isfile(self.path):
             raise ImportFormatError("file not found", file=self.path)
@@ -82,6 +85,10 @@ class TsvImporter:
             if predictions is not None
             else prediction_files(self.path)
         )
+        for sidecar in self.predictions.values():
+            if not os.path.isfile(sidecar):
+                raise ImportFormatError("file not found", file=sidecar)
+            check_listed_file(sidecar, confined=confined)
         self.total: int | None = None
 
     @property
@@ -109,7 +116,7 @@ class TsvImporter:
                     key = pred_line.split(b"\t", 1)[0].decode("utf-8", "replace")
                     if key != image.key:
                         raise ImportFormatError(
-                            f"line is for image {key!r}, the TSV line for {image.key!r}",
+                            "the line's image id differs from the TSV line's",
                             file=pred_path,
                             record=record,
                             field="image id",
@@ -132,7 +139,12 @@ class TsvImporter:
         content = parts[2].strip()
         width, height = metadata.get("width"), metadata.get("height")
         if content.startswith((b"http://", b"https://")):
-            url = content.decode("utf-8")
+            try:
+                url = content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFormatError(
+                    "the image URL is not UTF-8", file=self.path, record=record, field="image"
+                ) from exc
         else:
             begin = offset + len(parts[0]) + 1 + len(parts[1]) + 1
             url = range_url(self.path, begin, begin + len(parts[2]), _sniff_mime(content[:8]))
@@ -153,9 +165,9 @@ class TsvImporter:
         try:
             with PILImage.open(io.BytesIO(base64.b64decode(content, validate=True))) as image:
                 return image.size
-        except (binascii.Error, OSError, UnidentifiedImageError, ValueError) as exc:
+        except (binascii.Error, OSError, UnidentifiedImageError, ValueError, PILImage.DecompressionBombError) as exc:
             raise ImportFormatError(
-                f"inline image is not a base64 image: {exc}", file=self.path, record=record, field="image"
+                "inline image is not a base64 image", file=self.path, record=record, field="image"
             ) from exc
 
     @staticmethod
@@ -174,8 +186,14 @@ class TsvImporter:
     def _json(raw: bytes, path: str, record: str) -> dict:
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ImportFormatError(f"malformed JSON: {exc}", file=path, record=record) from exc
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError("the JSON column is not UTF-8", file=path, record=record) from exc
+        except json.JSONDecodeError as exc:
+            # ``msg`` is the decoder's fixed description; ``str(exc)`` is the same plus positions.
+            # Not the decoder's text: some of its messages quote the offending character.
+            raise ImportFormatError(f"malformed JSON at column {exc.colno}", file=path, record=record) from exc
+        except (ValueError, RecursionError) as exc:
+            raise ImportFormatError("malformed JSON", file=path, record=record) from exc
         if not isinstance(data, dict):
             raise ImportFormatError("the JSON column must be an object", file=path, record=record)
         return data

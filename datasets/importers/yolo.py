@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from datasets.importers.errors import ImportFormatError
-from datasets.importers.imagedir import image_size, list_images
+from datasets.importers.imagedir import check_listed_file, image_size, list_images
 from datasets.importers.records import GROUND_TRUTH, AnnotationRecord, ImageRecord, Problems, check_annotation
 from datasets.objects import local_file_url
 
@@ -32,6 +32,8 @@ def read_classes(path: str) -> list[str]:
             names = [line.strip() for line in handle]
     except FileNotFoundError as exc:
         raise ImportFormatError("class list not found", file=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError("the class list is not UTF-8 text", file=path) from exc
     while names and not names[-1]:
         names.pop()
     for number, name in enumerate(names):
@@ -50,9 +52,11 @@ def parse_label_line(
         values = [float(v) for v in parts[1:]]
         class_index = int(parts[0])
     except ValueError as exc:
-        raise ImportFormatError(f"not numbers: {line!r}", file=file, record=record, field="values") from exc
+        raise ImportFormatError("values are not numbers", file=file, record=record, field="values") from exc
     if not 0 <= class_index < len(classes):
-        raise ImportFormatError(f"unknown class index {class_index}", file=file, record=record, field="class")
+        raise ImportFormatError(
+            f"class index out of range for {len(classes)} classes", file=file, record=record, field="class"
+        )
     if any(v < -_TOLERANCE or v > 1 + _TOLERANCE for v in values[:4] if len(values) in (4, 5)):
         raise ImportFormatError("normalised values must lie in [0, 1]", file=file, record=record, field="bbox")
     conf = 1.0
@@ -92,7 +96,11 @@ class YoloImporter:
         *,
         labels_dir: str | None = None,
         predictions: list[PredictionDir] | None = None,
+        confined: bool = False,
     ) -> None:
+        """``confined``: the import runs for a request, so image and label files found in these
+        directories must lie under the data roots (symlinks are followed to check)."""
+        self.confined = confined
         self.images_dir = os.path.abspath(images_dir)
         if not os.path.isdir(self.images_dir):
             raise ImportFormatError("image directory not found", file=self.images_dir)
@@ -118,6 +126,7 @@ class YoloImporter:
         for relative in names:
             path = os.path.join(self.images_dir, relative)
             try:
+                check_listed_file(path, confined=self.confined)
                 width, height = image_size(path)
             except ImportFormatError as exc:
                 problems.report(exc)
@@ -134,25 +143,37 @@ class YoloImporter:
                 label_path = os.path.join(directory, os.path.splitext(relative)[0] + ".txt")
                 if not os.path.isfile(label_path):
                     continue
-                with open(label_path, encoding="utf-8") as handle:
-                    for number, line in enumerate(handle, start=1):
-                        if not line.strip():
-                            continue
-                        record = f"line {number}"
-                        try:
-                            ann = parse_label_line(
-                                line,
-                                classes,
-                                width,
-                                height,
-                                file=label_path,
-                                record=record,
-                                label=label,
-                                label_type=label_type,
-                            )
-                            check_annotation(ann, image, file=label_path, record=record)
-                        except ImportFormatError as exc:
-                            problems.report(exc)
-                            continue
-                        image.annotations.append(ann)
+                try:
+                    check_listed_file(label_path, confined=self.confined)
+                    lines = _label_lines(label_path)
+                except ImportFormatError as exc:
+                    problems.report(exc)
+                    continue
+                for number, line in lines:
+                    record = f"line {number}"
+                    try:
+                        ann = parse_label_line(
+                            line,
+                            classes,
+                            width,
+                            height,
+                            file=label_path,
+                            record=record,
+                            label=label,
+                            label_type=label_type,
+                        )
+                        check_annotation(ann, image, file=label_path, record=record)
+                    except ImportFormatError as exc:
+                        problems.report(exc)
+                        continue
+                    image.annotations.append(ann)
             yield image
+
+
+def _label_lines(path: str) -> list[tuple[int, str]]:
+    """``(line number, line)`` of the non-blank lines of a label file (one small file per image)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [(number, line) for number, line in enumerate(handle, start=1) if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError("the label file is not UTF-8 text", file=path) from exc

@@ -201,7 +201,7 @@ def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monke
     assert _snapshot(dataset.id) == before
     assert sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True)) == labels_before
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
-    assert entry["state"] == "failed" and "disk on fire" in entry["reason"]
+    assert entry["state"] == "failed" and entry["reason"] == "RuntimeError"  # its text is not stored
     assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
 
 
@@ -353,7 +353,7 @@ def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, mo
         _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
     row = DataSet.objects.get(pk=dataset.id)
     entry = row.detail_status["import"]
-    assert entry["state"] == "failed" and entry["mode"] == runner.DIRECT and "disk on fire" in entry["reason"]
+    assert entry["state"] == "failed" and entry["mode"] == runner.DIRECT and entry["reason"] == "RuntimeError"
     assert _new_dataset_state(dataset.id) == before
     assert row.status == "failed" and Image(dataset.id).count_num({}) == 0
     monkeypatch.undo()
@@ -410,7 +410,7 @@ BAD_INPUTS = {
     "wrong_type": (lambda gt: {**gt, "images": [{**gt["images"][0], "width": "wide"}]}, "expected an integer", "width"),
     "unknown_category": (
         lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "category_id": 99}]},
-        "unknown category_id 99",
+        "unknown category_id",
         "category_id",
     ),
     "box_outside": (
@@ -426,7 +426,7 @@ BAD_INPUTS = {
     "duplicate_image": (lambda gt: {**gt, "images": [gt["images"][0], gt["images"][0]]}, "duplicate image id", "id"),
     "unknown_image": (
         lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "image_id": 777}]},
-        "image_id 777 is not an image",
+        "image_id is not an image",
         "image_id",
     ),
 }
@@ -462,7 +462,7 @@ def test_missing_image_file_and_results_for_another_dataset(db, tmp_path):
     assert excinfo.value.detail["record"] == "images[1]" and excinfo.value.detail["field"] == "file_name"
     assert DataSet.objects.get(pk="files").status == "failed"
     other = coco_results({"annotations": [{"image_id": 5000, "category_id": 1, "bbox": [1, 1, 2, 2]}]})
-    with pytest.raises(ImportFormatError, match=r"image_id 5000 is not an image of gt\.json") as excinfo:
+    with pytest.raises(ImportFormatError, match=r"image_id is not an image of gt\.json") as excinfo:
         _import(tmp_path, coco_gt(2), results=other, dataset_id="files")
     assert excinfo.value.detail["file"].endswith("det.json") and excinfo.value.detail["record"] == "results[0]"
 
@@ -502,7 +502,8 @@ def test_import_coco_command_with_yaml_manifest(db, tmp_path):
             "ground_truth": str(tmp_path / "gt.json"),
             "dataset_id": "cmd",
             "image_root": str(tmp_path / "imgs"),
-        }
+        },
+        confined=False,  # as the commands: paths outside the data roots
     )
     assert outcome["num_images"] == 2
 

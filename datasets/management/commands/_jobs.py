@@ -20,7 +20,11 @@ def name_path(value: str) -> tuple[str, str]:
 
 
 class ImportCommand(BaseCommand):
-    """Base of the import commands: builds a spec, then runs it inline or queues it."""
+    """Base of the import commands: builds a spec, then runs it inline or queues it.
+
+    The operator on the shell may import from any path the process can read (``confined=False``);
+    file names inside the data still cannot lead out of their directories.
+    """
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", help="dataset name (default: the file name)")
@@ -44,7 +48,7 @@ class ImportCommand(BaseCommand):
             if options["background"]:
                 if not tasks.celery_enabled():
                     raise CommandError("--background needs CELERY_BROKER_URL")
-                outcome = tasks.submit_import(spec, skip_invalid=options["skip_invalid"])
+                outcome = tasks.submit_import(spec, skip_invalid=options["skip_invalid"], confined=False)
             else:
                 with tqdm(desc="images", unit="img", disable=options["verbosity"] == 0) as bar:
 
@@ -52,10 +56,24 @@ class ImportCommand(BaseCommand):
                         bar.total = total
                         bar.update(done - bar.n)
 
-                    outcome = tasks.run_import_spec(spec, skip_invalid=options["skip_invalid"], progress=progress)
+                    outcome = tasks.run_import_spec(
+                        spec, skip_invalid=options["skip_invalid"], progress=progress, confined=False
+                    )
         except DDSError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(json.dumps(outcome, default=str))
+
+
+def add_export_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def run_export_command(dataset_id: str, spec: dict, options: dict) -> dict:
+    """Run an export for the operator: any path the process can write, never over an existing
+    output without ``--overwrite``."""
+    from datasets import tasks
+
+    return run_or_fail(tasks.run_export, dataset_id, {**spec, "overwrite": options["overwrite"]}, confined=False)
 
 
 def run_or_fail(func, *args, **kwargs):

@@ -6,8 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from datasets import tasks
-from datasets.management.commands._jobs import run_or_fail
+from datasets.management.commands._jobs import add_export_arguments, run_export_command
 
 
 class Command(BaseCommand):
@@ -15,6 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("dataset_id")
+        add_export_arguments(parser)
         parser.add_argument("output", help="output .tsv file")
         parser.add_argument("--label", action="append", dest="labels", help="GT label set (repeatable)")
         parser.add_argument("--prediction", action="append", dest="predictions", help="prediction set (repeatable)")
@@ -26,4 +26,4 @@ class Command(BaseCommand):
             "labels": options["labels"],
             "predictions": options["predictions"],
         }
-        self.stdout.write(json.dumps(run_or_fail(tasks.run_export, options["dataset_id"], spec)))
+        self.stdout.write(json.dumps(run_export_command(options["dataset_id"], spec, options)))
