@@ -44,6 +44,8 @@ class ErrCode:
     DATASET_LABEL_NOT_FOUND = 404055
     DATASET_FNFP_PRECISION_NOT_FOUND = 404056
     CONFLICT = 409000
+    # Ours (DDS has none): too many attempts; the response says when to retry (Retry-After).
+    TOO_MANY_REQUESTS = 429000
     # Ours (DDS has none): a request or the document it would write is larger than the limits.
     PAYLOAD_TOO_LARGE = 413000
     INTERNAL = 500000
@@ -82,6 +84,9 @@ class DDSError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "detail": self.detail}
+
+    def response_headers(self) -> dict[str, str]:
+        return {}
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
@@ -141,6 +146,18 @@ class DatabaseUnavailable(DDSError):
     message = "Database unavailable; try again later."
 
 
+class Throttled(DDSError):
+    code = ErrCode.TOO_MANY_REQUESTS
+    message = "Too many requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message, detail={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class IntegrationError(DDSError):
     """DDS's name for 'this object already exists' (e.g. a duplicate user)."""
 
@@ -197,7 +214,7 @@ def _drf_error_code(exc: drf_exceptions.APIException) -> int:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn any expected error into ``{"code", "message", "detail"}`` with the right HTTP status."""
     if isinstance(exc, DDSError):
-        return Response(exc.to_dict(), status=exc.http_status)
+        return Response(exc.to_dict(), status=exc.http_status, headers=exc.response_headers())
     mapped = database_error(exc)
     if mapped is not None:
         logger.warning("%s: %s", mapped.message, exc.__cause__ or exc)

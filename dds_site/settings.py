@@ -7,6 +7,10 @@ DJANGO_SECRET_KEY    generated once into ``var/secret_key`` for local use when u
 DJANGO_DEBUG         "1"/"true" to enable debug (off by default)
 DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
 DDS_TOKEN_AGE        API token lifetime in seconds (default 86400)
+DDS_LOGIN_RATE       failed logins allowed per client address (default 10/minute)
+DDS_LOGIN_ACCOUNT_RATE failed logins allowed per account name (default 30/hour)
+DDS_TRUSTED_PROXIES  how many proxies in front append to X-Forwarded-For (default 0: the header is ignored)
+DDS_CACHE_URL        a redis:// URL: Django's cache and the login counters live there (default: counters in MongoDB)
 DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopted
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 """
@@ -136,8 +140,26 @@ AUTH_PASSWORD_VALIDATORS = [
 DDS_TOKEN_AGE = int(os.environ.get("DDS_TOKEN_AGE", 24 * 3600))
 # The SECRET_KEY of a DDS installation whose reversibly-encrypted passwords we accept once.
 DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
+# The only directories whose files the server reads or writes on behalf of a request or of imported
+# data (``dds_site.files``); relative entries are relative to the project directory.
+DDS_DATA_ROOTS = [
+    BASE_DIR / Path(item.strip()).expanduser()
+    for item in os.environ.get("DDS_DATA_ROOTS", "").split(os.pathsep)
+    if item.strip()
+] or [VAR_DIR / "data"]
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
+
+# Login throttling (accounts.throttle): failed logins per client address and per account name, counted in
+# a store every server process shares: the Redis cache at DDS_CACHE_URL when set, else MongoDB.
+DDS_LOGIN_RATE = os.environ.get("DDS_LOGIN_RATE", "10/minute")
+DDS_LOGIN_ACCOUNT_RATE = os.environ.get("DDS_LOGIN_ACCOUNT_RATE", "30/hour")
+# The number of reverse proxies in front of the server that append the client address to X-Forwarded-For;
+# 0 ignores the header, which any client can write.
+DDS_TRUSTED_PROXIES = max(0, int(os.environ.get("DDS_TRUSTED_PROXIES", "0")))
+DDS_CACHE_URL = os.environ.get("DDS_CACHE_URL", "")
+if DDS_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DDS_CACHE_URL}}
 # One user may be labeler and reviewer of the same task (and accept his own labels): for one-person teams.
 DDS_ALLOW_SELF_REVIEW = env_bool("DDS_ALLOW_SELF_REVIEW")
 
@@ -146,13 +168,6 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# The only directories whose files the server reads or writes on behalf of a request or of imported
-# data (``dds_site.files``); relative entries are relative to the project directory.
-DDS_DATA_ROOTS = [
-    BASE_DIR / Path(item.strip()).expanduser()
-    for item in os.environ.get("DDS_DATA_ROOTS", "").split(os.pathsep)
-    if item.strip()
-] or [VAR_DIR / "data"]
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves the admin's and the API browser's static files without DEBUG; with finders it
@@ -170,7 +185,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dds_site.errors.exception_handler",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DDS_LOGIN_RATE", "10/minute")},
 }
 
 SPECTACULAR_SETTINGS = {
