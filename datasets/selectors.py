@@ -134,19 +134,44 @@ def image_output(data: dict) -> dict:
 
 
 def image_count(dataset: DataSet, filters: ImageFilters) -> int:
-    """Number of images matching the filters (the stored count when unfiltered)."""
+    """Number of images matching the filters, counted in the image collection.
+
+    Never the stored ``num_images``, which DDS's ``add_image`` left stale. Unfiltered, it is the
+    collection's own count from its metadata, which costs the same for any number of images.
+    """
+    model = Image(dataset.pk)
     if filters.empty:
-        return dataset.num_images
-    return Image(dataset.pk).count_num(filters.to_mongo())
+        return model.get_collection().estimated_document_count()
+    return model.count_num(filters.to_mongo())
 
 
-def image_page(dataset: DataSet, filters: ImageFilters, *, page: int, page_size: int) -> list[dict]:
-    """One page (1-based) of images sorted by idx. Costs grow with the page number; see ``image_keyset_page``."""
-    return list(
-        Image(dataset.pk).find_many(
-            filters.to_mongo(), sort=[("idx", 1)], skip=(page - 1) * page_size, size=page_size, to_dict=True
-        )
+def image_page(dataset: DataSet, filters: ImageFilters, *, page: int, page_size: int) -> tuple[list[dict], int | None]:
+    """One page (1-based) of images sorted by idx, and the cursor that continues after it (None at the end).
+
+    Costs grow with the page number; see ``image_keyset_page``.
+    """
+    model = Image(dataset.pk)
+    base = filters.to_mongo()
+    found = list(
+        model.find_many(base, sort=[("idx", 1)], skip=(page - 1) * page_size, size=page_size + 1, to_dict=True)
     )
+    return _page_and_cursor(model, base, found, page_size)
+
+
+def _page_and_cursor(model, base: dict, found: list[dict], page_size: int) -> tuple[list[dict], int | None]:
+    """The page out of ``found`` (one image more than a page, if there are more) and the next cursor.
+
+    The next cursor is the last idx on the page, and the next page starts after it; so when images
+    share that idx (DDS gave an image the stored count as its idx), the rest of them join this page.
+    """
+    if len(found) <= page_size:
+        return found, None
+    page = found[:page_size]
+    boundary = page[-1]["idx"]
+    if found[page_size]["idx"] == boundary:
+        on_page = [image["id"] for image in page if image["idx"] == boundary]
+        page.extend(model.find_many({**base, "idx": boundary, "id": {"$nin": on_page}}, to_dict=True))
+    return page, boundary
 
 
 def image_keyset_page(
@@ -172,9 +197,7 @@ def image_keyset_page(
         if len(found) >= wanted or factor is None:
             break
         lower = bounds["$lte"]
-    page = found[:page_size]
-    next_cursor = page[-1]["idx"] if len(found) > page_size else None
-    return page, next_cursor
+    return _page_and_cursor(model, base, found, page_size)
 
 
 def image_get(dataset: DataSet, image_id: int) -> dict:

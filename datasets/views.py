@@ -113,9 +113,8 @@ class ImageViewSet(viewsets.ViewSet):
             )
             body = {"cursor": params["cursor"], "page_size": page_size}
         else:
-            images = selectors.image_page(dataset, filters, page=params["page"], page_size=page_size)
+            images, next_cursor = selectors.image_page(dataset, filters, page=params["page"], page_size=page_size)
             count = selectors.image_count(dataset, filters)
-            next_cursor = images[-1]["idx"] if images and params["page"] * page_size < count else None
             body = {"count": count, "page": params["page"], "page_size": page_size}
         body["next_cursor"] = next_cursor
         body["results"] = [selectors.image_output(image) for image in images]
