@@ -84,6 +84,7 @@ class UserAdmin(DjangoUserAdmin):
             )
         for user in queryset:
             services.user_set_status(user, UserStatus.INACTIVE)
+            self.log_change(request, user, "Banned.")
         self.message_user(request, f"Banned {len(queryset)} user(s).", level=messages.SUCCESS)
         return None
 
@@ -93,6 +94,7 @@ class UserAdmin(DjangoUserAdmin):
             return None
         for user in queryset:
             services.user_set_status(user, UserStatus.ACTIVE)
+            self.log_change(request, user, "Unbanned.")
         self.message_user(request, f"Unbanned {len(queryset)} user(s).", level=messages.SUCCESS)
         return None
 
@@ -117,6 +119,7 @@ class UserAdmin(DjangoUserAdmin):
         reset = []
         for user in queryset:
             reset.append((user.name, services.user_reset_password(user)))
+            self.log_change(request, user, "Reset the password.")
             if user.pk == request.user.pk:
                 update_session_auth_hash(request, user)  # stay logged in after resetting one's own password
         context = {

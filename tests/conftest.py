@@ -31,7 +31,7 @@ def db(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         yield
         _wipe_database()
-    cache.clear()  # login throttling counts live in the cache
+    cache.clear()  # with DDS_CACHE_URL set, the login counters live in the cache
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
@@ -108,6 +109,26 @@ def test_staff_change_form_cannot_grant_privileges(admin_as, make_staff, make_us
     assert response.status_code == 302
     stored = _stored(plain)
     assert not stored.is_staff and not stored.is_superuser and not stored.user_permissions.exists()
+
+
+def test_staff_adds_plain_users(admin_as, make_staff):
+    client = admin_as(make_staff("staffer", "view_user", "add_user", "change_user"))
+    password = "a-Long-pass-123"
+    response = client.post(f"{CHANGELIST}add/", {"name": "Added", "password1": password, "password2": password})
+    assert response.status_code == 302
+    added = User.objects.get(name="added")
+    assert not added.is_staff and not added.is_superuser
+
+
+def test_actions_leave_an_audit_trail(admin_as, make_user):
+    target = make_user("target")
+    root = make_user("root", is_staff=True, is_superuser=True)
+    client = admin_as(root)
+    _action(client, "reset_passwords", target, confirm=True)
+    _action(client, "ban_users", target, confirm=True)
+    _action(client, "unban_users", target)
+    entries = LogEntry.objects.filter(object_id=target.pk, user_id=root.pk).order_by("action_time")
+    assert [entry.get_change_message() for entry in entries] == ["Reset the password.", "Banned.", "Unbanned."]
 
 
 def test_superuser_change_form_grants_privileges_to_others_not_itself(admin_as, make_user):
