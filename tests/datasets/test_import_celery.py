@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import override_settings
 
 from datasets.models import DataSet
 from datasets.tasks import submit_import
@@ -25,11 +26,13 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def worker(db):
+def worker(db, tmp_path):
     env = {
         **os.environ,
         "MONGODB_URI": settings.DATABASES["default"]["HOST"],
         "MONGODB_NAME": connections["default"].settings_dict["NAME"],
+        # The worker checks the job's paths against its own data roots.
+        "DDS_DATA_ROOTS": str(tmp_path),
     }
     process = subprocess.Popen(
         [
@@ -68,7 +71,8 @@ def test_import_runs_through_a_celery_worker(worker, tmp_path):
         "dataset_id": "celery1",
         "predictions": [{"name": "det", "file": str(write_json(tmp_path / "det.json", coco_results(gt)))}],
     }
-    outcome = submit_import(spec)
+    with override_settings(DDS_DATA_ROOTS=[tmp_path]):  # queued as the API queues it: confined to the roots
+        outcome = submit_import(spec)
     assert outcome["queued"] is True and outcome["task_id"]
     assert DataSet.objects.get(pk="celery1").status == "waiting"  # created before queueing, so it can be followed
     deadline = time.monotonic() + 90
