@@ -188,8 +188,9 @@ def _fuzz(app, operation, mode: GenerationMode, real: dict, users: dict, out_dir
 
 
 @pytest.mark.slow
-def test_bad_input_never_gives_a_500(db, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # relative paths that jobs are given stay in here
+def test_bad_input_never_gives_a_500(db, tmp_path, monkeypatch, settings):
+    monkeypatch.chdir(tmp_path)
+    settings.DDS_DATA_ROOTS = [tmp_path]  # the files jobs are given (relative ones too) stay in here
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # run jobs in the request, not queued
     from django.core.wsgi import get_wsgi_application
 
