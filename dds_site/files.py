@@ -74,6 +74,8 @@ def resolve_data_path(path: str | os.PathLike, *, field: str = "") -> Path:
     if not given or "\x00" in given:
         raise InvalidArgument("a path must be non-empty and contain no NUL byte", detail={"field": field})
     roots = data_roots()
+    if not roots:  # no data roots configured: the server touches no file for a request
+        raise PathOutsideDataRoots(given, field=field)
     candidate = Path(given)
     if not candidate.is_absolute():
         candidate = roots[0] / candidate

@@ -91,6 +91,9 @@ def test_data_roots_come_from_the_setting_and_are_created(settings, tmp_path):
     assert resolve_data_path(str(tmp_path / "second" / "x.json")) == tmp_path / "second" / "x.json"
     assert resolve_data_path("x.json") == tmp_path / "first" / "x.json"
     assert (tmp_path / "first").is_dir() and (tmp_path / "second").is_dir()
+    settings.DDS_DATA_ROOTS = []
+    with pytest.raises(PathOutsideDataRoots):
+        resolve_data_path("x.json")
 
 
 @pytest.mark.parametrize(
