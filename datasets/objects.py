@@ -1,16 +1,19 @@
 """``Object``: one annotation embedded in an image document, and the pure helpers that format one.
 
 The helpers validate as they convert, so bad input raises ``InvalidDatasetArgument`` (400002)
-before anything is written. They are deliberately plain Python: an import adds millions of
-annotations and builds ``Object`` with ``model_construct`` from values checked here.
+before anything is written: numbers must be storable (int64, finite floats), and keypoints and
+polygon vertices per object are bounded by ``DDS_MAX_POINTS_PER_OBJECT`` (413000 beyond). They are
+deliberately plain Python: an import adds millions of annotations and builds ``Object`` with
+``model_construct`` from values checked here.
 """
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import pydantic
@@ -22,8 +25,12 @@ from datasets.constants import (
     AnnotationType,
 )
 from datasets.errors import InvalidDatasetArgument
+from dds_site.limits import INT64_MAX, INT64_MIN, check_count, max_points_per_object, storable_int
 
 Number = float | int
+# What MongoDB can store: a 64-bit integer, or a finite float.
+Int64 = Annotated[int, pydantic.Field(ge=INT64_MIN, le=INT64_MAX)]
+StorableNumber = Int64 | Annotated[float, pydantic.Field(allow_inf_nan=False)]
 
 # The object field whose presence implies each annotation type (Classification is always implied).
 _FIELD_ANNOTATION_TYPES = (
@@ -52,20 +59,20 @@ class Object(pydantic.BaseModel):
     label_id: str = ""
     category_id: str = ""
     category_name: str = ""
-    conf: Number = 1.0
+    conf: StorableNumber = 1.0
     is_group: bool | None = False
     # default_factory, not ``= {}``: pydantic deep-copies mutable defaults for every instance
-    bounding_box: dict[str, Number] | None = pydantic.Field(default_factory=dict)
+    bounding_box: dict[str, StorableNumber] | None = pydantic.Field(default_factory=dict)
     segmentation: str | None = ""
     alpha: str | None = ""
-    points: list[Number] | None = pydantic.Field(default_factory=list)
-    lines: list[int] | None = pydantic.Field(default_factory=list)
-    point_colors: list[int] | None = pydantic.Field(default_factory=list)
+    points: list[StorableNumber] | None = pydantic.Field(default_factory=list)
+    lines: list[Int64] | None = pydantic.Field(default_factory=list)
+    point_colors: list[Int64] | None = pydantic.Field(default_factory=list)
     point_names: list[str] | None = pydantic.Field(default_factory=list)
     caption: str | None = ""
-    confirm_type: int | None = 0
+    confirm_type: Int64 | None = 0
     compare_result: dict[str, str] | None = pydantic.Field(default_factory=dict)
-    matched_det_idx: int | None = None
+    matched_det_idx: Int64 | None = None
     mask: dict | None = pydantic.Field(default_factory=dict)
 
     @classmethod
@@ -117,14 +124,37 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and kind is not bool
 
 
+def _out_of_range(value: Any) -> bool:
+    """Not storable by MongoDB: an integer beyond int64, or a NaN or infinite float."""
+    if type(value) is int:
+        return not INT64_MIN <= value <= INT64_MAX
+    try:
+        return not math.isfinite(value)
+    except OverflowError:  # an integer-like number too large even for a float
+        return True
+
+
 def _numbers(values: Any, what: str) -> list:
-    """``values`` as a list, if it is a list/tuple of real numbers (bools excluded)."""
+    """``values`` as a list, if it is a list/tuple of storable real numbers (bools excluded)."""
     if type(values) not in (list, tuple) and (not isinstance(values, Sequence) or isinstance(values, str | bytes)):
         raise InvalidDatasetArgument(f"{what} must be a list of numbers.", detail={"value": repr(values)[:200]})
     if not all(type(value) in _PLAIN_NUMBERS for value in values):
         for value in values:
             if not _is_number(value):
                 raise InvalidDatasetArgument(f"{what} must contain only numbers, got {value!r}.")
+    for value in values:
+        if _out_of_range(value):
+            raise InvalidDatasetArgument(
+                f"{what} must hold 64-bit integers or finite numbers, got {repr(value)[:40]}.",
+                detail={"field": what},
+            )
+    return list(values)
+
+
+def _ints(values: Any, what: str) -> list:
+    """``values`` as a list, if it is a list/tuple of 64-bit integers."""
+    if type(values) not in (list, tuple) or not all(storable_int(value) for value in values):
+        raise InvalidDatasetArgument(f"{what} must be a list of 64-bit integers.", detail={"field": what})
     return list(values)
 
 
@@ -147,7 +177,9 @@ def format_segmentation(segmentation: Sequence[Sequence[Number]] | None) -> str:
         return ""
     if isinstance(segmentation, str | bytes) or not isinstance(segmentation, Sequence):
         raise InvalidDatasetArgument("segmentation must be a list of polygons.")
-    return "/".join(",".join(map(str, _numbers(polygon, "segmentation polygon"))) for polygon in segmentation)
+    polygons = [_numbers(polygon, "segmentation polygon") for polygon in segmentation]
+    check_count("segmentation points per object", sum(map(len, polygons)) // 2, max_points_per_object())
+    return "/".join(",".join(map(str, polygon)) for polygon in polygons)
 
 
 def format_keypoints(
@@ -163,6 +195,8 @@ def format_keypoints(
     """
     if not keypoints:
         return [], [], [], []
+    if isinstance(keypoints, Sequence):  # before looking at each value: the list may be huge
+        check_count("keypoints per object", len(keypoints) // 4, max_points_per_object())
     values = _numbers(keypoints, "keypoints")
     if len(values) % 4 != 0:
         raise InvalidDatasetArgument(
@@ -173,9 +207,13 @@ def format_keypoints(
     for start in range(0, len(values), 4):
         x, y, visibility, conf = values[start : start + 4]
         points.extend((float(x), float(y), 0.0, 1.0, int(visibility), conf))
+    if colors:
+        check_count("keypoint colors per object", len(colors) // 3, max_points_per_object())
+    if skeleton:
+        check_count("skeleton lines per object", len(skeleton) // 2, max_points_per_object())
     return (
         points,
-        list(colors) if colors else list(COCO_KEYPOINT_COLORS),
-        list(skeleton) if skeleton else list(COCO_KEYPOINT_SKELETON),
+        _ints(colors, "keypoint_colors") if colors else list(COCO_KEYPOINT_COLORS),
+        _ints(skeleton, "keypoint_skeleton") if skeleton else list(COCO_KEYPOINT_SKELETON),
         list(names) if names else list(COCO_KEYPOINT_NAMES),
     )

@@ -12,6 +12,9 @@ DDS_LOGIN_ACCOUNT_RATE failed logins allowed per account name (default 30/hour)
 DDS_TRUSTED_PROXIES  how many proxies in front append to X-Forwarded-For (default 0: the header is ignored)
 DDS_CACHE_URL        a redis:// URL: Django's cache and the login counters live there (default: counters in MongoDB)
 DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopted
+DDS_MAX_REQUEST_BYTES largest request body read into memory (default 2.5 MB; larger is a 413000)
+DDS_MAX_OBJECTS_PER_IMAGE annotations one label submission may hold (default 2000)
+DDS_MAX_POINTS_PER_OBJECT keypoints, or polygon points, per annotation (default 2000)
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 """
 
@@ -174,6 +177,13 @@ STATIC_ROOT = VAR_DIR / "static"
 # needs no collectstatic step in development (run collectstatic for production).
 WHITENOISE_USE_FINDERS = True
 
+# Bounds on request input, so bad input is a 4xx and never reaches the database as a 500: the body size,
+# how deeply its JSON may nest, and how many annotations and points it may carry per image.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DDS_MAX_REQUEST_BYTES", 2_621_440))
+DDS_MAX_JSON_DEPTH = 32
+DDS_MAX_OBJECTS_PER_IMAGE = int(os.environ.get("DDS_MAX_OBJECTS_PER_IMAGE", 2000))
+DDS_MAX_POINTS_PER_OBJECT = int(os.environ.get("DDS_MAX_POINTS_PER_OBJECT", 2000))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
@@ -184,6 +194,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dds_site.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "dds_site.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
 }
 

@@ -6,6 +6,7 @@ import sys
 
 import pymongo
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -58,6 +59,9 @@ def _api_error(code: int, message: str) -> JsonResponse:
 # Django's own error pages, for errors raised before a DRF view runs (no URL matched, a bad
 # request line, ...): API clients get the DDS error body, everything else Django's HTML page.
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _api_error(ErrCode.PAYLOAD_TOO_LARGE, f"Request body larger than {limit} bytes.")
     if _is_api(request):
         return _api_error(ErrCode.BAD_REQUEST, "Bad request.")
     return defaults.bad_request(request, exception)

@@ -2,6 +2,8 @@
 
 DDS never ran its "missing fields" check and rejected ``"bounding_box": {}``; here every annotation is
 checked and normalised, ``{}`` means "no box", and each failure names the annotation and the field.
+Numbers must be storable (int64, finite floats); the number of annotations per image and of points per
+annotation are bounded by settings (413000 beyond them).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from dds_site.limits import check_count, max_objects_per_image, max_points_per_object, storable_int, storable_number
 from labeling.errors import LabelErrCode, task_error
 
 POINT_ARITY = 6  # x, y, z, w, visibility, conf per keypoint, as stored in DDS's Object.points
@@ -20,12 +23,8 @@ def _invalid(index: int, reason: str, code: int = LabelErrCode.ANNOTATION_INVALI
     return task_error(code, f"annotations.[{index}]: {reason}", detail={"index": index, "reason": reason})
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_number = storable_number
+_int = storable_int
 
 
 def _category(index: int, item: dict, categories: dict[str, str]) -> str:
@@ -60,6 +59,7 @@ def _segmentation(index: int, value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise _invalid(index, "segmentation must be a string of polygons 'x,y,x,y,...' joined by '/'")
+    vertices = 0
     for polygon in value.split("/"):
         try:
             numbers = [float(part) for part in polygon.split(",")]
@@ -67,6 +67,10 @@ def _segmentation(index: int, value: Any) -> str:
             raise _invalid(index, "segmentation polygons must hold numbers") from None
         if len(numbers) < 6 or len(numbers) % 2:
             raise _invalid(index, "each segmentation polygon needs at least 3 x,y pairs")
+        if not all(map(math.isfinite, numbers)):
+            raise _invalid(index, "segmentation polygons must hold finite numbers")
+        vertices += len(numbers) // 2
+    check_count("segmentation points per annotation", vertices, max_points_per_object(), index=index)
     return value
 
 
@@ -89,11 +93,14 @@ def _list(index: int, item: dict, key: str, check) -> list:
     if value in (None, []):
         return []
     if not isinstance(value, list) or not all(check(x) for x in value):
-        raise _invalid(index, f"{key} has values of the wrong type")
+        raise _invalid(index, f"{key} has values of the wrong type or out of range (64-bit integers, finite numbers)")
     return list(value)
 
 
 def _keypoints(index: int, item: dict) -> dict:
+    raw = item.get("points")
+    if isinstance(raw, list):  # before looking at each value: the list may be huge
+        check_count("points per annotation", len(raw) // POINT_ARITY, max_points_per_object(), index=index)
     points = _list(index, item, "points", _number)
     lines = _list(index, item, "lines", _int)
     colors = _list(index, item, "point_colors", _int)
@@ -101,6 +108,7 @@ def _keypoints(index: int, item: dict) -> dict:
     if len(points) % POINT_ARITY:
         raise _invalid(index, f"points must hold {POINT_ARITY} numbers per keypoint (x, y, z, w, visibility, conf)")
     num_points = len(points) // POINT_ARITY
+    check_count("lines per annotation", len(lines) // 2, max_points_per_object(), index=index)
     if len(lines) % 2 or any(not 0 <= n < num_points for n in lines):
         raise _invalid(index, "lines must be pairs of keypoint indices")
     if colors and len(colors) != 3 * num_points:
@@ -114,6 +122,7 @@ def validate_annotations(annotations: Any, categories: Iterable[str]) -> list[di
     """Check and normalise a labeler's annotations against the project's categories."""
     if not isinstance(annotations, list):
         raise task_error(LabelErrCode.ANNOTATION_INVALID, "annotations must be a list of objects.")
+    check_count("annotations per image", len(annotations), max_objects_per_image(), field="annotations")
     by_name: dict[str, str] = {}
     for name in categories:
         by_name[name] = name
