@@ -14,7 +14,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils.crypto import salted_hmac
 
-from dds_site.documents import OrmDocumentMixin
+from dds_site.documents import OrmDocumentMixin, current_ts
 
 
 class UserStatus(models.TextChoices):
@@ -32,6 +32,7 @@ class UserManager(BaseUserManager):
         return self.get(pk=user_id_for(username))
 
     def create_user(self, name: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("created_ts", current_ts())
         user = self.model(name=name, **extra)
         if password:
             user.set_password(password)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import User
+from dds_site.api import OmitUnknownMixin, created_ts_field
 
 
 class LoginInput(serializers.Serializer):
@@ -20,7 +21,10 @@ class TokenOutput(serializers.Serializer):
     expire = serializers.IntegerField(help_text="Expiry, unix seconds.")
 
 
-class UserOutput(serializers.ModelSerializer):
+class UserOutput(OmitUnknownMixin, serializers.ModelSerializer):
+    created_ts = created_ts_field()
+    omit_when_null = ("created_ts",)
+
     class Meta:
         model = User
         fields = ["id", "name", "status", "is_staff", "created_ts"]

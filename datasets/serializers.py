@@ -6,13 +6,16 @@ from rest_framework import serializers
 
 from datasets.job_status import job_status_for
 from datasets.models import DataSet
+from dds_site.api import OmitUnknownMixin, created_ts_field
 
 
-class DatasetOutput(serializers.ModelSerializer):
+class DatasetOutput(OmitUnknownMixin, serializers.ModelSerializer):
     """A dataset as listed; ``description`` is the evaluated description (DDS §8.3)."""
 
     # the backend's ArrayField maps to a string field in DRF
     object_types = serializers.ListField(child=serializers.CharField(), read_only=True)
+    created_ts = created_ts_field()
+    omit_when_null = ("created_ts",)
     description = serializers.SerializerMethodField()
     detail_status = serializers.SerializerMethodField()
 

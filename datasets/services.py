@@ -190,6 +190,16 @@ def dataset_add_cover(*, dataset: DataSet, force_update: bool = False) -> None:
     DataSet.objects.filter(pk=dataset.pk).update(cover_url=dataset.cover_url)
 
 
+def dataset_recount(*, dataset: DataSet) -> DataSet:
+    """Set ``num_images`` from the image collection and a missing cover (DDS's ``add_image`` left both stale)."""
+    count = Image(dataset.pk).count_num({})
+    if dataset.num_images != count:
+        DataSet.objects.filter(pk=dataset.pk).update(num_images=count)
+        dataset.num_images = count
+    dataset_add_cover(dataset=dataset)
+    return dataset
+
+
 def dataset_add_object_types(*, dataset: DataSet, object_types: Iterable[str]) -> None:
     """Add annotation types to ``object_types`` atomically (a union, never a replacement)."""
     new_types = sorted(set(object_types) - set(dataset.object_types or []))

@@ -142,6 +142,15 @@ def count_statuses(*, task: LabelTask, keys: Iterable[str] | None = None) -> dic
     return result
 
 
+def task_recount_total(*, task: LabelTask) -> LabelTask:
+    """Set the task's ``num_total`` from its images (indexed ``task_id``)."""
+    count = LabelTaskImage(task.dataset_id).count_num({"task_id": task.id})
+    if task.num_total != count:
+        LabelTask.objects.filter(pk=task.pk).update(num_total=count)
+        task.num_total = count
+    return task
+
+
 def task_recount(*, task: LabelTask, only: Iterable[str] | None = None) -> None:
     """Recount the counters of the task's active roles (or of the role ids in ``only``) from its images."""
     project = task.project

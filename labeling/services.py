@@ -21,7 +21,7 @@ from datasets.models import DataSet, Label
 from dds_site import mongo
 from dds_site.documents import current_ts
 from dds_site.errors import InvalidArgument, WorkflowConflict
-from labeling import progress, selectors, workflow
+from labeling import progress, role_slots, selectors, workflow
 from labeling.annotations import validate_annotations
 from labeling.dataset_images import iter_images
 from labeling.errors import LabelErrCode, project_error, task_error
@@ -386,7 +386,7 @@ def _check_self_review(*, task: LabelTask, role: str, user_ids: list[str]) -> No
 
 
 def _slot(task: LabelTask, role: str, number: int) -> str:
-    return f"{task.pk}:{role}" if role in LEADERS else f"{task.pk}:{role}:{number}"
+    return role_slots.slot_for(task.pk, role, number)
 
 
 def _role_doc(task: LabelTask, user: User, role: str, slot: str | None = None) -> TaskRole:

@@ -1,15 +1,15 @@
 from django.db import migrations, models
 
+from labeling import role_slots
 
+
+# The index is built by the same function adopt_dds_database calls, so the two cannot drift apart.
 def create_slot_index(apps, schema_editor):
-    collection = schema_editor.connection.get_collection("label_task_roles")
-    collection.create_index(
-        "slot", name="ltr_active_slot", unique=True, partialFilterExpression={"slot": {"$type": "string"}}
-    )
+    role_slots.create_slot_index(schema_editor.connection.get_collection("label_task_roles"))
 
 
 def drop_slot_index(apps, schema_editor):
-    schema_editor.connection.get_collection("label_task_roles").drop_index("ltr_active_slot")
+    role_slots.drop_slot_index(schema_editor.connection.get_collection("label_task_roles"))
 
 
 class Migration(migrations.Migration):
