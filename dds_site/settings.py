@@ -6,6 +6,9 @@ MONGODB_TIMEOUT_MS   how long a request waits for an unreachable database before
 DJANGO_SECRET_KEY    generated once into ``var/secret_key`` for local use when unset
 DJANGO_DEBUG         "1"/"true" to enable debug (off by default)
 DJANGO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
+DJANGO_HTTPS         "1" when the site is served over HTTPS only: redirects HTTP, secure cookies, HSTS
+DJANGO_SECURE_PROXY_SSL_HEADER header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto)
+DJANGO_CSRF_TRUSTED_ORIGINS comma-separated origins allowed to POST forms (e.g. https://dds.example.com)
 DDS_TOKEN_AGE        API token lifetime in seconds (default 86400)
 DDS_LOGIN_RATE       failed logins allowed per client address (default 10/minute)
 DDS_LOGIN_ACCOUNT_RATE failed logins allowed per account name (default 30/hour)
@@ -58,6 +61,25 @@ def _local_secret_key() -> str:
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key()
 DEBUG = env_bool("DJANGO_DEBUG")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+# HTTPS. DJANGO_HTTPS=1 turns on what a site served only over HTTPS wants (``manage.py check --deploy``
+# W004, W008, W012, W016); each setting can also be set alone with the env variable of its name.
+https_only = env_bool("DJANGO_HTTPS")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", https_only)
+# Load balancers often probe over plain HTTP: the health check answers there instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/ping$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if https_only else 0))
+# Off unless asked for: they bind every subdomain, and the browsers' preload list, to HTTPS (W005, W021).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", https_only)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", https_only)
+# Behind a proxy that terminates TLS, the request reaches Django over HTTP; the proxy says the scheme in
+# this header, which it must always set (overwriting any the client sent).
+_proxy_ssl_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "dds_site.apps.MongoAdminConfig",
