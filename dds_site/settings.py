@@ -132,9 +132,9 @@ MONGODB_URI = os.environ.get("MONGODB_URI", "")
 MONGODB_NAME = os.environ.get("MONGODB_NAME", "dds")
 
 # How long a request waits for an unreachable database before it fails with 503000 (the driver's
-# default, 30 s, stalls every worker during an outage). The health check waits at most a second.
+# default, 30 s, stalls every worker during an outage). The health check waits half a second at most.
 MONGODB_TIMEOUT_MS = int(os.environ.get("MONGODB_TIMEOUT_MS", 5000))
-MONGODB_PING_TIMEOUT_MS = min(MONGODB_TIMEOUT_MS, 1000)
+MONGODB_PING_TIMEOUT_MS = min(MONGODB_TIMEOUT_MS, 500)
 
 DATABASES = {
     "default": {

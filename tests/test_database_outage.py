@@ -130,4 +130,4 @@ def test_database_timeout_is_read_from_the_environment():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     options, ping_ms = json.loads(result.stdout)
-    assert options["serverSelectionTimeoutMS"] == 2500 and ping_ms == 1000
+    assert options["serverSelectionTimeoutMS"] == 2500 and ping_ms == 500
