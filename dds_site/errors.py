@@ -44,10 +44,10 @@ class ErrCode:
     DATASET_LABEL_NOT_FOUND = 404055
     DATASET_FNFP_PRECISION_NOT_FOUND = 404056
     CONFLICT = 409000
-    # Ours (DDS has none): too many attempts; the response says when to retry (Retry-After).
-    TOO_MANY_REQUESTS = 429000
     # Ours (DDS has none): a request or the document it would write is larger than the limits.
     PAYLOAD_TOO_LARGE = 413000
+    # Ours (DDS has none): too many attempts; the response says when to retry (Retry-After).
+    TOO_MANY_REQUESTS = 429000
     INTERNAL = 500000
     LABEL_CLONE_FAILED = 500001
     # Ours: the database cannot be reached (or timed out); the request may be retried later.
