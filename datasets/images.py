@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -25,6 +26,7 @@ import pydantic
 from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.collection import Collection
+from pymongo.database import Database
 
 from datasets.constants import LabelName
 from datasets.errors import InvalidDatasetArgument
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 LABEL_TYPES = frozenset({"GT", "Pred", "User"})
 REVISION = "rev"
+_STAGING = "@staging"
 IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING), (REVISION, ASCENDING))
 # Revisions are made on the application servers: their clocks may differ by up to this much.
 CLOCK_SKEW_S = 60
@@ -73,6 +76,26 @@ def with_new_revision(update: dict) -> dict:
 
 def image_collection_name(dataset_id: str) -> str:
     return f"images@dataset_{dataset_id}"
+
+
+def staging_collection_name(dataset_id: str, attempt: str) -> str:
+    """Where one import attempt writes the images it swaps in at the end.
+
+    One per attempt, so the late writes of an attempt declared dead can never land in the
+    collection of a later one.
+    """
+    return f"{image_collection_name(dataset_id)}{_STAGING}_{attempt}"
+
+
+def legacy_staging_collection_name(dataset_id: str) -> str:
+    """The one staging collection per dataset of earlier versions."""
+    return f"{image_collection_name(dataset_id)}{_STAGING}"
+
+
+def staging_collection_names(database: Database, dataset_id: str) -> list[str]:
+    """The staging collections of the dataset that exist: per attempt, and an earlier version's."""
+    pattern = f"^{re.escape(legacy_staging_collection_name(dataset_id))}(_[0-9a-f]+)?$"
+    return sorted(database.list_collection_names(filter={"name": {"$regex": pattern}}))
 
 
 def task_image_collection_name(dataset_id: str) -> str:

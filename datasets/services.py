@@ -46,6 +46,7 @@ from datasets.images import (
     forget_image_indexes,
     image_collection_name,
     new_revision,
+    staging_collection_names,
     task_image_collection_name,
     with_new_revision,
 )
@@ -241,12 +242,12 @@ def dataset_cascade_delete(dataset: DataSet) -> None:
     Refused with ``DatasetOccupied`` (400207) while a label project that includes the dataset is
     not finished (status not ``exported``; accepted-but-not-exported also blocks). Otherwise deletes
     its categories, labels, label tasks and their task roles, removes it from finished projects'
-    ``datasets``, deletes the dataset, then drops ``images@dataset_<id>`` and
-    ``label_task_images@dataset_<id>``. The labeling collections are addressed by their raw DDS names
-    (``label_projects``, ``label_tasks``, ``label_task_roles``) so this does not depend on the
-    labeling app's models. The document changes run in one transaction; collections cannot be
-    dropped inside a transaction, so they are dropped after the commit (dropping is idempotent, so
-    a retry after a crash finishes the job).
+    ``datasets``, deletes the dataset, then drops ``images@dataset_<id>``,
+    ``label_task_images@dataset_<id>`` and the staging collections of its imports. The labeling
+    collections are addressed by their raw DDS names (``label_projects``, ``label_tasks``,
+    ``label_task_roles``) so this does not depend on the labeling app's models. The document
+    changes run in one transaction; collections cannot be dropped inside a transaction, so they are
+    dropped after the commit (dropping is idempotent, so a retry after a crash finishes the job).
     """
     dataset_id = dataset.pk
     database = mongo.get_database()
@@ -275,7 +276,9 @@ def dataset_cascade_delete(dataset: DataSet) -> None:
         Category.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
         Label.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
         DataSet.get_collection().delete_one({"_id": dataset_id}, session=session)
-    for name in (image_collection_name(dataset_id), task_image_collection_name(dataset_id)):
+    # With the staging collections of its imports: one killed midway leaves its own behind.
+    doomed = [image_collection_name(dataset_id), task_image_collection_name(dataset_id)]
+    for name in (*doomed, *staging_collection_names(database, dataset_id)):
         database.drop_collection(name)
         forget_image_indexes(database.name, name)
     dataset.__dict__.pop("_image_batch", None)
