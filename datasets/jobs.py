@@ -1,48 +1,71 @@
 """Progress and outcome of long dataset jobs (import, export, FN/FP) on ``DataSet.detail_status``.
 
 Each job kind has one entry ``detail_status[<kind>]`` = ``{state, attempt, pid, host, started_ts,
-progress, total, ...}``. Every write is a conditional update on the attempt id, so a stale
-worker can never overwrite a newer attempt, and two attempts of the same kind cannot run at
-once. A ``running`` entry whose process has died (same host) counts as failed.
+heartbeat_ts, progress, total, ...}``. Every write is a conditional update on the attempt id and on
+the entry still running, so a stale worker can never overwrite a newer attempt nor revive one
+that was closed, and two attempts of the same kind cannot run at once.
+
+An attempt proves it is alive with its heartbeat: ``JobRecord.heartbeat()`` refreshes
+``heartbeat_ts`` from its own thread while the job runs, in every phase. A running entry counts as
+dead once its heartbeat is older than ``settings.DDS_JOB_STALE_AFTER_S``, even if its process
+lives on (a web worker whose job failed while the database was unreachable), and at once if its
+process is gone (same host). A dead entry is taken over by the next attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from django.conf import settings
+from pymongo import ReturnDocument
+from pymongo.errors import PyMongoError
 
 from dds_site import mongo
 from dds_site.documents import current_ts
+
+logger = logging.getLogger(__name__)
 
 RUNNING = "running"
 SWAPPING = "swapping"
 READY = "ready"
 FAILED = "failed"
+LIVE_STATES = (RUNNING, SWAPPING)
+DIED = "the process running this job died"
 
 _PROGRESS_INTERVAL_S = 1.0
-# A running entry of another host counts as dead after this long without a heartbeat.
-STALE_AFTER_S = 30 * 60
+# Heartbeats per staleness window: a few lost beats (a slow database) do not make a job look dead.
+_BEATS_PER_WINDOW = 6
 
 
 def _datasets():
     return mongo.get_collection("datasets")
 
 
-def entry_is_stale(entry: dict | None) -> bool:
-    """True if ``entry`` claims to be running but its process is gone.
+def stale_after_s() -> float:
+    """Seconds without a heartbeat after which a running job counts as dead."""
+    return float(settings.DDS_JOB_STALE_AFTER_S)
 
-    On this host the process id is checked; for another host (a Celery worker elsewhere) the
-    entry is stale once its heartbeat is older than ``STALE_AFTER_S``.
+
+def entry_is_stale(entry: dict | None) -> bool:
+    """True if ``entry`` claims to be running but its attempt is dead.
+
+    Dead means: no heartbeat for ``stale_after_s()`` (on any host), or, on this host, its process
+    is gone. Entries written before heartbeats existed count from ``started_ts``.
     """
-    if not entry or entry.get("state") not in (RUNNING, SWAPPING):
+    if not entry or entry.get("state") not in LIVE_STATES:
         return False
-    if entry.get("host") == socket.gethostname():
-        return not mongo.pid_alive(int(entry.get("pid") or 0))
     heartbeat = entry.get("heartbeat_ts") or entry.get("started_ts") or 0
-    return current_ts() - heartbeat > STALE_AFTER_S * 1000
+    if current_ts() - heartbeat > stale_after_s() * 1000:
+        return True
+    return entry.get("host") == socket.gethostname() and not mongo.pid_alive(int(entry.get("pid") or 0))
 
 
 def job_entry(dataset_id: str, kind: str) -> dict | None:
@@ -52,23 +75,71 @@ def job_entry(dataset_id: str, kind: str) -> dict | None:
     return (document.get("detail_status") or {}).get(kind)
 
 
-class JobRecord:
-    """One attempt of a job on a dataset; creating it claims the job slot."""
+def _set_entry(collection, filter_: dict, kind: str, fields: dict[str, Any]) -> bool:
+    """Set ``fields`` of the ``kind`` entry of the dataset matching ``filter_``; True if one matched."""
+    spec = {f"detail_status.{kind}.{key}": value for key, value in fields.items()}
+    return collection.update_one(filter_, {"$set": spec}).matched_count == 1
 
-    def __init__(self, dataset_id: str, kind: str, attempt: str) -> None:
+
+def _as_observed(dataset_id: str, kind: str, entry: dict) -> dict:
+    """A filter matching the entry only as it was read: same attempt, state and heartbeat.
+
+    An attempt that beat (or moved on) since it was judged dead is not touched.
+    """
+    key = f"detail_status.{kind}"
+    return {
+        "_id": dataset_id,
+        f"{key}.attempt": entry.get("attempt"),
+        f"{key}.state": entry.get("state"),
+        f"{key}.heartbeat_ts": entry.get("heartbeat_ts"),
+    }
+
+
+class JobRecord:
+    """One attempt of a job on a dataset, as run by one owner; ``job_start`` creates it.
+
+    Its writes are conditional on the entry being this attempt's, still running, and still held by
+    ``owner`` (a token of this record, changed when another process adopts a dead attempt). ``lost``
+    turns True once a write finds that no longer so: the attempt was declared dead, taken over or
+    closed, and must stop writing. ``previous`` is the entry this attempt replaced, if any.
+    """
+
+    def __init__(self, dataset_id: str, kind: str, attempt: str, *, owner: str, previous: dict | None = None) -> None:
         self.dataset_id = dataset_id
         self.kind = kind
         self.attempt = attempt
+        self.owner = owner
+        self.previous = previous
+        self.lost = False
         self._last_progress = 0.0
+        # Bound now: the heartbeat thread must not open a database connection of its own.
+        self._collection = _datasets()
 
     @property
     def _mine(self) -> dict:
-        return {"_id": self.dataset_id, f"detail_status.{self.kind}.attempt": self.attempt}
+        key = f"detail_status.{self.kind}"
+        return {
+            "_id": self.dataset_id,
+            f"{key}.attempt": self.attempt,
+            f"{key}.owner": self.owner,
+            f"{key}.state": {"$in": list(LIVE_STATES)},
+        }
 
     def update(self, **fields: Any) -> bool:
-        """Set fields of this attempt's entry; False if another attempt took over."""
-        spec = {f"detail_status.{self.kind}.{key}": value for key, value in fields.items()}
-        return _datasets().update_one(self._mine, {"$set": spec}).matched_count == 1
+        """Set fields of this running attempt's entry; False (and ``lost``) if it is no longer ours."""
+        if _set_entry(self._collection, self._mine, self.kind, fields):
+            return True
+        self.lost = True
+        return False
+
+    def beat(self) -> bool:
+        """Refresh the heartbeat; False if the attempt was taken over or closed."""
+        return self.update(heartbeat_ts=current_ts())
+
+    def annotate(self, **fields: Any) -> bool:
+        """Add fields to this attempt's entry after it ended (e.g. its duration)."""
+        attempt = {"_id": self.dataset_id, f"detail_status.{self.kind}.attempt": self.attempt}
+        return _set_entry(self._collection, attempt, self.kind, fields)
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         """Record progress, at most once a second."""
@@ -77,45 +148,121 @@ class JobRecord:
             self._last_progress = now
             self.update(progress=done, total=total, heartbeat_ts=current_ts())
 
-    def finish(self, **result: Any) -> None:
-        self.update(state=READY, finished_ts=current_ts(), **result)
+    def finish(self, **result: Any) -> bool:
+        return self.finish_with(**result)
 
-    def fail(self, reason: str, **detail: Any) -> None:
-        self.update(state=FAILED, finished_ts=current_ts(), reason=reason, **detail)
+    def finish_with(self, *, dataset_fields: dict | None = None, unset: Iterable[str] = (), **result: Any) -> bool:
+        """Close the attempt as ready, in the same write setting ``dataset_fields`` of the dataset
+        and removing the entry's fields ``unset``; False (nothing written) if it is no longer ours."""
+        key = f"detail_status.{self.kind}"
+        entry = {"state": READY, "finished_ts": current_ts(), **result}
+        update: dict[str, Any] = {"$set": {**(dataset_fields or {}), **{f"{key}.{k}": v for k, v in entry.items()}}}
+        if unset:
+            update["$unset"] = {f"{key}.{name}": "" for name in unset}
+        if self._collection.update_one(self._mine, update).matched_count == 1:
+            return True
+        self.lost = True
+        return False
+
+    def fail(self, reason: str, **detail: Any) -> bool:
+        return self.update(state=FAILED, finished_ts=current_ts(), reason=reason, **detail)
+
+    @contextlib.contextmanager
+    def heartbeat(self) -> Iterator[JobRecord]:
+        """Keep the heartbeat fresh from a thread of its own while the block runs.
+
+        The thread stops when the block ends, however it ends, so an attempt whose job failed
+        without recording it (the database was unreachable) looks dead after the staleness window
+        although its process lives on.
+        """
+        beater = _Heartbeat(self, stale_after_s() / _BEATS_PER_WINDOW)
+        beater.start()
+        try:
+            yield self
+        finally:
+            beater.stop()
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, record: JobRecord, every_s: float) -> None:
+        super().__init__(name=f"dds-job-heartbeat-{record.kind}", daemon=True)
+        self._record = record
+        self._every_s = every_s
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._every_s):
+            try:
+                if not self._record.beat():
+                    return  # taken over or closed: nothing left to keep alive
+            except PyMongoError as exc:  # the database is away; the job itself will notice
+                logger.warning(
+                    "no heartbeat for the %s job of dataset %s: %s", self._record.kind, self._record.dataset_id, exc
+                )
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
 
 
 def job_start(dataset_id: str, kind: str, **info: Any) -> JobRecord | None:
     """Claim the ``kind`` slot of the dataset; None if a live attempt holds it.
 
-    A running entry left by a dead process on this host is taken over (and thereby closed).
+    A running entry whose attempt is dead (see ``entry_is_stale``) is taken over, unless it
+    journalled a swap (``pending``): that one must be rolled forward by its job's recovery first.
     """
-    attempt = uuid.uuid4().hex
+    attempt = owner = uuid.uuid4().hex
+    now = current_ts()
     entry = {
         "state": RUNNING,
         "attempt": attempt,
+        "owner": owner,
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "started_ts": current_ts(),
+        "started_ts": now,
+        "heartbeat_ts": now,
         "progress": 0,
         "total": None,
         **info,
     }
     key = f"detail_status.{kind}"
-    free = {"_id": dataset_id, f"{key}.state": {"$nin": [RUNNING, SWAPPING]}}
-    if _datasets().update_one(free, {"$set": {key: entry}}).matched_count:
-        return JobRecord(dataset_id, kind, attempt)
+    free = {"_id": dataset_id, f"{key}.state": {"$nin": list(LIVE_STATES)}}
+    before = _datasets().find_one_and_update(
+        free, {"$set": {key: entry}}, projection={key: 1}, return_document=ReturnDocument.BEFORE
+    )
+    if before is not None:
+        previous = (before.get("detail_status") or {}).get(kind)
+        return JobRecord(dataset_id, kind, attempt, owner=owner, previous=previous)
     current = job_entry(dataset_id, kind)
-    if current is not None and entry_is_stale(current):
-        taken = {"_id": dataset_id, f"{key}.attempt": current.get("attempt")}
-        if _datasets().update_one(taken, {"$set": {key: entry}}).matched_count:
-            return JobRecord(dataset_id, kind, attempt)
+    if current is None or "pending" in current or not entry_is_stale(current):
+        return None
+    if _datasets().update_one(_as_observed(dataset_id, kind, current), {"$set": {key: entry}}).matched_count:
+        return JobRecord(dataset_id, kind, attempt, owner=owner, previous={**current, "abandoned": True})
     return None
 
 
-def mark_stale_failed(dataset_id: str, kind: str) -> bool:
-    """Close a ``running`` entry whose process died; True if one was closed."""
+def mark_stale_failed(dataset_id: str, kind: str) -> dict | None:
+    """Close a ``running`` entry whose attempt is dead; returns the entry closed, else None.
+
+    The entry is marked ``abandoned``: its process may still be writing (late), unlike an attempt
+    that failed by itself.
+    """
     entry = job_entry(dataset_id, kind)
     if entry is None or entry.get("state") != RUNNING or not entry_is_stale(entry):
-        return False
-    JobRecord(dataset_id, kind, entry["attempt"]).fail("the process running this job died")
-    return True
+        return None
+    fields = {"state": FAILED, "finished_ts": current_ts(), "reason": DIED, "abandoned": True}
+    return entry if _set_entry(_datasets(), _as_observed(dataset_id, kind, entry), kind, fields) else None
+
+
+def adopt_stale(dataset_id: str, kind: str, entry: dict) -> JobRecord | None:
+    """Make this process the owner of a dead attempt's entry, to finish what it journalled.
+
+    Conditional on the entry being as read, so of several processes that find it dead one adopts it.
+    """
+    if not entry_is_stale(entry):
+        return None
+    owner = uuid.uuid4().hex
+    fields = {"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "heartbeat_ts": current_ts()}
+    if _set_entry(_datasets(), _as_observed(dataset_id, kind, entry), kind, fields):
+        return JobRecord(dataset_id, kind, entry["attempt"], owner=owner)
+    return None

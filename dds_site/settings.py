@@ -18,6 +18,7 @@ DDS_LEGACY_SECRET    the SECRET_KEY of a DDS installation whose users are adopte
 DDS_MAX_REQUEST_BYTES largest request body read into memory (default 2.5 MB; larger is a 413000)
 DDS_MAX_OBJECTS_PER_IMAGE annotations one label submission may hold (default 2000)
 DDS_MAX_POINTS_PER_OBJECT keypoints, or polygon points, per annotation (default 2000)
+DDS_JOB_STALE_AFTER_S seconds without a heartbeat after which a running job counts as dead (default 120)
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 """
 
@@ -165,6 +166,9 @@ AUTH_PASSWORD_VALIDATORS = [
 DDS_TOKEN_AGE = int(os.environ.get("DDS_TOKEN_AGE", 24 * 3600))
 # The SECRET_KEY of a DDS installation whose reversibly-encrypted passwords we accept once.
 DDS_LEGACY_SECRET = os.environ.get("DDS_LEGACY_SECRET", "")
+# A running dataset job (import, export, FN/FP) whose heartbeat is older than this counts as dead and
+# may be taken over, even if its process lives on; jobs beat several times per window.
+DDS_JOB_STALE_AFTER_S = float(os.environ.get("DDS_JOB_STALE_AFTER_S", 120))
 # The only directories whose files the server reads or writes on behalf of a request or of imported
 # data (``dds_site.files``); relative entries are relative to the project directory.
 DDS_DATA_ROOTS = [

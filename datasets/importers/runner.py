@@ -1,17 +1,25 @@
 """The import framework: an importer yields ``ImageRecord``s, this writes them crash-safely.
 
-Every (re-)import writes into a staging collection ``images@dataset_<id>@staging`` and swaps
-it in with one ``renameCollection`` at the end. Until then the dataset, its images, label sets
-and categories are untouched, so an exception or a killed process leaves the dataset exactly
-as it was; the attempt is recorded as failed (``detail_status["import"]``). The swap itself is
-journalled: the final dataset fields are written to the attempt entry before the rename, and
-``recover_import`` rolls an interrupted swap forward.
+Every (re-)import writes into a staging collection of its own attempt,
+``images@dataset_<id>@staging_<attempt>``, and swaps it in with one ``renameCollection`` at the
+end. Until then the dataset, its images, label sets and categories are untouched, so an exception
+or a killed process leaves the dataset exactly as it was; the attempt is recorded as failed
+(``detail_status["import"]``). The swap itself is journalled: the final dataset fields are written
+to the attempt entry before the rename, and ``recover_import`` rolls an interrupted swap forward.
+
+An attempt declared dead (``datasets.jobs``: its process is gone, or its heartbeat is stale) may
+still write late, from a process that lives on or from a batch its killed process had sent. Its
+staging collection is its own, so those writes never reach a later attempt; the next import (and
+the dataset's deletion) drops the staging collections of dead attempts, an earlier version's
+``...@staging`` among them. Every batch is written only after the attempt confirmed it still holds
+the job slot, and the journal, the swap and the failure handling are conditional on it too.
 
 A dataset with no images yet (new or failed, status ``importing`` meanwhile, so readers get
 404051) is written straight into its empty live collection: the rename would copy every row
 again. The attempt entry records ``mode: "direct"`` before the first write; a failure, or the
 recovery of a killed attempt, drops that collection, which restores the previous state (no
-images) exactly.
+images) exactly. After an attempt declared dead the next one goes through staging, whose swap
+replaces whatever late writes of the dead one reached the live collection.
 
 User-type objects and flags of the previous images are carried over by the images' stable
 source key (COCO id, file name, TSV image id), not by position (DDS bug §12.22). Those edited
@@ -37,7 +45,10 @@ from datasets.images import (
     ensure_image_indexes,
     forget_image_indexes,
     image_collection_name,
+    legacy_staging_collection_name,
     revision_since,
+    staging_collection_name,
+    staging_collection_names,
     with_new_revision,
 )
 from datasets.importers.documents import SOURCE_KEY, image_document
@@ -57,6 +68,7 @@ DEFAULT_BATCH_SIZE = 500
 # How long the recovery of a killed direct import watches for the server's last insert batch.
 _SETTLE_S = 1.0
 _STAGING_KEY_INDEX = "source_key_for_late_edits"
+_TAKEN_OVER = "another import of this dataset took over"
 # Dataset fields an import sets at the swap.
 _SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
 
@@ -99,8 +111,11 @@ class ImportResult:
         }
 
 
-def staging_collection_name(dataset_id: str) -> str:
-    return f"{image_collection_name(dataset_id)}@staging"
+def _staging_of(dataset_id: str, entry: dict) -> str | None:
+    """The staging collection of an attempt's entry (None in direct mode)."""
+    if entry.get("mode") == DIRECT:
+        return None
+    return entry.get("staging") or legacy_staging_collection_name(dataset_id)
 
 
 def _rename(source: str, target: str) -> None:
@@ -111,11 +126,16 @@ def _rename(source: str, target: str) -> None:
 
 
 class _Writer(threading.Thread):
-    """Inserts document batches on its own thread, so parsing overlaps the server's work."""
+    """Inserts document batches on its own thread, so parsing overlaps the server's work.
 
-    def __init__(self, collection) -> None:
+    Before each batch it confirms that its attempt still holds the job slot (one small
+    conditional write), so an attempt declared dead stops writing.
+    """
+
+    def __init__(self, collection, record: jobs.JobRecord) -> None:
         super().__init__(name="dds-import-writer", daemon=True)
         self._collection = collection
+        self._record = record
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
 
@@ -126,6 +146,8 @@ class _Writer(threading.Thread):
                 return
             if self.error is None:
                 try:
+                    if not self._record.beat():
+                        raise ImportInProgress(_TAKEN_OVER)
                     self._collection.insert_many(batch, ordered=False)
                 except BaseException as exc:  # noqa: BLE001 - re-raised on the importing thread
                     self.error = exc
@@ -249,41 +271,46 @@ def _write_labels_and_categories(dataset_id: str, labels: dict[str, str], catego
         )
 
 
-def _complete_swap(dataset_id: str, entry: dict) -> None:
-    """Roll a journalled swap forward: labels, categories, rename, dataset fields. Idempotent."""
+def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None:
+    """Roll a journalled swap of ``record``'s attempt forward: labels, categories, rename, dataset
+    fields. Idempotent; the last step is conditional on the attempt still holding the slot."""
     pending = entry["pending"]
     _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
     database = mongo.get_database()
-    staging = staging_collection_name(dataset_id)
-    if staging in database.list_collection_names(filter={"name": staging}):
+    staging = _staging_of(dataset_id, entry)
+    if staging and staging in database.list_collection_names(filter={"name": staging}):
         _rename(staging, image_collection_name(dataset_id))
         forget_image_indexes(database.name, staging)
     fields = {key: pending[key] for key in _SWAP_FIELDS}
-    record = jobs.JobRecord(dataset_id, JOB_KIND, entry["attempt"])
-    mongo.get_collection("datasets").update_one(
-        {"_id": dataset_id, f"detail_status.{JOB_KIND}.attempt": entry["attempt"]},
-        {"$set": fields, "$unset": {f"detail_status.{JOB_KIND}.pending": ""}},
-    )
-    record.finish(**pending["result"])
+    record.finish_with(dataset_fields=fields, unset=("pending",), **pending["result"])
 
 
 def recover_import(dataset_id: str) -> str | None:
-    """Finish an interrupted swap, or mark a dead import failed; returns what was done."""
+    """Finish an interrupted swap, or close a dead import; returns what was done.
+
+    The dead attempt's entry is adopted first (``jobs.adopt_stale``), so while its leftovers are
+    cleaned up no new attempt can start, and of several processes looking only one recovers.
+    """
     entry = jobs.job_entry(dataset_id, JOB_KIND)
-    if not entry:
+    if not entry or entry.get("state") not in jobs.LIVE_STATES:
         return None
-    if entry.get("state") == jobs.SWAPPING and "pending" in entry and jobs.entry_is_stale(entry):
-        _complete_swap(dataset_id, entry)
-        return "completed"
-    if jobs.mark_stale_failed(dataset_id, JOB_KIND):
-        _drop_staging(dataset_id)
-        if entry.get("mode") == DIRECT:
+    record = jobs.adopt_stale(dataset_id, JOB_KIND, entry)
+    if record is None:
+        return None
+    with record.heartbeat():
+        if entry.get("state") == jobs.SWAPPING and "pending" in entry:
+            _complete_swap(dataset_id, entry, record)
+            return "completed"
+        staging = _staging_of(dataset_id, entry)
+        if staging:
+            _drop_collection(staging)
+        else:
             _empty_live_collection(dataset_id, settle_s=_SETTLE_S)
         mongo.get_collection("datasets").update_one(
             {"_id": dataset_id, "status": DatasetStatus.IMPORTING}, {"$set": {"status": DatasetStatus.FAILED}}
         )
-        return "failed"
-    return None
+        record.fail(jobs.DIED, abandoned=True)
+    return "failed"
 
 
 def run_import(
@@ -303,33 +330,72 @@ def run_import(
     record = jobs.job_start(dataset.id, JOB_KIND, files=importer.files)
     if record is None:
         raise ImportInProgress()
+    with record.heartbeat():
+        result = _run_attempt(dataset, importer, record, skip_invalid, progress, batch_size)
+    for key, value in _dataset_fields(dataset.id).items():
+        setattr(dataset, key, value)
+    return result
+
+
+def _run_attempt(
+    dataset: DataSet,
+    importer: Importer,
+    record: jobs.JobRecord,
+    skip_invalid: bool,
+    progress: ProgressCallback | None,
+    batch_size: int,
+) -> ImportResult:
     started = time.monotonic()
     new_dataset = dataset.status in (DatasetStatus.WAITING, DatasetStatus.FAILED) and not dataset.num_images
     if new_dataset:
         DataSet.objects.filter(pk=dataset.id).update(status=DatasetStatus.IMPORTING)
-    direct = new_dataset and _live_is_empty(dataset.id)
+    # After an attempt declared dead, late writes of it may still reach the live collection: only the
+    # swap of a staging collection (which replaces the live one whole) is safe from them then.
+    abandoned = bool((record.previous or {}).get("abandoned"))
+    direct = new_dataset and not abandoned and _live_is_empty(dataset.id)
+    staging = None if direct else staging_collection_name(dataset.id, record.attempt)
     try:
-        if direct and not record.update(mode=DIRECT):
-            raise ImportInProgress("another import of this dataset took over")
-        result = _import(dataset, importer, record, skip_invalid, progress, batch_size, direct=direct)
+        # Journalled before the first write, so a recovery knows what to undo.
+        if not record.update(**({"mode": DIRECT} if direct else {"staging": staging})):
+            raise ImportInProgress(_TAKEN_OVER)
+        result = _import(dataset, importer, record, skip_invalid, progress, batch_size, staging=staging)
     except BaseException as exc:
-        reason = failure_reason(exc)
-        detail = getattr(exc, "detail", None)
-        still_mine = (jobs.job_entry(dataset.id, JOB_KIND) or {}).get("attempt") == record.attempt
-        record.fail(reason, error=detail if isinstance(detail, dict) else None)
-        reverted = new_dataset and DataSet.objects.filter(pk=dataset.id, status=DatasetStatus.IMPORTING).update(
-            status=DatasetStatus.FAILED
-        )
-        _drop_staging(dataset.id)
-        # Not if a newer attempt writes the live collection now, nor once the swap set the dataset ready.
-        if direct and still_mine and reverted:
-            _empty_live_collection(dataset.id)
+        _close_failed(dataset.id, record, exc, new_dataset=new_dataset, staging=staging)
         raise
     result.seconds = time.monotonic() - started
-    record.update(seconds=round(result.seconds, 3))
-    for key, value in _dataset_fields(dataset.id).items():
-        setattr(dataset, key, value)
+    record.annotate(seconds=round(result.seconds, 3))
     return result
+
+
+def _close_failed(
+    dataset_id: str, record: jobs.JobRecord, exc: BaseException, *, new_dataset: bool, staging: str | None
+) -> None:
+    """Undo a failed attempt's writes and record its failure, as far as the database lets us.
+
+    Nothing is undone once the attempt no longer holds the slot: a newer attempt (or the recovery
+    of this one) owns the dataset's collections then. Nor once it journalled its swap: the swap
+    may be half done, and ``recover_import`` rolls it forward once this attempt's heartbeat stopped.
+    A failure here is logged; the caller re-raises the import's own error.
+    """
+    try:
+        if not record.beat():
+            entry = jobs.job_entry(dataset_id, JOB_KIND) or {}
+            # Its own staging is nobody else's, unless a recovery adopted this attempt to roll its swap forward.
+            if staging and entry.get("attempt") != record.attempt:
+                _drop_collection(staging)
+            return
+        if (jobs.job_entry(dataset_id, JOB_KIND) or {}).get("state") == jobs.SWAPPING:
+            return
+        if new_dataset:
+            DataSet.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING).update(status=DatasetStatus.FAILED)
+        if staging:
+            _drop_collection(staging)
+        elif new_dataset:
+            _empty_live_collection(dataset_id)
+        detail = getattr(exc, "detail", None)
+        record.fail(failure_reason(exc), error=detail if isinstance(detail, dict) else None)
+    except Exception:
+        logger.exception("could not close the failed import of dataset %s", dataset_id)
 
 
 def _live_is_empty(dataset_id: str) -> bool:
@@ -360,8 +426,11 @@ def _empty_live_collection(dataset_id: str, *, settle_s: float = 0.0) -> None:
         logger.exception("could not re-create the indexes of %s", name)
 
 
-def _drop_staging(dataset_id: str) -> None:
-    _drop_collection(staging_collection_name(dataset_id))
+def _drop_dead_stagings(dataset_id: str, keep: str | None) -> None:
+    """Drop the staging collections of the dataset's earlier attempts (all dead: this one holds the slot)."""
+    for name in staging_collection_names(mongo.get_database(), dataset_id):
+        if name != keep:
+            _drop_collection(name)
 
 
 def _drop_collection(name: str) -> None:
@@ -385,16 +454,15 @@ def _import(
     progress: ProgressCallback | None,
     batch_size: int,
     *,
-    direct: bool = False,
+    staging: str | None,
 ) -> ImportResult:
+    """Write the images into ``staging``, or straight into the empty live collection if None."""
     dataset_id = dataset.id
-    staging_name = staging_collection_name(dataset_id)
-    database = mongo.get_database()
-    database.drop_collection(staging_name)  # left over by a killed attempt
+    direct = staging is None
+    _drop_dead_stagings(dataset_id, keep=staging)
     if direct:  # empty; unindexed inserts and one index build after are faster than indexed inserts
         _drop_collection(image_collection_name(dataset_id))
-    # ``staging`` is where the images go: the live collection itself in direct mode.
-    staging = connections["default"].get_collection(image_collection_name(dataset_id) if direct else staging_name)
+    target = connections["default"].get_collection(image_collection_name(dataset_id) if direct else staging)
     problems = Problems(skip_invalid)
     labels: dict[str, str] = {}
     categories: set[str] = set()
@@ -415,7 +483,7 @@ def _import(
         fingerprints = _user_carry(dataset_id, carry)
         carried_total = len(fingerprints)
         carried = 0
-        writer = _Writer(staging)
+        writer = _Writer(target, record)
         writer.start()
         try:
             batch: list[dict] = []
@@ -462,12 +530,12 @@ def _import(
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
     _check_label_types(dataset_id, labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
-    ensure_image_indexes(staging, force=True)
+    ensure_image_indexes(target, force=True)
     lap("index")
     late_edits, late_types = 0, set()
     if not direct:  # in direct mode there was no previous image to carry work from
         # Last before the swap, so the time in which an edit can still be missed is short.
-        late_edits, late_types = _carry_late_user_edits(dataset_id, staging, fingerprints, carry_started)
+        late_edits, late_types = _carry_late_user_edits(dataset_id, target, fingerprints, carry_started)
     object_types |= late_types
     result = ImportResult(
         dataset_id=dataset_id,
@@ -491,8 +559,9 @@ def _import(
         "result": result.as_dict(),
     }
     if not record.update(state=jobs.SWAPPING, pending=pending):
-        raise ImportInProgress("another import of this dataset took over")
-    _complete_swap(dataset_id, {"attempt": record.attempt, "pending": pending})
+        raise ImportInProgress(_TAKEN_OVER)
+    where = {"mode": DIRECT} if direct else {"staging": staging}
+    _complete_swap(dataset_id, {**where, "pending": pending}, record)
     lap("swap")
     result.phases = phases
     logger.info("import of dataset %s: %d images, phases %s", dataset_id, count, phases)

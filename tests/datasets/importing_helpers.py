@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from PIL import Image as PILImage
@@ -119,3 +120,34 @@ def objects_by_key(dataset_id: str) -> dict:
             objects.append(json.dumps(obj, sort_keys=True))
         out[image.get("source_key", str(image["id"]))] = sorted(objects)
     return out
+
+
+def client_uri(app_name: str) -> str:
+    """The test database's URI for a client process that names itself ``app_name`` to the server."""
+    from django.conf import settings
+
+    uri = settings.DATABASES["default"]["HOST"]
+    separator = "&" if "?" in uri else ("?" if uri.count("/") >= 3 else "/?")
+    return f"{uri}{separator}appName={app_name}"
+
+
+def wait_until_disconnected(app_name: str, timeout_s: float = 60.0) -> None:
+    """Return once the server holds no connection of the client ``app_name`` (see ``client_uri``).
+
+    A server handles a connection's requests in order and drops it only after the last one, so
+    after this no write a killed client had sent can still land.
+    """
+    from dds_site import mongo
+
+    admin = mongo.get_database().client.admin
+    deadline = time.monotonic() + timeout_s
+    while True:
+        operations = admin.command({"currentOp": 1, "$all": True})["inprog"]
+        names = {
+            op.get("appName") or (op.get("clientMetadata") or {}).get("application", {}).get("name")
+            for op in operations
+        }
+        if app_name not in names:
+            return
+        assert time.monotonic() < deadline, f"the server still holds connections of {app_name} after {timeout_s:.0f} s"
+        time.sleep(0.05)

@@ -12,28 +12,44 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
 
 from datasets import services
 from datasets.exporters.coco import export_coco
-from datasets.images import Image, image_collection_name
+from datasets.images import Image, image_collection_name, staging_collection_names
 from datasets.importers import runner
 from datasets.importers.coco import CocoImporter, PredictionFile
 from datasets.importers.errors import ImportFormatError
-from datasets.importers.runner import import_status, run_import, staging_collection_name
+from datasets.importers.runner import import_status, run_import
 from datasets.importers.spool import Spool, remove_orphaned_spools
 from datasets.models import Category, DataSet, Label
 from datasets.tasks import run_import_spec
 from dds_site import mongo
-from tests.datasets.importing_helpers import coco_gt, coco_results, objects_by_key, write_json
+from tests.datasets.importing_helpers import (
+    client_uri,
+    coco_gt,
+    coco_results,
+    objects_by_key,
+    wait_until_disconnected,
+    write_json,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _import(tmp_path: Path, gt: dict, *, results: list | None = None, dataset_id: str = "ds1", **kwargs):
+def _dataset_id(tmp_path: Path) -> str:
+    """An id of the test's own (its temporary directory is unique in the run)."""
+    return f"ds-{tmp_path.name}"
+
+
+def _stagings(dataset_id: str) -> list[str]:
+    return staging_collection_names(mongo.get_database(), dataset_id)
+
+
+def _import(tmp_path: Path, gt: dict, *, results: list | None = None, dataset_id: str | None = None, **kwargs):
+    dataset_id = dataset_id or _dataset_id(tmp_path)
     gt_path = write_json(tmp_path / "gt.json", gt)
     predictions = []
     if results is not None:
@@ -147,7 +163,7 @@ def test_user_work_done_in_the_last_moments_before_the_swap_is_kept(db, tmp_path
     looking = {"started": False}
 
     def build_indexes_while_someone_works(collection, **kwargs):
-        if collection.name == staging_collection_name(dataset.id):
+        if collection.name in _stagings(dataset.id):
             Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User")
             looking["started"] = True
         return original_indexes(collection, **kwargs)
@@ -202,7 +218,7 @@ def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monke
     assert sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True)) == labels_before
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
     assert entry["state"] == "failed" and entry["reason"] == "RuntimeError"  # its text is not stored
-    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+    assert not _stagings(dataset.id)
 
 
 def _big_gt(num_images: int) -> dict:
@@ -222,17 +238,27 @@ def _big_gt(num_images: int) -> dict:
     return {"images": images, "annotations": annotations, "categories": coco_gt(1)["categories"]}
 
 
-def _kill_import_midway(dataset_id: str, tmp_path: Path, *, watch: str):
-    """Run ``manage.py import_coco`` of 6,000 images into the dataset in a subprocess, SIGKILL it
-    once the collection ``watch`` holds at least 500 images, and return that collection.
+def _written_by_import(dataset_id: str) -> str | None:
+    """The collection the running import writes: its staging collection, or the live one (direct)."""
+    entry = DataSet.objects.get(pk=dataset_id).detail_status.get("import") or {}
+    if entry.get("state") != "running":
+        return None
+    return image_collection_name(dataset_id) if entry.get("mode") == runner.DIRECT else entry.get("staging")
 
-    The process keeps its temporary files in ``tmp_path / "tmp"``."""
+
+def _kill_import_midway(dataset_id: str, tmp_path: Path):
+    """Run ``manage.py import_coco`` of 6,000 images into the dataset in a subprocess, SIGKILL it
+    once the collection it writes holds at least 500 images, and return that collection.
+
+    Returns only once the server has dropped the killed process's connections, so no write of it
+    can land later. The process keeps its temporary files in ``tmp_path / "tmp"``."""
     big = write_json(tmp_path / "big.json", _big_gt(6000))
     (tmp_path / "tmp").mkdir()
+    app_name = f"killed-import-{tmp_path.name}"
     env = {
         **os.environ,
         "TMPDIR": str(tmp_path / "tmp"),
-        "MONGODB_URI": settings.DATABASES["default"]["HOST"],
+        "MONGODB_URI": client_uri(app_name),
         "MONGODB_NAME": connections["default"].settings_dict["NAME"],
     }
     process = subprocess.Popen(
@@ -242,15 +268,17 @@ def _kill_import_midway(dataset_id: str, tmp_path: Path, *, watch: str):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    collection = mongo.get_collection(watch)
-    deadline = time.monotonic() + 60
+    collection = None
+    deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if collection.estimated_document_count() >= 500:
+            name = _written_by_import(dataset_id)
+            collection = mongo.get_collection(name) if name else None
+            if collection is not None and collection.estimated_document_count() >= 500:
                 break
             time.sleep(0.05)
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
-        assert collection.estimated_document_count() >= 500
+        assert collection is not None and collection.estimated_document_count() >= 500
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:
@@ -258,6 +286,7 @@ def _kill_import_midway(dataset_id: str, tmp_path: Path, *, watch: str):
             process.kill()
             process.wait(10)
         process.stderr.close()
+    wait_until_disconnected(app_name)
     return collection
 
 
@@ -265,12 +294,13 @@ def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
     dataset, _ = _import(tmp_path, coco_gt(3))
     Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
     before = _snapshot(dataset.id)
-    _kill_import_midway(dataset.id, tmp_path, watch=staging_collection_name(dataset.id))
+    staging = _kill_import_midway(dataset.id, tmp_path)
+    assert staging.name in _stagings(dataset.id)
     assert _snapshot(dataset.id) == before
     assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["state"] == "running"
     # The dead attempt is closed (failed) the next time anyone looks, and its staging dropped.
     assert import_status(dataset.id)["state"] == "failed"
-    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+    assert not _stagings(dataset.id)
     assert _snapshot(dataset.id) == before
     # Its spool directory outlived it; the next spool opened removes it.
     leftovers = tmp_path / "tmp"
@@ -287,17 +317,17 @@ def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     gt_path = write_json(tmp_path / "gt3.json", gt)
 
     # A process killed right after journalling the swap: no failure handler runs.
-    def killed(dataset_id, entry):
+    def killed(*args):
         raise SystemExit("killed")
 
     monkeypatch.setattr(runner, "_complete_swap", killed)
-    monkeypatch.setattr(runner, "_drop_staging", lambda dataset_id: None)
-    monkeypatch.setattr(runner.jobs.JobRecord, "fail", lambda self, reason, **detail: None)
+    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
     with pytest.raises(SystemExit):
         run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
     monkeypatch.undo()
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
     assert entry["state"] == "swapping" and DataSet.objects.get(pk=dataset.id).num_images == 2
+    assert _stagings(dataset.id) == [entry["staging"]]
     assert not Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     mongo.get_collection("datasets").update_one({"_id": dataset.id}, {"$set": {"detail_status.import.pid": 2**22 + 7}})
     assert import_status(dataset.id)["state"] == "ready"
@@ -333,7 +363,7 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
     assert renames == [] and result.num_images == 3
     assert dataset.status == "ready" and dataset.num_images == 3 and Image(dataset.id).count_num({}) == 3
     assert dataset.detail_status["import"]["mode"] == runner.DIRECT
-    assert staging_collection_name(dataset.id) not in mongo.get_database().list_collection_names()
+    assert not _stagings(dataset.id)
     indexes = {
         key for spec in Image(dataset.id).get_collection().index_information().values() for key, _ in spec["key"]
     }
@@ -345,7 +375,7 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
 
 
 def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, monkeypatch):
-    dataset = DataSet.get_importing_dataset("coco", id_="ds1")
+    dataset = DataSet.get_importing_dataset("coco", id_=_dataset_id(tmp_path))
     before = _new_dataset_state(dataset.id)
     _fail_second_write(monkeypatch)
     gt = coco_gt(6)
@@ -362,9 +392,10 @@ def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, mo
 
 
 def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
-    dataset = DataSet.get_importing_dataset("coco", id_="ds-killed")
+    dataset = DataSet.get_importing_dataset("coco", id_=_dataset_id(tmp_path))
     before = _new_dataset_state(dataset.id)
-    live = _kill_import_midway(dataset.id, tmp_path, watch=image_collection_name(dataset.id))
+    live = _kill_import_midway(dataset.id, tmp_path)
+    assert live.name == image_collection_name(dataset.id)
     row = DataSet.objects.get(pk=dataset.id)
     assert row.status == "importing" and row.detail_status["import"]["state"] == "running"
     assert row.detail_status["import"]["mode"] == runner.DIRECT
@@ -375,7 +406,7 @@ def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
 
 
 def test_interrupted_direct_swap_is_rolled_forward(db, tmp_path, monkeypatch):
-    dataset = DataSet.get_importing_dataset("coco", id_="ds1")
+    dataset = DataSet.get_importing_dataset("coco", id_=_dataset_id(tmp_path))
     gt = coco_gt(3)
     # A copy: another test appends "bird" to the helper's shared category list.
     gt["categories"] = [*(c for c in gt["categories"] if c["id"] != 9), {"id": 9, "name": "bird"}]
@@ -383,13 +414,11 @@ def test_interrupted_direct_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     gt_path = write_json(tmp_path / "gt3.json", gt)
 
     # A process killed right after journalling the swap: no failure handler runs.
-    def killed(dataset_id, entry):
+    def killed(*args):
         raise SystemExit("killed")
 
     monkeypatch.setattr(runner, "_complete_swap", killed)
-    monkeypatch.setattr(runner, "_drop_staging", lambda dataset_id: None)
-    monkeypatch.setattr(runner, "_empty_live_collection", lambda dataset_id: None)
-    monkeypatch.setattr(runner.jobs.JobRecord, "fail", lambda self, reason, **detail: None)
+    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
     with pytest.raises(SystemExit):
         run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
     monkeypatch.undo()

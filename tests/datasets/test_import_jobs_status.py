@@ -13,7 +13,7 @@ def test_job_slot_is_exclusive_and_stale_entries_are_taken_over(db):
     assert first is not None and jobs.job_start("d1", "export") is None  # this process is alive
     entry = jobs.job_entry("d1", "export")
     # Another host that stopped sending heartbeats long ago.
-    old = current_ts() - (jobs.STALE_AFTER_S + 5) * 1000
+    old = current_ts() - (jobs.stale_after_s() + 5) * 1000
     remote = {**entry, "host": "elsewhere", "heartbeat_ts": old}
     DataSet.objects.filter(pk="d1").update(detail_status={"export": remote})
     second = jobs.job_start("d1", "export")
