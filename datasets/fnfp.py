@@ -625,7 +625,7 @@ def calculate_fnfp(
     datasets = mongo.get_collection("datasets")
     datasets.update_one({"_id": dataset_id}, {"$set": {f"detail_status.{DDS_PROCESSOR_KEY}": "processing"}})
     try:
-        with collector_paused():
+        with record.heartbeat(), collector_paused():
             result = _calculate(dataset_id, record, with_coco_metrics, progress)
     except BaseException as exc:
         record.fail(str(exc) or type(exc).__name__)

@@ -76,27 +76,32 @@ def run_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:
     record = jobs.job_start(dataset_id, "export", format=kind, output=str(target))
     if record is None:
         raise ImportInProgress("An export of this dataset is already running.")
-    try:
-        if kind == "coco":
-            result = export_coco(
-                dataset_id, target, labels=spec.get("labels"), results=spec.get("results"), overwrite=overwrite
-            )
-        elif kind == "yolo":
-            result = export_yolo(
-                dataset_id,
-                target,
-                labels=spec.get("labels"),
-                prediction=spec.get("prediction"),
-                segments=bool(spec.get("segments")),
-                overwrite=overwrite,
-            )
-        else:
-            result = export_tsv(
-                dataset_id, target, labels=spec.get("labels"), predictions=spec.get("predictions"), overwrite=overwrite
-            )
-    except BaseException as exc:
-        record.fail(failure_reason(exc))
-        raise
+    with record.heartbeat():
+        try:
+            if kind == "coco":
+                result = export_coco(
+                    dataset_id, target, labels=spec.get("labels"), results=spec.get("results"), overwrite=overwrite
+                )
+            elif kind == "yolo":
+                result = export_yolo(
+                    dataset_id,
+                    target,
+                    labels=spec.get("labels"),
+                    prediction=spec.get("prediction"),
+                    segments=bool(spec.get("segments")),
+                    overwrite=overwrite,
+                )
+            else:
+                result = export_tsv(
+                    dataset_id,
+                    target,
+                    labels=spec.get("labels"),
+                    predictions=spec.get("predictions"),
+                    overwrite=overwrite,
+                )
+        except BaseException as exc:
+            record.fail(failure_reason(exc))
+            raise
     record.finish(**result)
     return {"dataset_id": dataset_id, **result}
 

@@ -19,7 +19,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import AutoReconnect
 
-from datasets import jobs
+from datasets import fnfp, jobs, tasks
 from datasets.images import Image, image_collection_name, staging_collection_name, staging_collection_names
 from datasets.importers import runner
 from datasets.importers.coco import CocoImporter
@@ -294,3 +294,27 @@ def test_an_import_beats_in_every_phase(db, tmp_path, monkeypatch, settings, pha
     _import(tmp_path, 3)
     assert seen == [("swapping" if phase == "swap" else "running", False, None)]
     assert _image_ids(dataset_id) == [10, 20, 30]
+
+
+@pytest.mark.parametrize("kind", ["export", "fnfp"])
+def test_exports_and_fnfp_beat_too(db, tmp_path, monkeypatch, settings, kind):
+    settings.DDS_JOB_STALE_AFTER_S = 0.6
+    _import(tmp_path, 2)
+    dataset_id = _dataset_id(tmp_path)
+    seen: list = []
+    target = (tasks, "export_coco") if kind == "export" else (fnfp, "_calculate")
+    original = getattr(*target)
+
+    def slow_then_original(*args, **kwargs):
+        time.sleep(3 * jobs.stale_after_s())
+        entry = jobs.job_entry(dataset_id, kind)
+        seen.append((entry["state"], jobs.entry_is_stale(entry), jobs.job_start(dataset_id, kind)))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(*target, slow_then_original)
+    if kind == "export":
+        tasks.run_export(dataset_id, {"format": "coco", "output": str(tmp_path / "out.json")}, confined=False)
+    else:
+        tasks.run_fnfp(dataset_id)
+    assert seen == [("running", False, None)]
+    assert jobs.job_entry(dataset_id, kind)["state"] == "ready"
