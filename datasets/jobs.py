@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
@@ -51,7 +52,10 @@ def _datasets():
 
 def stale_after_s() -> float:
     """Seconds without a heartbeat after which a running job counts as dead."""
-    return float(settings.DDS_JOB_STALE_AFTER_S)
+    seconds = float(settings.DDS_JOB_STALE_AFTER_S)
+    if not seconds > 0:
+        raise ImproperlyConfigured(f"DDS_JOB_STALE_AFTER_S must be a positive number of seconds, not {seconds}")
+    return seconds
 
 
 def entry_is_stale(entry: dict | None) -> bool:
@@ -211,6 +215,7 @@ def job_start(dataset_id: str, kind: str, **info: Any) -> JobRecord | None:
     A running entry whose attempt is dead (see ``entry_is_stale``) is taken over, unless it
     journalled a swap (``pending``): that one must be rolled forward by its job's recovery first.
     """
+    stale_after_s()  # a bad setting fails here, before a slot is claimed
     attempt = owner = uuid.uuid4().hex
     now = current_ts()
     entry = {

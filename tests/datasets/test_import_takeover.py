@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import AutoReconnect
@@ -318,3 +319,11 @@ def test_exports_and_fnfp_beat_too(db, tmp_path, monkeypatch, settings, kind):
         tasks.run_fnfp(dataset_id)
     assert seen == [("running", False, None)]
     assert jobs.job_entry(dataset_id, kind)["state"] == "ready"
+
+
+@pytest.mark.parametrize("seconds", [0, -5])
+def test_a_staleness_window_that_is_not_positive_is_a_configuration_error(db, tmp_path, settings, seconds):
+    settings.DDS_JOB_STALE_AFTER_S = seconds
+    with pytest.raises(ImproperlyConfigured, match="DDS_JOB_STALE_AFTER_S"):
+        _import(tmp_path, 2)
+    assert jobs.job_entry(_dataset_id(tmp_path), "import") is None  # no slot left claimed
