@@ -290,6 +290,7 @@ def _kill_import_midway(dataset_id: str, tmp_path: Path):
     return collection
 
 
+@pytest.mark.slow  # a subprocess imports 6,000 images until it is killed
 def test_killed_import_process_leaves_previous_dataset_intact(db, tmp_path):
     dataset, _ = _import(tmp_path, coco_gt(3))
     Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
@@ -391,6 +392,7 @@ def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, mo
     assert result.num_images == 6 and dataset.status == "ready" and Image(dataset.id).count_num({}) == 6
 
 
+@pytest.mark.slow  # a subprocess imports 6,000 images until it is killed
 def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
     dataset = DataSet.get_importing_dataset("coco", id_=_dataset_id(tmp_path))
     before = _new_dataset_state(dataset.id)
