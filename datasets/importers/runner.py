@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import connections
+from pymongo.errors import OperationFailure
 
 from datasets import jobs
 from datasets.images import (
@@ -69,6 +70,7 @@ DEFAULT_BATCH_SIZE = 500
 _SETTLE_S = 1.0
 _STAGING_KEY_INDEX = "source_key_for_late_edits"
 _TAKEN_OVER = "another import of this dataset took over"
+_NAMESPACE_NOT_FOUND = 26
 # Dataset fields an import sets at the swap.
 _SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
 
@@ -279,7 +281,12 @@ def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None
     database = mongo.get_database()
     staging = _staging_of(dataset_id, entry)
     if staging and staging in database.list_collection_names(filter={"name": staging}):
-        _rename(staging, image_collection_name(dataset_id))
+        try:
+            _rename(staging, image_collection_name(dataset_id))
+        except OperationFailure as exc:
+            # Renamed meanwhile: by the attempt itself, which woke up after a recovery adopted it.
+            if exc.code != _NAMESPACE_NOT_FOUND:
+                raise
         forget_image_indexes(database.name, staging)
     fields = {key: pending[key] for key in _SWAP_FIELDS}
     record.finish_with(dataset_fields=fields, unset=("pending",), **pending["result"])

@@ -327,3 +327,24 @@ def test_a_staleness_window_that_is_not_positive_is_a_configuration_error(db, tm
     with pytest.raises(ImproperlyConfigured, match="DDS_JOB_STALE_AFTER_S"):
         _import(tmp_path, 2)
     assert jobs.job_entry(_dataset_id(tmp_path), "import") is None  # no slot left claimed
+
+
+def test_a_swap_finished_by_its_own_attempt_during_the_recovery_is_rolled_forward_once(db, tmp_path, monkeypatch):
+    """The attempt wakes up after a recovery adopted it and renames its staging first."""
+    _import(tmp_path, 2)
+    dataset_id = _dataset_id(tmp_path)
+    monkeypatch.setattr(runner, "_complete_swap", lambda *args: (_ for _ in ()).throw(SystemExit("killed")))
+    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
+    with pytest.raises(SystemExit):
+        _import(tmp_path, 3)
+    monkeypatch.undo()
+    _set_entry(dataset_id, pid=DEAD_PID)
+    original_rename = runner._rename
+
+    def renamed_by_the_attempt_first(source, target):
+        original_rename(source, target)  # the woken attempt
+        original_rename(source, target)  # the recovery: the source is gone
+
+    monkeypatch.setattr(runner, "_rename", renamed_by_the_attempt_first)
+    assert import_status(dataset_id)["state"] == "ready"
+    assert _image_ids(dataset_id) == [10, 20, 30] and _stagings(dataset_id) == []
