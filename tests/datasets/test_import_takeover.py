@@ -348,3 +348,29 @@ def test_a_swap_finished_by_its_own_attempt_during_the_recovery_is_rolled_forwar
     monkeypatch.setattr(runner, "_rename", renamed_by_the_attempt_first)
     assert import_status(dataset_id)["state"] == "ready"
     assert _image_ids(dataset_id) == [10, 20, 30] and _stagings(dataset_id) == []
+
+
+def test_after_a_dead_direct_import_the_next_one_goes_through_staging(db, tmp_path, monkeypatch):
+    """A killed first import wrote the live collection itself; its late batch may still land there."""
+    dataset_id = _dataset_id(tmp_path)
+    DataSet.get_importing_dataset("c", id_=dataset_id)
+    DataSet.objects.filter(pk=dataset_id).update(status="importing")
+    live = mongo.get_collection(image_collection_name(dataset_id))
+    live.insert_many(_late_docs(3))
+    _running_entry(dataset_id, pid=DEAD_PID, heartbeat_ts=current_ts(), mode=runner.DIRECT)
+    closed = import_status(dataset_id)  # someone looked: the dead attempt is closed, its images dropped
+    assert closed["state"] == "failed" and closed["abandoned"] and live.estimated_document_count() == 0
+    assert DataSet.objects.get(pk=dataset_id).status == "failed"
+    original_put = runner._Writer.put
+    late: list = []
+
+    def put(self, batch):
+        if not late:  # the dead attempt's last batch reaches the server only now
+            late.append(live.insert_many(_late_docs(500, first=80_000)))
+        return original_put(self, batch)
+
+    monkeypatch.setattr(runner._Writer, "put", put)
+    _import(tmp_path, 4, batch_size=2)
+    entry = jobs.job_entry(dataset_id, "import")
+    assert late and "mode" not in entry and entry["staging"] and entry["state"] == "ready"
+    assert _image_ids(dataset_id) == [10, 20, 30, 40] and _stagings(dataset_id) == []
