@@ -9,14 +9,22 @@ caller moves a task and adjusts the project's counters.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from django.db import DatabaseError, IntegrityError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
 from dds_site import mongo
+from dds_site.errors import WorkflowConflict
 from labeling import workflow
 from labeling.models import LabelProject, LabelTask, TaskRole
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import COUNTER_FIELD, COUNTER_FIELDS, LEADERS, ProjectStatus, TaskStatus
+
+logger = logging.getLogger(__name__)
 
 
 def _session():
@@ -45,13 +53,24 @@ def active_workers(task_id: str) -> dict[str, str]:
 
 
 def apply_image_change(*, task: LabelTask, project: LabelProject, old: Mapping[str, str], new: Mapping[str, str]):
-    """Move the role counters by one image's status change, then refresh flags and task completion."""
-    roles = TaskRole.get_collection()
-    for key, inc in workflow.counter_deltas(old, new).items():
-        inc = {field: n for field, n in inc.items() if n}
-        if inc:
-            roles.update_one(_role_filter(task.id, key), {"$inc": inc}, session=_session())
-    refresh_completion(task=task, project=project)
+    """Move the role counters by one image's status change, then refresh flags and task completion.
+
+    The image write has landed when this runs. A counter write that loses a race (a role replaced at
+    that moment: the embedded server then reports a duplicate key on the active-slot index) leaves the
+    counters recounted from the images and answers 409, never a 500.
+    """
+    try:
+        roles = TaskRole.get_collection()
+        for key, inc in workflow.counter_deltas(old, new).items():
+            inc = {field: n for field, n in inc.items() if n}
+            if inc:
+                roles.update_one(_role_filter(task.id, key), {"$inc": inc}, session=_session())
+        refresh_completion(task=task, project=project)
+    except (DuplicateKeyError, IntegrityError) as exc:
+        logger.warning("progress of task %s lost a race (%s); recounting", task.pk, exc)
+        with contextlib.suppress(PyMongoError, DatabaseError):
+            task_recount(task=task)
+        raise WorkflowConflict() from exc
 
 
 def refresh_completion(*, task: LabelTask, project: LabelProject) -> None:

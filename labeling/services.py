@@ -9,7 +9,7 @@ model-level API (the seed's methods call them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -625,8 +625,12 @@ def _state(doc: dict) -> ImageState:
     )
 
 
-def _compare_and_set(task: LabelTask, doc: dict, old: ImageState, new: ImageState) -> bool:
-    """Write only the changed entries, if nobody wrote the image since ``doc`` was read."""
+def _compare_and_set(task: LabelTask, doc: dict, old: ImageState, new: ImageState, *, holder: str) -> bool:
+    """Write only the changed entries, if nobody wrote the image since ``doc`` was read.
+
+    ``holder`` is the writer's status key: the write also requires it on the image, so it can never
+    land after a replacement moved the writer's work to his successor.
+    """
     changes: dict = {}
     unset: dict = {}
     for store in ("labels", "reviews", "role_status"):
@@ -646,9 +650,42 @@ def _compare_and_set(task: LabelTask, doc: dict, old: ImageState, new: ImageStat
     result = (
         LabelTaskImage(task.dataset_id)
         .get_collection()
-        .update_one({"_id": doc["_id"], "version": expected}, update, session=_session())
+        .update_one(
+            {"_id": doc["_id"], "version": expected, f"role_status.{holder}": {"$exists": True}},
+            update,
+            session=_session(),
+        )
     )
     return result.modified_count == 1
+
+
+def _image_for(
+    task: LabelTask, image_id: str, *, holder: str, code: int
+) -> tuple[dict, ImageState, ImageState, dict[str, str]]:
+    """A task image for a writer whose status key is ``holder``: the document, its state as stored,
+    as the workflow sees it (only the task's active workers count) and the statuses the counters hold.
+
+    The active roles are read after the image, on every attempt: a replacement deactivates the role and
+    renames its key on every image in one transaction, so either the writer is refused here (403) or
+    the image changes before his compare-and-set, which then fails and the next attempt checks again.
+    """
+    doc = _load_image(task, image_id)
+    active = progress.active_workers(task.pk)
+    stored = _state(doc)
+    if holder not in active or holder not in stored.role_status:
+        raise task_error(code)
+    view = workflow.without_inactive_workers(stored, active)
+    return doc, stored, view, workflow.active_statuses(stored.role_status, active)
+
+
+# Called with (task, image_id) right before each compare-and-set of a label or review: a seam for
+# tests that interleave another action (a replacement, say) with a write in flight.
+before_image_write: list[Callable[[LabelTask, str], None]] = []
+
+
+def _before_image_write(task: LabelTask, image_id: str) -> None:
+    for hook in before_image_write:
+        hook(task, image_id)
 
 
 def _fresh_task(task: LabelTask) -> LabelTask:
@@ -672,14 +709,15 @@ def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotatio
     project = task.project
     _load_image(task, image_id)
     annotations = validate_annotations(annotations, project.category_list)
+    key = workflow.role_key(Role.LABELER, labeler.pk)
     for _ in range(CAS_RETRIES):
-        doc = _load_image(task, image_id)
-        old = _state(doc)
+        doc, stored, old, counted = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_LABEL_IMAGE)
         workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
         new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
-        if _compare_and_set(task, doc, old, new):
-            progress.apply_image_change(task=task, project=project, old=old.role_status, new=new.role_status)
+        _before_image_write(task, image_id)
+        if _compare_and_set(task, doc, stored, new, holder=key):
+            progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
             return label
         task = _fresh_task(task)
     raise WorkflowConflict()
@@ -701,16 +739,17 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     if not selectors.has_task_role(reviewer, task.pk, Role.REVIEWER):
         raise task_error(LabelErrCode.CANT_REVIEW_IMAGE)
     project = task.project
+    key = workflow.role_key(Role.REVIEWER, reviewer.pk)
     for _ in range(CAS_RETRIES):
-        doc = _load_image(task, image_id)
-        old = _state(doc)
+        doc, stored, old, counted = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_REVIEW_IMAGE)
         workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
         review = UserReviewData(
             user_id=reviewer.pk, user_name=reviewer.name, action=action, label_id=label_id
         ).model_dump()
         new = workflow.apply_review(old, reviewer_id=reviewer.pk, review=review)
-        if _compare_and_set(task, doc, old, new):
-            progress.apply_image_change(task=task, project=project, old=old.role_status, new=new.role_status)
+        _before_image_write(task, image_id)
+        if _compare_and_set(task, doc, stored, new, holder=key):
+            progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
             return review
         task = _fresh_task(task)
     raise WorkflowConflict()

@@ -187,6 +187,10 @@ def is_reviewer_key(key: str) -> bool:
     return key.startswith(f"{Role.REVIEWER}_")
 
 
+def is_worker_key(key: str) -> bool:
+    return is_labeler_key(key) or is_reviewer_key(key)
+
+
 def user_of_key(key: str) -> str:
     return key.rsplit("_", 1)[1]
 
@@ -398,6 +402,112 @@ def apply_review(state: ImageState, *, reviewer_id: str, review: dict) -> ImageS
         for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
             new.role_status[key] = ImageStatus.ACCEPTED
     return new
+
+
+def without_inactive_workers(state: ImageState, active: Mapping[str, str]) -> ImageState:
+    """The image with the work of users who hold no active worker role moved or dropped (fixes bug 14's leftovers).
+
+    ``active`` maps the task's active worker keys (``labeler_<id>``, ``reviewer_<id>``) to user names;
+    leader keys are kept as they are. DDS's replacement copied a replaced worker's labels and reviews
+    to his successor but left the originals, and a review of the stale label re-created the replaced
+    labeler's status key; those entries then blocked the image for good. As our replacement would:
+
+    * a replaced worker's status, labels or reviews move to the one active worker of that kind who has
+      nothing on the image (an interrupted replacement); otherwise they are dropped (the successor
+      already holds DDS's copy);
+    * reviews of a dropped label follow DDS's copy of it (id ``<label id>_<suffix>``) or are dropped;
+    * when a status key was dropped, the statuses that depended on it are derived again with the rules
+      of ``apply_label`` and ``apply_review``: everyone is reviewing once every active labeler is, and a
+      reviewer, a labeler and the leaders are accepted once the reviews on the image say so.
+
+    An image without such entries comes back unchanged.
+    """
+    new = state.copy()
+    dropped_status = dropped_labels = False
+    for kind, store in ((Role.LABELER, new.labels), (Role.REVIEWER, new.reviews)):
+        keys = {key for key in new.role_status if key.startswith(f"{kind}_")}
+        gone = {user_of_key(key) for key in keys if key not in active}
+        gone |= {user_id for user_id in store if role_key(kind, user_id) not in active}
+        if not gone:
+            continue
+        vacant = [
+            key
+            for key in active
+            if key.startswith(f"{kind}_") and key not in new.role_status and user_of_key(key) not in store
+        ]
+        if len(gone) == 1 and len(vacant) == 1:
+            _move_worker(new, kind, store, gone.pop(), user_of_key(vacant[0]), active[vacant[0]])
+            continue
+        for user_id in gone:
+            dropped_status |= new.role_status.pop(role_key(kind, user_id), None) is not None
+            dropped_labels |= bool(store.pop(user_id, None)) and kind == Role.LABELER
+    if dropped_labels:
+        _reattach_reviews(new)
+    if dropped_status:
+        _derive_statuses_again(new)
+    return new
+
+
+def _move_worker(state: ImageState, kind: str, store: dict, old_id: str, new_id: str, new_name: str) -> None:
+    status = state.role_status.pop(role_key(kind, old_id), None)
+    if status is not None:
+        state.role_status[role_key(kind, new_id)] = status
+    items = store.pop(old_id, None)
+    if items:
+        store[new_id] = [{**item, "user_id": new_id, "user_name": new_name} for item in items]
+
+
+def _reattach_reviews(state: ImageState) -> None:
+    """Reviews of labels no longer on the image follow DDS's copy of the label, else go; one per label."""
+    current = state.current_label_ids()
+    for reviewer_id, items in list(state.reviews.items()):
+        kept: dict[str, dict] = {}
+        for review in items:
+            label_id = review["label_id"]
+            if label_id not in current:
+                copies = [lid for lid in current if lid.startswith(f"{label_id}_")]
+                if len(copies) != 1:
+                    continue
+                review = {**review, "label_id": copies[0]}
+            previous = kept.get(review["label_id"])
+            if previous is None or (review.get("created_ts") or 0) > (previous.get("created_ts") or 0):
+                kept[review["label_id"]] = review
+        state.reviews[reviewer_id] = sorted(kept.values(), key=lambda r: r.get("created_ts") or 0, reverse=True)
+
+
+def _derive_statuses_again(state: ImageState) -> None:
+    statuses = state.role_status
+    labelers = [key for key in statuses if is_labeler_key(key)]
+    reviewers = [user_of_key(key) for key in statuses if is_reviewer_key(key)]
+    if labelers and all(statuses[key] == ImageStatus.REVIEWING for key in labelers):
+        for key in statuses:
+            statuses[key] = ImageStatus.REVIEWING
+
+    def accepted_by(reviewer: str, label_id: str) -> bool:
+        found = state.review_of(reviewer, label_id)
+        return found is not None and found["action"] == ReviewAction.ACCEPT
+
+    open_statuses = (ImageStatus.REVIEWING, ImageStatus.REJECTED)
+    current = state.current_label_ids()
+    for reviewer in reviewers:
+        key = role_key(Role.REVIEWER, reviewer)
+        if statuses[key] in open_statuses and current and all(accepted_by(reviewer, lid) for lid in current):
+            statuses[key] = ImageStatus.ACCEPTED
+    for key in labelers:
+        items = state.labels.get(user_of_key(key))
+        if not (statuses[key] in open_statuses and items and reviewers):
+            continue
+        if all(accepted_by(reviewer, items[0]["id"]) for reviewer in reviewers):
+            statuses[key] = ImageStatus.ACCEPTED
+    if labelers and all(statuses[key] == ImageStatus.ACCEPTED for key in labelers):
+        for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
+            statuses[key] = ImageStatus.ACCEPTED
+
+
+def active_statuses(role_status: Mapping[str, str], active: Iterable[str]) -> dict[str, str]:
+    """The statuses that count for progress: the leaders' and those of the task's active workers."""
+    active = set(active)
+    return {key: value for key, value in role_status.items() if not is_worker_key(key) or key in active}
 
 
 def restart_role_status(active_keys: Iterable[str]) -> dict[str, str]:

@@ -1,0 +1,214 @@
+"""Replacing workers while they label and review: no write lands in the name of a user without an active role.
+
+A label or review checks the writer's role and then writes with a compare-and-set; a replacement
+between the two (or between two attempts) must turn the write into the writer's "can't label/review"
+error, never into a label, review or status key of a user who no longer holds the role (issue 9,
+finding 3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from labeling import services
+from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.models import LabelTask, TaskRole
+from labeling.workflow import LEADERS, Role, role_key
+from tests.labeling.conftest import BOX, make_dataset, make_project
+from tests.labeling.helpers import assert_counters_equal_recount, assert_project_counters_equal_recount, images_of
+
+BASE = "/api/v1/label-projects"
+REPLACE_ATTEMPTS = 20
+
+
+def _staff(users, dataset, *, label_times: int, review_times: int):
+    project = make_project(users, [dataset], batch_size=0, label_times=label_times, review_times=review_times)
+    task = LabelTask.objects.get(project_id=project.pk, idx=0)
+    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
+    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
+    task.init_workers(users["labeler"][:label_times], Role.LABELER)
+    task.init_workers(users["reviewer"][:review_times], Role.REVIEWER)
+    task.refresh_from_db()
+    return project, task
+
+
+def assert_no_work_of_users_without_a_role(task: LabelTask) -> None:
+    """Every status key, label and review on the task's images belongs to an active role of the task."""
+    roles = list(TaskRole.objects.filter(task_id=task.pk, is_active=True))
+    keys = {role_key(role.role, role.user_id) for role in roles} | set(LEADERS)
+    labelers = {role.user_id for role in roles if role.role == Role.LABELER}
+    reviewers = {role.user_id for role in roles if role.role == Role.REVIEWER}
+    for image in images_of(task):
+        assert set(image.role_status) <= keys, (image.id, set(image.role_status) - keys)
+        assert set(image.labels) <= labelers, (image.id, set(image.labels) - labelers)
+        assert set(image.reviews) <= reviewers, (image.id, set(image.reviews) - reviewers)
+        for user_id, items in image.labels.items():
+            assert all(item.user_id == user_id for item in items)
+        for user_id, items in image.reviews.items():
+            assert all(item.user_id == user_id for item in items)
+
+
+@pytest.fixture
+def write_hook():
+    """Install a function run right before each label/review write; removed after the test."""
+    installed = []
+
+    def install(hook):
+        services.before_image_write.append(hook)
+        installed.append(hook)
+
+    yield install
+    for hook in installed:
+        services.before_image_write.remove(hook)
+
+
+@pytest.mark.parametrize(
+    ("role", "code"), [(Role.LABELER, LabelErrCode.CANT_LABEL_IMAGE), (Role.REVIEWER, LabelErrCode.CANT_REVIEW_IMAGE)]
+)
+def test_a_replacement_between_the_role_check_and_the_write_refuses_the_write(users, db, write_hook, role, code):
+    dataset = make_dataset("in_flight", 3)
+    _, task = _staff(users, dataset, label_times=1, review_times=1)
+    labeler, reviewer = users["labeler"][0], users["reviewer"][0]
+    image = images_of(task)[0]
+    image.set_label(task, labeler, BOX)
+    image = images_of(task)[0]
+    old_user, new_user = (labeler, users["labeler"][2]) if role == Role.LABELER else (reviewer, users["reviewer"][2])
+    replaced = []
+
+    def replace_once(_task, image_id):
+        if not replaced:
+            replaced.append(image_id)
+            services.task_replace_role(
+                task=LabelTask.objects.get(pk=task.pk), old_user=old_user, new_user=new_user, role=role
+            )
+
+    write_hook(replace_once)
+    with pytest.raises(LabelTaskError) as caught:
+        if role == Role.LABELER:
+            image.set_label(task, labeler, BOX)
+        else:
+            image.set_review(task, reviewer, image.labels[labeler.pk][0].id, "reject")
+    assert replaced == [image.id]
+    assert caught.value.code == code
+    assert_no_work_of_users_without_a_role(task)
+    after = images_of(task)[0]
+    assert after.role_status[role_key(role, new_user.pk)] == image.role_status[role_key(role, old_user.pk)]
+    assert_counters_equal_recount(task)
+
+
+def _client(user) -> APIClient:
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.slow
+def test_labels_and_reviews_racing_replacements_leave_no_ghosts(users, db):
+    """Threads label, review and replace at once through the API: no ghost work, no 500, exact counters."""
+    dataset = make_dataset("races", 12)
+    project, task = _staff(users, dataset, label_times=2, review_times=1)
+    url = f"{BASE}/{project.pk}/tasks/{task.pk}"
+    labeler_chain = [users["labeler"][0], users["labeler"][2], users["labeler"][3], users["others"][0]]
+    reviewer_chain = [users["reviewer"][0], users["reviewer"][1], users["reviewer"][2], users["others"][1]]
+    workers = [users["labeler"][1], *labeler_chain, *reviewer_chain]
+    image_ids = [image.id for image in images_of(task)]
+    stop = threading.Event()
+    statuses: list[int] = []
+    conflicts: list = []
+    failures: list[BaseException] = []
+
+    def record(response) -> None:
+        statuses.append(response.status_code)
+        if response.status_code >= 500:
+            failures.append(AssertionError(response.content[:500]))
+
+    def act(user, seed: int) -> None:
+        client, rng = _client(user), random.Random(seed)
+        while not stop.is_set():
+            image_id = rng.choice(image_ids)
+            if user in reviewer_chain:
+                labels = [
+                    item for items in images_of(task)[image_ids.index(image_id)].labels.values() for item in items
+                ]
+                if not labels:
+                    continue
+                body = {"label_id": rng.choice(labels).id, "action": rng.choice(["accept", "accept", "reject"])}
+                record(client.post(f"{url}/images/{image_id}/review", body, format="json"))
+            else:
+                record(client.post(f"{url}/images/{image_id}/label", {"annotations": BOX}, format="json"))
+
+    def replace(chain, role, leader) -> None:
+        client = _client(leader)
+        for old, new in itertools.pairwise(chain):
+            time.sleep(0.4)
+            body = {"old_worker_id": old.pk, "new_worker_id": new.pk, "role": role}
+            for _ in range(REPLACE_ATTEMPTS):  # a busy task may answer 409: retry, as a client would
+                response = client.post(f"{url}/replace", body, format="json")
+                record(response)
+                if response.status_code != 409:
+                    break
+                conflicts.append(response)
+            assert response.status_code == 200, response.content
+
+    def run(job, *args) -> None:
+        try:
+            job(*args)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    actors = [threading.Thread(target=run, args=(act, user, n)) for n, user in enumerate(workers)]
+    replacers = [
+        threading.Thread(target=run, args=(replace, labeler_chain, Role.LABELER, users["label_leader"][0])),
+        threading.Thread(target=run, args=(replace, reviewer_chain, Role.REVIEWER, users["review_leader"][0])),
+    ]
+    for thread in actors + replacers:
+        thread.start()
+    for thread in replacers:
+        thread.join()
+    time.sleep(0.3)
+    stop.set()
+    for thread in actors:
+        thread.join()
+    assert not failures, failures[:3]
+    print(f"{len(statuses)} requests, replacements answered 409 {len(conflicts)} times")
+    assert 200 in statuses
+    task.refresh_from_db()
+    assert_no_work_of_users_without_a_role(task)
+    assert_counters_equal_recount(task)
+    assert_project_counters_equal_recount(project)
+
+
+def test_a_counter_write_that_loses_a_race_is_a_409_not_a_500(users, db):
+    """A duplicate key from the counter update after the image write (as the embedded server reports a role
+    replaced at that moment) answers 409 with the DDS envelope, and the counters are recounted."""
+    dataset = make_dataset("lost_race", 3)
+    project, task = _staff(users, dataset, label_times=1, review_times=1)
+    labeler = users["labeler"][0]
+    roles = TaskRole.get_collection()
+    # A decoy role document and a unique index that the labeler's next counter update will collide with.
+    roles.insert_one({"_id": "decoy", "task_id": "decoy", "review_num_waiting": 1})
+    roles.create_index(
+        "review_num_waiting",
+        name="decoy_unique",
+        unique=True,
+        partialFilterExpression={"review_num_waiting": {"$gte": 1}},
+    )
+    try:
+        image_id = images_of(task)[0].id
+        response = _client(labeler).post(
+            f"{BASE}/{project.pk}/tasks/{task.pk}/images/{image_id}/label", {"annotations": BOX}, format="json"
+        )
+    finally:
+        roles.drop_index("decoy_unique")
+        roles.delete_one({"_id": "decoy"})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == 409000
