@@ -21,12 +21,19 @@ from datasets.models import DataSet, Label
 from dds_site import mongo
 from dds_site.documents import current_ts
 from dds_site.errors import InvalidArgument, WorkflowConflict
-from labeling import progress, role_slots, selectors, workflow
+from labeling import progress, repair, role_slots, selectors, workflow
 from labeling.annotations import validate_annotations
 from labeling.dataset_images import iter_images
 from labeling.errors import LabelErrCode, project_error, task_error
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
-from labeling.task_images import LabelTaskImage, LabelTaskImageModel, UserLabelData, UserReviewData
+from labeling.task_images import (
+    LabelTaskImage,
+    LabelTaskImageModel,
+    UserLabelData,
+    UserReviewData,
+    compare_and_set,
+    image_state,
+)
 from labeling.transactions import run_atomic
 from labeling.workflow import (
     LEADERS,
@@ -558,6 +565,18 @@ def _move_image_work(*, task: LabelTask, role: str, old_user: User, new_user: Us
 # --- tasks --------------------------------------------------------------------------------------------------------
 
 
+def _repair_leftovers(task: LabelTask) -> None:
+    """Drop the work of replaced users from the task's images before a task-level verb judges the task.
+
+    DDS left such work behind (bug 14) and it can hold a finished task in working for good; the repair
+    moves the counters and lets a now complete task go on to reviewing. Only tasks that ever had a
+    worker replaced are read.
+    """
+    if repair.task_may_have_leftovers(task):
+        repair.repair_task(task=task)
+        task.refresh_from_db()
+
+
 def task_restart(*, task: LabelTask) -> LabelTask:
     """A label leader restarts a rejected task: every active role gets every image ``rejected``.
 
@@ -567,6 +586,7 @@ def task_restart(*, task: LabelTask) -> LabelTask:
     task.refresh_from_db()
     if task.status != TaskStatus.REJECTED:
         raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
+    _repair_leftovers(task)
     keys = [progress.role_key_of({"role": r.role, "user_id": r.user_id}) for r in selectors.task_roles(task.pk)]
 
     def _restart() -> None:
@@ -587,6 +607,7 @@ def task_restart(*, task: LabelTask) -> LabelTask:
 def task_qa(*, task: LabelTask, action: str) -> LabelTask:
     """A manager accepts, rejects or force-accepts a task (reference §7.9)."""
     task.refresh_from_db()
+    _repair_leftovers(task)
     target = workflow.task_qa_target(action, task.status)
     source = task.status
     extra = {"force_accepted": action == workflow.TaskQAAction.FORCE_ACCEPT}
@@ -617,48 +638,6 @@ def task_image_get(*, task: LabelTask, image_id: str) -> dict:
     return _load_image(task, image_id)
 
 
-def _state(doc: dict) -> ImageState:
-    return ImageState(
-        labels=dict(doc.get("labels") or {}),
-        reviews=dict(doc.get("reviews") or {}),
-        role_status=dict(doc.get("role_status") or {}),
-    )
-
-
-def _compare_and_set(task: LabelTask, doc: dict, old: ImageState, new: ImageState, *, holder: str) -> bool:
-    """Write only the changed entries, if nobody wrote the image since ``doc`` was read.
-
-    ``holder`` is the writer's status key: the write also requires it on the image, so it can never
-    land after a replacement moved the writer's work to his successor.
-    """
-    changes: dict = {}
-    unset: dict = {}
-    for store in ("labels", "reviews", "role_status"):
-        before, after = getattr(old, store), getattr(new, store)
-        for key, value in after.items():
-            if before.get(key) != value:
-                changes[f"{store}.{key}"] = value
-        for key in before.keys() - after.keys():
-            unset[f"{store}.{key}"] = ""
-    version = doc.get("version") or 0
-    expected = version if version else {"$in": [0, None]}
-    update: dict = {"$inc": {"version": 1}}
-    if changes:
-        update["$set"] = changes
-    if unset:
-        update["$unset"] = unset
-    result = (
-        LabelTaskImage(task.dataset_id)
-        .get_collection()
-        .update_one(
-            {"_id": doc["_id"], "version": expected, f"role_status.{holder}": {"$exists": True}},
-            update,
-            session=_session(),
-        )
-    )
-    return result.modified_count == 1
-
-
 def _image_for(
     task: LabelTask, image_id: str, *, holder: str, code: int
 ) -> tuple[dict, ImageState, ImageState, dict[str, str]]:
@@ -671,11 +650,16 @@ def _image_for(
     """
     doc = _load_image(task, image_id)
     active = progress.active_workers(task.pk)
-    stored = _state(doc)
+    stored = image_state(doc)
     if holder not in active or holder not in stored.role_status:
         raise task_error(code)
     view = workflow.without_inactive_workers(stored, active)
     return doc, stored, view, workflow.active_statuses(stored.role_status, active)
+
+
+def _view(task: LabelTask, doc: dict) -> ImageState:
+    """A stored task image as the workflow sees it: only the task's active workers count."""
+    return workflow.without_inactive_workers(image_state(doc), progress.active_workers(task.pk))
 
 
 # Called with (task, image_id) right before each compare-and-set of a label or review: a seam for
@@ -697,7 +681,7 @@ def task_image_check_label(*, task: LabelTask, image: LabelTaskImageModel, label
     """``ensure_status_for_labeling`` on the stored image (raises 400229 / 400230)."""
     task = _fresh_task(task)
     doc = _load_image(task, image.id)
-    workflow.check_can_label(task_status=task.status, state=_state(doc), labeler_id=labeler.pk)
+    workflow.check_can_label(task_status=task.status, state=_view(task, doc), labeler_id=labeler.pk)
     return True
 
 
@@ -716,7 +700,7 @@ def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotatio
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
         new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
         _before_image_write(task, image_id)
-        if _compare_and_set(task, doc, stored, new, holder=key):
+        if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
             progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
             return label
         task = _fresh_task(task)
@@ -727,7 +711,8 @@ def task_image_check_review(*, task: LabelTask, image: LabelTaskImageModel, revi
     """``ensure_status_for_reviewing`` on the stored image (raises 400231 - 400234)."""
     task = _fresh_task(task)
     doc = _load_image(task, image.id)
-    workflow.check_can_review(task_status=task.status, state=_state(doc), reviewer_id=reviewer.pk, label_id=label_id)
+    state = _view(task, doc)
+    workflow.check_can_review(task_status=task.status, state=state, reviewer_id=reviewer.pk, label_id=label_id)
     return True
 
 
@@ -748,7 +733,7 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
         ).model_dump()
         new = workflow.apply_review(old, reviewer_id=reviewer.pk, review=review)
         _before_image_write(task, image_id)
-        if _compare_and_set(task, doc, stored, new, holder=key):
+        if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
             progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
             return review
         task = _fresh_task(task)

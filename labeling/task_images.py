@@ -16,6 +16,7 @@ from pymongo import ASCENDING, IndexModel
 
 from dds_site import mongo
 from dds_site.documents import DocumentModel, current_ts
+from labeling.workflow import ImageState
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -142,6 +143,43 @@ def ensure_indexes(dataset_id: str) -> None:
         return
     database[task_images_collection_name(dataset_id)].create_indexes(INDEXES)
     _indexed.add(key)
+
+
+def image_state(doc: dict) -> ImageState:
+    """The workflow's view of a stored task image: its labels, reviews and per-role statuses."""
+    return ImageState(
+        labels=dict(doc.get("labels") or {}),
+        reviews=dict(doc.get("reviews") or {}),
+        role_status=dict(doc.get("role_status") or {}),
+    )
+
+
+def compare_and_set(dataset_id: str, doc: dict, old: ImageState, new: ImageState, *, holder: str | None = None) -> bool:
+    """Write the entries that differ between ``old`` and ``new``, if nobody wrote the image since ``doc`` was read.
+
+    ``holder``, the status key of a labeler or reviewer writing, must also be on the image: the write
+    can never land after a replacement moved the writer's work to his successor.
+    """
+    changes: dict = {}
+    unset: dict = {}
+    for store in ("labels", "reviews", "role_status"):
+        before, after = getattr(old, store), getattr(new, store)
+        for key, value in after.items():
+            if before.get(key) != value:
+                changes[f"{store}.{key}"] = value
+        for key in before.keys() - after.keys():
+            unset[f"{store}.{key}"] = ""
+    version = doc.get("version") or 0
+    condition: dict = {"_id": doc["_id"], "version": version if version else {"$in": [0, None]}}
+    if holder is not None:
+        condition[f"role_status.{holder}"] = {"$exists": True}
+    update: dict = {"$inc": {"version": 1}}
+    if changes:
+        update["$set"] = changes
+    if unset:
+        update["$unset"] = unset
+    collection = LabelTaskImage(dataset_id).get_collection()
+    return collection.update_one(condition, update, session=mongo.current_session()).modified_count == 1
 
 
 def forget_indexes() -> None:

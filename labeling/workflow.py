@@ -476,28 +476,42 @@ def _reattach_reviews(state: ImageState) -> None:
 
 
 def _derive_statuses_again(state: ImageState) -> None:
+    """Statuses from the labels and reviews left on the image, by the rules of ``apply_label``/``apply_review``.
+
+    A reject of a current label stands until the label is replaced; without one, everyone is reviewing
+    once every labeler is; then whoever the reviews accept is accepted. Statuses no rule decides keep
+    their value.
+    """
     statuses = state.role_status
     labelers = [key for key in statuses if is_labeler_key(key)]
     reviewers = [user_of_key(key) for key in statuses if is_reviewer_key(key)]
-    if labelers and all(statuses[key] == ImageStatus.REVIEWING for key in labelers):
+    current = {key: state.labels[user_of_key(key)][0]["id"] for key in labelers if state.labels.get(user_of_key(key))}
+
+    def verdict(reviewer: str, label_id: str) -> str | None:
+        found = state.review_of(reviewer, label_id)
+        return found["action"] if found is not None else None
+
+    rejected = False
+    for reviewer in reviewers:
+        for key, label_id in current.items():
+            if verdict(reviewer, label_id) == ReviewAction.REJECT:
+                statuses[role_key(Role.REVIEWER, reviewer)] = statuses[key] = ImageStatus.REJECTED
+                rejected = True
+    if rejected:
+        for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
+            statuses[key] = ImageStatus.REJECTED
+    elif labelers and all(statuses[key] == ImageStatus.REVIEWING for key in labelers):
         for key in statuses:
             statuses[key] = ImageStatus.REVIEWING
-
-    def accepted_by(reviewer: str, label_id: str) -> bool:
-        found = state.review_of(reviewer, label_id)
-        return found is not None and found["action"] == ReviewAction.ACCEPT
-
     open_statuses = (ImageStatus.REVIEWING, ImageStatus.REJECTED)
-    current = state.current_label_ids()
     for reviewer in reviewers:
         key = role_key(Role.REVIEWER, reviewer)
-        if statuses[key] in open_statuses and current and all(accepted_by(reviewer, lid) for lid in current):
+        accepts_all = all(verdict(reviewer, label_id) == ReviewAction.ACCEPT for label_id in current.values())
+        if statuses[key] in open_statuses and current and accepts_all:
             statuses[key] = ImageStatus.ACCEPTED
-    for key in labelers:
-        items = state.labels.get(user_of_key(key))
-        if not (statuses[key] in open_statuses and items and reviewers):
-            continue
-        if all(accepted_by(reviewer, items[0]["id"]) for reviewer in reviewers):
+    for key, label_id in current.items():
+        accepted = all(verdict(reviewer, label_id) == ReviewAction.ACCEPT for reviewer in reviewers)
+        if statuses[key] in open_statuses and reviewers and accepted:
             statuses[key] = ImageStatus.ACCEPTED
     if labelers and all(statuses[key] == ImageStatus.ACCEPTED for key in labelers):
         for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):

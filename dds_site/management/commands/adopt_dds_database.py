@@ -3,13 +3,15 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from tqdm import tqdm
 
 from dds_site import adoption
+from labeling import repair
 
 
 class Command(BaseCommand):
     help = (
         "Prepare a database written by DDS 0.12 for this application, instead of migrate: create the missing "
         "collections, every index the migrations create, content types and permissions, record all migrations "
-        "as applied, and recount every stored counter (datasets, tasks, task roles, projects). Idempotent."
+        "as applied, recount every stored counter (datasets, tasks, task roles, projects), and repair task images "
+        "that DDS's worker replacements left blocked (see repair_labeling). Idempotent."
     )
 
     def handle(self, *args, **options):
@@ -30,4 +32,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"recounted {counted.datasets} dataset(s), {counted.tasks} task(s) with their roles, "
             f"{counted.projects} project(s); gave {counted.slots} active task role(s) their slot"
+        )
+        # After the recount: the repair moves the (now exact) counters by what it changes.
+        repaired = repair.repair_replacement_leftovers(
+            progress_bar=lambda tasks: tqdm(tasks, desc="repairing task images", disable=verbosity == 0)
+        )
+        self.stdout.write(
+            f"repaired {repaired.images_repaired} task image(s) of {repaired.tasks_repaired} task(s) "
+            "carrying work of replaced workers"
         )
