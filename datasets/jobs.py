@@ -1,9 +1,10 @@
 """Progress and outcome of long dataset jobs (import, export, FN/FP) on ``DataSet.detail_status``.
 
-Each job kind has one entry ``detail_status[<kind>]`` = ``{state, attempt, pid, host, started_ts,
-heartbeat_ts, progress, total, ...}``. Every write is a conditional update on the attempt id and on
-the entry still running, so a stale worker can never overwrite a newer attempt nor revive one
-that was closed, and two attempts of the same kind cannot run at once.
+Each job kind has one entry ``detail_status[<kind>]`` = ``{state, attempt, owner, pid, host,
+started_ts, heartbeat_ts, progress, total, ...}``. Every write is a conditional update on the
+attempt id, its owner and the entry still running, so a stale worker can never overwrite a newer
+attempt nor revive one that was closed or adopted, and two attempts of the same kind cannot run
+at once.
 
 An attempt proves it is alive with its heartbeat: ``JobRecord.heartbeat()`` refreshes
 ``heartbeat_ts`` from its own thread while the job runs, in every phase. A running entry counts as
