@@ -248,12 +248,12 @@ class LabelTaskViewSet(viewsets.ViewSet):
         data = _parse(WorkersInput, request.data)
         if not data["labeler_ids"] and not data["reviewer_ids"]:
             raise task_error(LabelErrCode.WORKERS_EMPTY)
-        wanted = []
-        for role, key in ((Role.LABELER, "labeler_ids"), (Role.REVIEWER, "reviewer_ids")):
-            if data[key]:
-                users = _users(data[key])
-                permissions.ensure_can_init_workers(request.user, task, role)
-                wanted.append((role, users))
+        lists = ((Role.LABELER, data["labeler_ids"]), (Role.REVIEWER, data["reviewer_ids"]))
+        requested = [(role, ids) for role, ids in lists if ids]
+        # Permission first: the answer to a caller without it never tells which user ids exist.
+        for role, _ in requested:
+            permissions.ensure_can_init_workers(request.user, task, role)
+        wanted = [(role, _users(ids)) for role, ids in requested]
         # Checked before either role is written, so a refused request leaves the task as it was.
         services.task_check_workers(task=task, labeler_ids=data["labeler_ids"], reviewer_ids=data["reviewer_ids"])
         created = []
@@ -266,9 +266,9 @@ class LabelTaskViewSet(viewsets.ViewSet):
     def replace(self, request, pk=None, project_pk=None):
         task = self._task(pk)
         data = _parse(ReplaceInput, request.data)
+        permissions.ensure_can_replace_worker(request.user, task, data["role"])  # before looking up the users
         (old_user,) = _users([data["old_worker_id"]], require_active=False)  # a banned worker can go (bug 15)
         (new_user,) = _users([data["new_worker_id"]])
-        permissions.ensure_can_replace_worker(request.user, task, data["role"])
         old, new = services.task_replace_role(task=task, old_user=old_user, new_user=new_user, role=data["role"])
         body = TaskOutput(task).data | {"old_worker": TaskRoleOutput(old).data, "new_worker": TaskRoleOutput(new).data}
         return Response(body)
