@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.db import DatabaseError, IntegrityError
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -31,7 +32,10 @@ def _session():
     return mongo.current_session()
 
 
-def _role_filter(task_id: str, key: str) -> dict:
+def _role_filter(task_id: str, key: str, slot: str | None = None) -> dict:
+    if slot is not None:
+        # Whoever holds the slot now: a replacement hands the slot and the image keys over together.
+        return {"task_id": task_id, "is_active": True, "slot": slot}
     if key in LEADERS:
         return {"task_id": task_id, "role": key, "is_active": True}
     role, user_id = key.rsplit("_", 1)
@@ -42,29 +46,54 @@ def role_key_of(role: Mapping) -> str:
     return workflow.role_key(role["role"], role["user_id"])
 
 
-def active_workers(task_id: str) -> dict[str, str]:
-    """The status keys of the task's active labelers and reviewers, with their user names."""
-    found = TaskRole.get_collection().find(
-        {"task_id": task_id, "is_active": True, "role": {"$in": sorted(workflow.WORKERS)}},
-        projection={"role": 1, "user_id": 1, "user_name": 1},
-        session=_session(),
+@dataclass(frozen=True)
+class ActiveRoles:
+    """A task's active roles by status key: the holders' names, and the slots of the roles that have one."""
+
+    names: dict[str, str]
+    slots: dict[str, str]
+
+
+def active_roles(task_id: str) -> ActiveRoles:
+    """The task's active roles (one indexed query)."""
+    found = list(
+        TaskRole.get_collection().find(
+            {"task_id": task_id, "is_active": True},
+            projection={"role": 1, "user_id": 1, "user_name": 1, "slot": 1},
+            session=_session(),
+        )
     )
-    return {role_key_of(role): role.get("user_name", "") for role in found}
+    return ActiveRoles(
+        names={role_key_of(role): role.get("user_name", "") for role in found},
+        slots={role_key_of(role): role["slot"] for role in found if isinstance(role.get("slot"), str)},
+    )
 
 
-def apply_image_change(*, task: LabelTask, project: LabelProject, old: Mapping[str, str], new: Mapping[str, str]):
+def apply_image_change(
+    *,
+    task: LabelTask,
+    project: LabelProject,
+    old: Mapping[str, str],
+    new: Mapping[str, str],
+    slots: Mapping[str, str] | None = None,
+):
     """Move the role counters by one image's status change, then refresh flags and task completion.
+
+    ``slots`` (status key -> slot, read with the image) sends each change to the current holder of the
+    role's slot, so a change made just before a replacement counts for the successor, who got the
+    image's key; roles without a slot are found by user.
 
     The image write has landed when this runs. A counter write that loses a race (a role replaced at
     that moment: the embedded server then reports a duplicate key on the active-slot index) leaves the
     counters recounted from the images and answers 409, never a 500.
     """
+    slots = slots or {}
     try:
         roles = TaskRole.get_collection()
         for key, inc in workflow.counter_deltas(old, new).items():
             inc = {field: n for field, n in inc.items() if n}
             if inc:
-                roles.update_one(_role_filter(task.id, key), {"$inc": inc}, session=_session())
+                roles.update_one(_role_filter(task.id, key, slots.get(key)), {"$inc": inc}, session=_session())
         refresh_completion(task=task, project=project)
     except (DuplicateKeyError, IntegrityError) as exc:
         logger.warning("progress of task %s lost a race (%s); recounting", task.pk, exc)

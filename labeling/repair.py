@@ -64,28 +64,30 @@ def _pages(task: LabelTask) -> Iterator[list[dict]]:
 
 
 def _repair_image(
-    task: LabelTask, project: LabelProject, doc: dict, active: dict[str, str], *, dry_run: bool
+    task: LabelTask, project: LabelProject, doc: dict, active: progress.ActiveRoles, *, dry_run: bool
 ) -> bool | None:
     """Write one image's repaired state; True if it changed, False if clean, None if it kept changing."""
     collection = LabelTaskImage(task.dataset_id).get_collection()
     for _ in range(ATTEMPTS):
         stored = image_state(doc)
-        repaired = workflow.without_inactive_workers(stored, active)
+        repaired = workflow.without_inactive_workers(stored, active.names)
         if repaired == stored:
             return False
         if dry_run:
             return True
         if compare_and_set(task.dataset_id, doc, stored, repaired):
-            counted = workflow.active_statuses(stored.role_status, active)
+            counted = workflow.active_statuses(stored.role_status, active.names)
             # A counter write that loses a race has recounted the task already: the image is repaired.
             with contextlib.suppress(WorkflowConflict):
-                progress.apply_image_change(task=task, project=project, old=counted, new=repaired.role_status)
+                progress.apply_image_change(
+                    task=task, project=project, old=counted, new=repaired.role_status, slots=active.slots
+                )
             return True
         # Written meanwhile: read it again, and the roles after it (a replacement may have run).
         doc = collection.find_one({"_id": doc["_id"]}, session=mongo.current_session())
         if doc is None:
             return False
-        active = progress.active_workers(task.pk)
+        active = progress.active_roles(task.pk)
     return None
 
 
@@ -100,7 +102,7 @@ def repair_task(*, task: LabelTask, dry_run: bool = False) -> RepairReport:
     project = task.project
     for batch in _pages(task):
         # The active roles are read after the images: see ``services._image_for``.
-        active = progress.active_workers(task.pk)
+        active = progress.active_roles(task.pk)
         for doc in batch:
             report.images += 1
             changed = _repair_image(task, project, doc, active, dry_run=dry_run)

@@ -498,8 +498,8 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
     """Hand a role holder's task role and work to another user (reference §7.5, fixing bugs 14 and 15).
 
     The old user's statuses, labels and reviews are *moved* to the new user (same label ids, so the
-    reviews of them stay valid) instead of duplicated; a banned user can be replaced; the new user's
-    counters are recounted from the images.
+    reviews of them stay valid) instead of duplicated; a banned user can be replaced; the new user
+    takes over the old one's slot and counters.
     """
     task.refresh_from_db()
     old_role = selectors.active_role(task.pk, role, old_user.pk) if role in workflow.TASK_BONDED_ROLES else None
@@ -510,12 +510,18 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
     _ensure_active([new_user])
     _check_self_review(task=task, role=role, user_ids=[new_user.pk])
     new_role = _role_doc(task, new_user, role, old_role.slot)
-    for field in (*workflow.COUNTER_FIELDS, "label_completed", "review_completed"):
-        setattr(new_role, field, getattr(old_role, field))
 
     def _transfer() -> None:
-        if not TaskRole.objects.filter(pk=old_role.pk, is_active=True).update(is_active=False, slot=None):
+        # The counters are copied from the old role as this transaction deactivates it: a label or
+        # review counting for the old role meanwhile makes the transaction conflict and run again,
+        # and one counting later finds the slot, and the image keys, with the new holder.
+        before = TaskRole.get_collection().find_one_and_update(
+            {"_id": old_role.pk, "is_active": True}, {"$set": {"is_active": False, "slot": None}}, session=_session()
+        )
+        if before is None:
             raise WorkflowConflict()
+        for field in (*workflow.COUNTER_FIELDS, "label_completed", "review_completed"):
+            setattr(new_role, field, before.get(field, getattr(new_role, field)))
         new_role.save(force_insert=True)
         project_role_add(project=task.project, user_ids=[new_user.pk], role=role)
         still_holds = TaskRole.objects.filter(
@@ -527,9 +533,10 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
             _move_image_work(task=task, role=role, old_user=old_user, new_user=new_user)
 
     run_atomic(_transfer)
-    # Counters of the new holder from the images, not the copy: actions in flight during the hand-over
-    # may have moved the old role's counters after they were copied.
-    progress.task_recount(task=task, only=[new_role.pk])
+    if new_role.slot is None:
+        # A role without a slot (adopted from DDS, not yet given one) is counted by user: an action in
+        # flight may have counted for the old holder after the copy, so count the new one's images.
+        progress.task_recount(task=task, only=[new_role.pk])
     old_role.refresh_from_db()
     new_role.refresh_from_db()
     return old_role, new_role
@@ -640,26 +647,26 @@ def task_image_get(*, task: LabelTask, image_id: str) -> dict:
 
 def _image_for(
     task: LabelTask, image_id: str, *, holder: str, code: int
-) -> tuple[dict, ImageState, ImageState, dict[str, str]]:
-    """A task image for a writer whose status key is ``holder``: the document, its state as stored,
-    as the workflow sees it (only the task's active workers count) and the statuses the counters hold.
+) -> tuple[dict, ImageState, ImageState, progress.ActiveRoles]:
+    """A task image for a writer whose status key is ``holder``: the document, its state as stored and
+    as the workflow sees it (only the task's active workers count), and the task's active roles.
 
     The active roles are read after the image, on every attempt: a replacement deactivates the role and
     renames its key on every image in one transaction, so either the writer is refused here (403) or
     the image changes before his compare-and-set, which then fails and the next attempt checks again.
     """
     doc = _load_image(task, image_id)
-    active = progress.active_workers(task.pk)
+    active = progress.active_roles(task.pk)
     stored = image_state(doc)
-    if holder not in active or holder not in stored.role_status:
+    if holder not in active.names or holder not in stored.role_status:
         raise task_error(code)
-    view = workflow.without_inactive_workers(stored, active)
-    return doc, stored, view, workflow.active_statuses(stored.role_status, active)
+    view = workflow.without_inactive_workers(stored, active.names)
+    return doc, stored, view, active
 
 
 def _view(task: LabelTask, doc: dict) -> ImageState:
     """A stored task image as the workflow sees it: only the task's active workers count."""
-    return workflow.without_inactive_workers(image_state(doc), progress.active_workers(task.pk))
+    return workflow.without_inactive_workers(image_state(doc), progress.active_roles(task.pk).names)
 
 
 # Called with (task, image_id) right before each compare-and-set of a label or review: a seam for
@@ -695,13 +702,16 @@ def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotatio
     annotations = validate_annotations(annotations, project.category_list)
     key = workflow.role_key(Role.LABELER, labeler.pk)
     for _ in range(CAS_RETRIES):
-        doc, stored, old, counted = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_LABEL_IMAGE)
+        doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_LABEL_IMAGE)
         workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
         new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
         _before_image_write(task, image_id)
         if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
-            progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
+            counted = workflow.active_statuses(stored.role_status, active.names)
+            progress.apply_image_change(
+                task=task, project=project, old=counted, new=new.role_status, slots=active.slots
+            )
             return label
         task = _fresh_task(task)
     raise WorkflowConflict()
@@ -726,7 +736,7 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     project = task.project
     key = workflow.role_key(Role.REVIEWER, reviewer.pk)
     for _ in range(CAS_RETRIES):
-        doc, stored, old, counted = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_REVIEW_IMAGE)
+        doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_REVIEW_IMAGE)
         workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
         review = UserReviewData(
             user_id=reviewer.pk, user_name=reviewer.name, action=action, label_id=label_id
@@ -734,7 +744,10 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
         new = workflow.apply_review(old, reviewer_id=reviewer.pk, review=review)
         _before_image_write(task, image_id)
         if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
-            progress.apply_image_change(task=task, project=project, old=counted, new=new.role_status)
+            counted = workflow.active_statuses(stored.role_status, active.names)
+            progress.apply_image_change(
+                task=task, project=project, old=counted, new=new.role_status, slots=active.slots
+            )
             return review
         task = _fresh_task(task)
     raise WorkflowConflict()
