@@ -7,6 +7,7 @@ from collections import Counter
 from labeling import progress, workflow
 from labeling.models import LabelProject, LabelTask, TaskRole
 from labeling.task_images import LabelTaskImage
+from labeling.workflow import LEADERS, Role, role_key
 
 
 def images_of(task: LabelTask) -> list:
@@ -60,3 +61,19 @@ def assert_project_counters_equal_recount(project: LabelProject) -> None:
     for status, field in workflow.TASK_COUNTER_FIELD.items():
         assert getattr(project, field) == statuses.get(status, 0), field
     assert project.task_num_total == sum(statuses.values())
+
+
+def assert_no_work_of_users_without_a_role(task: LabelTask) -> None:
+    """Every status key, label and review on the task's images belongs to an active role of the task."""
+    roles = list(TaskRole.objects.filter(task_id=task.pk, is_active=True))
+    keys = {role_key(role.role, role.user_id) for role in roles} | set(LEADERS)
+    labelers = {role.user_id for role in roles if role.role == Role.LABELER}
+    reviewers = {role.user_id for role in roles if role.role == Role.REVIEWER}
+    for image in images_of(task):
+        assert set(image.role_status) <= keys, (image.id, set(image.role_status) - keys)
+        assert set(image.labels) <= labelers, (image.id, set(image.labels) - labelers)
+        assert set(image.reviews) <= reviewers, (image.id, set(image.reviews) - reviewers)
+        for user_id, items in image.labels.items():
+            assert all(item.user_id == user_id for item in items)
+        for user_id, items in image.reviews.items():
+            assert all(item.user_id == user_id for item in items)

@@ -1,4 +1,4 @@
-"""DDS's replacement leftovers (reference §12 bug 14, issue 10 item 3): ignored by the workflow, repaired on demand.
+"""DDS's replacement leftovers (reference §12 bug 14): ignored by the workflow, repaired on demand.
 
 DDS copied a replaced worker's labels and reviews to his successor under new ids and kept the originals;
 a review of such a stale label re-created the replaced labeler's status key. The image documents below
@@ -20,8 +20,12 @@ from labeling.models import LabelProject, LabelTask
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageState, Role, TaskStatus
 from tests.labeling.conftest import BOX, client_for, make_dataset, make_project
-from tests.labeling.helpers import assert_counters_equal_recount, assert_project_counters_equal_recount, images_of
-from tests.labeling.test_replacement_races import assert_no_work_of_users_without_a_role
+from tests.labeling.helpers import (
+    assert_counters_equal_recount,
+    assert_no_work_of_users_without_a_role,
+    assert_project_counters_equal_recount,
+    images_of,
+)
 
 BASE = "/api/v1/label-projects"
 ACTIVE = {"labeler_b": "Bee", "reviewer_r": "Arr"}

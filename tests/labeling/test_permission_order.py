@@ -1,4 +1,4 @@
-"""Staffing endpoints check the caller's permission before the user ids of the body (issue 9, finding 9).
+"""Staffing endpoints check the caller's permission before the user ids of the body.
 
 User ids are md5 of the lower-cased name, so answering "user not found" to anyone would let them
 enumerate user names; a caller without the permission gets the same 403 whether the ids exist or not.
