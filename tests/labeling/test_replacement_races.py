@@ -206,7 +206,7 @@ def test_labels_and_reviews_racing_replacements_leave_no_ghosts(users, db):
 
 def test_a_counter_write_that_loses_a_race_is_a_409_not_a_500(users, db):
     """A duplicate key from the counter update after the image write (as the embedded server reports a role
-    replaced at that moment) answers 409 with the DDS envelope, and the counters are recounted."""
+    replaced at that moment) answers 409 with the DDS envelope; the label itself has landed."""
     dataset = make_dataset("lost_race", 3)
     project, task = _staff(users, dataset, label_times=1, review_times=1)
     labeler = users["labeler"][0]
@@ -229,3 +229,4 @@ def test_a_counter_write_that_loses_a_race_is_a_409_not_a_500(users, db):
         roles.delete_one({"_id": "decoy"})
     assert response.status_code == 409, response.content
     assert response.json()["code"] == 409000
+    assert labeler.pk in images_of(task)[0].labels
