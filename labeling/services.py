@@ -738,6 +738,9 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     for _ in range(CAS_RETRIES):
         doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_REVIEW_IMAGE)
         workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
+        workflow.check_not_own_label(
+            state=old, reviewer_id=reviewer.pk, label_id=label_id, allowed=settings.DDS_ALLOW_SELF_REVIEW
+        )
         review = UserReviewData(
             user_id=reviewer.pk, user_name=reviewer.name, action=action, label_id=label_id
         ).model_dump()

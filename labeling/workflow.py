@@ -239,6 +239,17 @@ def check_not_self_review(*, user_ids: Iterable[str], other_holders: Iterable[st
         raise task_error(LabelErrCode.SELF_REVIEW, detail={"user_ids": sorted(both)})
 
 
+def check_not_own_label(*, state: ImageState, reviewer_id: str, label_id: str, allowed: bool) -> None:
+    """A reviewer must not review a label of his own (roles given before the rule, e.g. adopted from DDS).
+
+    ``allowed`` (the setting ``DDS_ALLOW_SELF_REVIEW``) lifts the rule for one-person teams.
+    """
+    if allowed:
+        return
+    if any(label.get("id") == label_id for label in state.labels.get(reviewer_id, [])):
+        raise task_error(LabelErrCode.SELF_REVIEW, detail={"user_ids": [reviewer_id]})
+
+
 def max_role(roles: Iterable[str]) -> str | None:
     """The most powerful (lowest level) of ``roles``."""
     ranked = sorted(set(roles), key=ROLE_LEVEL.__getitem__)

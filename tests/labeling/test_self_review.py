@@ -94,3 +94,23 @@ def test_one_request_naming_a_user_in_both_roles_writes_nothing(users, small_dat
     assert response.status_code == 400
     assert response.json()["code"] == LabelErrCode.SELF_REVIEW
     assert not TaskRole.objects.filter(task_id=task.pk, role__in=[Role.LABELER, Role.REVIEWER]).exists()
+
+
+def test_a_user_holding_both_roles_from_before_cannot_review_his_own_label(task, users, settings):
+    # Roles given while the rule was off (or adopted from DDS, which allowed them): reviewing one's own label
+    # is still refused once the rule is on; another labeler's label may be reviewed.
+    settings.DDS_ALLOW_SELF_REVIEW = True
+    solo, other = users["labeler"][:2]
+    task.init_workers([solo], Role.LABELER)
+    task.init_workers([solo], Role.REVIEWER)
+    image = images_of(task)[0]
+    own = image.set_label(task, solo, BOX)
+    settings.DDS_ALLOW_SELF_REVIEW = False
+    _refused(lambda: image.set_review(task, solo, own["id"], "accept"))
+    stored = images_of(task)[0]
+    assert stored.reviews.get(solo.pk, []) == []
+    assert stored.role_status[f"labeler_{solo.pk}"] != ImageStatus.ACCEPTED
+    task.replace_worker(solo, other, Role.LABELER)
+    relabeled = images_of(task)[0]
+    theirs = relabeled.labels[other.pk][0]
+    assert relabeled.set_review(task, solo, theirs.id, "accept")["label_id"] == theirs.id
