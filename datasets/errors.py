@@ -62,3 +62,17 @@ class DatasetOccupied(DDSError):
 
     code = 400207
     message = "dataset is occupied by other label project."
+
+
+class ExportNotFound(NotFound):
+    """No finished export to download: none ran, the last one failed, or its output is gone."""
+
+    code = 404060
+    message = "No finished export of this dataset."
+
+
+class ExportRunning(DDSError):
+    """An export of the dataset is running; its output can be downloaded once it is ready."""
+
+    code = 409101
+    message = "An export of this dataset is running."

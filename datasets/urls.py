@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from datasets import api_jobs, views
+from datasets import api_downloads, api_jobs, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
@@ -23,6 +23,11 @@ urlpatterns = [
     path("datasets/<str:dataset_id>/jobs", api_jobs.DatasetJobStatus.as_view(), name="dataset-jobs"),
     path("datasets/<str:dataset_id>/jobs/import", api_jobs.DatasetImportJob.as_view(), name="dataset-job-import"),
     path("datasets/<str:dataset_id>/jobs/export", api_jobs.DatasetExportJob.as_view(), name="dataset-job-export"),
+    path(
+        "datasets/<str:dataset_id>/jobs/export/download",
+        api_downloads.DatasetExportDownload.as_view(),
+        name="dataset-job-export-download",
+    ),
     path("datasets/<str:dataset_id>/jobs/fnfp", api_jobs.DatasetFnFpJob.as_view(), name="dataset-job-fnfp"),
     *router.urls,
 ]

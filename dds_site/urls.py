@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from datasets.api_downloads import DatasetFlagsFile
 from dds_site.views import PingView
 
 api_v1 = [
@@ -16,6 +17,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("files/dataset_flags/<str:dataset_id>.tsv", DatasetFlagsFile.as_view(), name="dataset-flags-file"),
 ]
 
 handler400 = "dds_site.views.bad_request"
