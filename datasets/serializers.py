@@ -127,6 +127,8 @@ class ImageOutput(serializers.Serializer):
     type = serializers.CharField(allow_null=True)
     url = serializers.CharField()
     url_full_res = serializers.CharField()
+    file_url = serializers.CharField(help_text="The image file served by this API (302 to a remote URL).")
+    thumbnail_url = serializers.CharField(help_text="A JPEG thumbnail (?size=128|256|512) served by this API.")
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
     flag = serializers.IntegerField()

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from datasets import api_downloads, api_jobs, views
+from datasets import api_downloads, api_image_files, api_jobs, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
@@ -14,6 +14,16 @@ urlpatterns = [
     path("datasets/<str:dataset_id>/images", image_list, name="dataset-image-list"),
     path("datasets/<str:dataset_id>/images/flags", image_flags, name="dataset-image-flags"),
     path("datasets/<str:dataset_id>/images/<str:pk>", image_detail, name="dataset-image-detail"),
+    path(
+        "datasets/<str:dataset_id>/images/<str:image_id>/file",
+        api_image_files.ImageFile.as_view(),
+        name="dataset-image-file",
+    ),
+    path(
+        "datasets/<str:dataset_id>/images/<str:image_id>/thumbnail",
+        api_image_files.ImageThumbnail.as_view(),
+        name="dataset-image-thumbnail",
+    ),
     path(
         "datasets/<str:dataset_id>/categories",
         views.CategoryViewSet.as_view({"get": "list"}),

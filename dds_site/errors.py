@@ -43,6 +43,8 @@ class ErrCode:
     DATASET_NO_FNFP = 404054
     DATASET_LABEL_NOT_FOUND = 404055
     DATASET_FNFP_PRECISION_NOT_FOUND = 404056
+    # Ours: an image's local file is missing, unreadable, or not a local file this server serves.
+    IMAGE_FILE_NOT_FOUND = 404061
     CONFLICT = 409000
     # Ours (DDS has none): a request or the document it would write is larger than the limits.
     PAYLOAD_TOO_LARGE = 413000

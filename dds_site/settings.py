@@ -20,6 +20,7 @@ DDS_MAX_OBJECTS_PER_IMAGE annotations one label submission may hold (default 200
 DDS_MAX_POINTS_PER_OBJECT keypoints, or polygon points, per annotation (default 2000)
 DDS_JOB_STALE_AFTER_S seconds without a heartbeat after which a running job counts as dead (default 120)
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
+DDS_THUMBS_DIR       where image thumbnails are cached (default var/thumbs)
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ DDS_DATA_ROOTS = [
     for item in os.environ.get("DDS_DATA_ROOTS", "").split(os.pathsep)
     if item.strip()
 ] or [VAR_DIR / "data"]
+# Generated image thumbnails (``datasets.image_files``); safe to delete, they are made again on use.
+DDS_THUMBS_DIR = Path(os.environ.get("DDS_THUMBS_DIR", VAR_DIR / "thumbs"))
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.
 DDS_DESCRIPTION_FUNCS: dict[str, str] = {}
 

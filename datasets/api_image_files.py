@@ -1,0 +1,99 @@
+"""``datasets/<id>/images/<image_id>/file`` and ``.../thumbnail?size=``: an image's pixels.
+
+Any authenticated user may read them (as the image API). A local file is served with ETag,
+Last-Modified, conditional GET and single byte ranges; a local path outside the data roots is
+403100; a missing file is 404061 (its thumbnail is a placeholder instead). A remote ``http(s)``
+image is not proxied: both endpoints redirect (302) to its URL.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from datasets import image_files, selectors
+from datasets.errors import ImageNotFound
+from datasets.serializers import MAX_IMAGE_NUMBER
+from datasets.views import ReadAuthenticatedWriteStaff
+from dds_site.errors import InvalidArgument
+from dds_site.file_serving import serve_file
+
+# Datasets are private: browsers may keep a copy, shared caches may not.
+FILE_CACHE_CONTROL = "private, max-age=86400"
+THUMBNAIL_CACHE_CONTROL = "private, max-age=604800"
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """``Accept: image/*`` must not make DRF refuse (406) before the view answers with a file;
+    errors are still rendered as JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+def _image(dataset_id: str, image_id: str) -> dict:
+    dataset = selectors.dataset_get_readable(dataset_id)
+    try:
+        number = int(image_id)
+    except ValueError:
+        number = None
+    if number is None or abs(number) > MAX_IMAGE_NUMBER:
+        raise ImageNotFound(f"Image {image_id} not found in dataset {dataset_id}.")
+    return selectors.image_get(dataset, number)
+
+
+class _ImageFileView(APIView):
+    permission_classes = [ReadAuthenticatedWriteStaff]
+    content_negotiation_class = AnyAcceptNegotiation
+    http_method_names = ["get", "head", "options"]
+
+
+class ImageFile(_ImageFileView):
+    @extend_schema(
+        operation_id="datasets_images_file", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+    )
+    def get(self, request: Request, dataset_id: str, image_id: str) -> HttpResponse:
+        """The original image file (206 for a byte range, 304 when unchanged, 302 for a remote image)."""
+        image = _image(dataset_id, image_id)
+        source = image_files.local_file(image)
+        if source.remote:
+            return HttpResponseRedirect(source.remote)
+        try:
+            return serve_file(request, source.path, cache_control=FILE_CACHE_CONTROL)
+        except OSError as exc:
+            raise image_files.ImageFileNotFound(
+                f"The file of image {image['id']} cannot be read.", detail={"image_id": image["id"]}
+            ) from exc
+
+
+class ImageThumbnail(_ImageFileView):
+    @extend_schema(
+        operation_id="datasets_images_thumbnail",
+        parameters=[
+            OpenApiParameter("size", int, enum=list(image_files.THUMBNAIL_SIZES), description="Longest side in pixels.")
+        ],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, dataset_id: str, image_id: str) -> HttpResponse:
+        """A JPEG whose longest side is ``size`` (made on first request); a placeholder if the file is bad."""
+        raw_size = request.query_params.get("size", str(image_files.DEFAULT_THUMBNAIL_SIZE))
+        if raw_size not in {str(size) for size in image_files.THUMBNAIL_SIZES}:
+            raise InvalidArgument(
+                f"size must be one of {', '.join(map(str, image_files.THUMBNAIL_SIZES))}.",
+                detail={"field": "size", "allowed": list(image_files.THUMBNAIL_SIZES)},
+            )
+        image = _image(dataset_id, image_id)
+        source = image_files.image_source(image)
+        if source.remote:
+            return HttpResponseRedirect(source.remote)
+        thumb = image_files.thumbnail(dataset_id, image, int(raw_size))
+        cache_control = "no-cache" if thumb.placeholder else THUMBNAIL_CACHE_CONTROL
+        return serve_file(request, thumb.path, cache_control=cache_control, content_type="image/jpeg")
