@@ -75,6 +75,26 @@ def test_anonymous_is_401(root, db):
     assert _thumb(APIClient()).status_code == 401
 
 
+def test_token_and_session_both_authenticate(root, user):
+    from accounts import services as account_services
+
+    _dataset(_jpeg(root / "a.jpg"))
+    token = account_services.token_issue(user).value
+    assert _file(APIClient(), Authorization=f"Token {token}").status_code == 200
+    assert _file(APIClient(), Authorization="Token not-a-token").status_code == 401
+    browser = APIClient()
+    assert browser.login(username="alice", password="alice-password-1")
+    assert _thumb(browser).status_code == 200
+
+
+def test_head_gives_headers_without_a_body(root, client_user):
+    path = _jpeg(root / "a.jpg")
+    _dataset(path)
+    response = client_user.head("/api/v1/datasets/pics/images/0/file")
+    assert response.status_code == 200 and _body(response) == b""
+    assert response["Content-Length"] == str(path.stat().st_size) and response["ETag"]
+
+
 def test_an_image_accept_header_is_not_refused(root, client_user):
     _dataset(_jpeg(root / "a.jpg"))
     assert _file(client_user, Accept="image/jpeg").status_code == 200
