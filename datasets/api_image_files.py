@@ -2,7 +2,8 @@
 
 Any authenticated user may read them (as the image API). A local file is served with ETag,
 Last-Modified, conditional GET and single byte ranges; a local path outside the data roots is
-403100; a missing file is 404061 (its thumbnail is a placeholder instead). A remote ``http(s)``
+403100; a missing file is 404061 (its thumbnail is a placeholder instead). An inline
+TSV image is decoded from its byte range of the TSV (under the data roots too). A remote ``http(s)``
 image is not proxied: both endpoints redirect (302) to its URL.
 """
 
@@ -21,7 +22,7 @@ from datasets.errors import ImageNotFound
 from datasets.serializers import MAX_IMAGE_NUMBER
 from datasets.views import ReadAuthenticatedWriteStaff
 from dds_site.errors import InvalidArgument
-from dds_site.file_serving import serve_file
+from dds_site.file_serving import etag_for, serve_bytes, serve_file
 
 # Datasets are private: browsers may keep a copy, shared caches may not.
 FILE_CACHE_CONTROL = "private, max-age=86400"
@@ -50,6 +51,20 @@ def _image(dataset_id: str, image_id: str) -> dict:
     return selectors.image_get(dataset, number)
 
 
+def _serve_inline(request: Request, inline: image_files.InlineImage) -> HttpResponse:
+    """An inline TSV image; its validator is the TSV's (size, mtime) and the byte offset."""
+    stat = inline.path.stat()
+    etag = etag_for(stat)[:-1] + f'-{inline.begin:x}"'
+    return serve_bytes(
+        request,
+        image_files.read_inline(inline),
+        etag=etag,
+        mtime=int(stat.st_mtime),
+        cache_control=FILE_CACHE_CONTROL,
+        content_type=inline.content_type,
+    )
+
+
 class _ImageFileView(APIView):
     permission_classes = [ReadAuthenticatedWriteStaff]
     content_negotiation_class = AnyAcceptNegotiation
@@ -67,7 +82,14 @@ class ImageFile(_ImageFileView):
         if source.remote:
             return HttpResponseRedirect(source.remote)
         try:
-            return serve_file(request, source.path, cache_control=FILE_CACHE_CONTROL)
+            if source.inline:
+                return _serve_inline(request, source.inline)
+            return serve_file(
+                request,
+                source.path,
+                cache_control=FILE_CACHE_CONTROL,
+                content_type=image_files.file_content_type(source.path),
+            )
         except OSError as exc:
             raise image_files.ImageFileNotFound(
                 f"The file of image {image['id']} cannot be read.", detail={"image_id": image["id"]}

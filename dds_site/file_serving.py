@@ -12,6 +12,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
@@ -78,36 +79,73 @@ def _read_span(path: Path, first: int, length: int):
             yield chunk
 
 
-def serve_file(
-    request: HttpRequest, path: Path, *, cache_control: str, content_type: str | None = None
+def _respond(
+    request: HttpRequest,
+    *,
+    size: int,
+    etag: str,
+    mtime: int,
+    content_type: str,
+    cache_control: str,
+    whole: Callable[[], HttpResponse],
+    span: Callable[[int, int], Iterable[bytes]],
 ) -> HttpResponse:
-    """The response for GET/HEAD of ``path`` (see the module docstring). Raises ``OSError`` if unreadable."""
-    stat = path.stat()
-    etag = etag_for(stat)
-    mtime = int(stat.st_mtime)
-    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    validators = {"ETag": etag, "Last-Modified": http_date(mtime), "Cache-Control": cache_control}
-
+    """304, 416, 206 (``span(first, length)``) or 200 (``whole()``) for a resource of ``size`` bytes."""
     if _not_modified(request, etag, mtime):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        wanted = parse_range(request.headers.get("Range", ""), stat.st_size)
+        wanted = parse_range(request.headers.get("Range", ""), size)
         if_range = request.headers.get("If-Range")
         if wanted is not None and if_range is not None and if_range.strip() != etag:
             wanted = None  # the client's partial copy is of another version
         if wanted is False:
             response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{stat.st_size}"
+            response["Content-Range"] = f"bytes */{size}"
         elif wanted:
             first, last = wanted
             length = last - first + 1
-            body = [] if request.method == "HEAD" else _read_span(path, first, length)
+            body = [] if request.method == "HEAD" else span(first, length)
             response = StreamingHttpResponse(body, status=206, content_type=content_type)
-            response["Content-Range"] = f"bytes {first}-{last}/{stat.st_size}"
+            response["Content-Range"] = f"bytes {first}-{last}/{size}"
             response["Content-Length"] = str(length)
         else:
-            response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 (closed by Django)
+            response = whole()
     response["Accept-Ranges"] = "bytes"
-    for name, value in validators.items():
-        response[name] = value
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(mtime)
+    response["Cache-Control"] = cache_control
     return response
+
+
+def serve_file(
+    request: HttpRequest, path: Path, *, cache_control: str, content_type: str | None = None
+) -> HttpResponse:
+    """The response for GET/HEAD of ``path`` (see the module docstring). Raises ``OSError`` if unreadable."""
+    stat = path.stat()
+    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return _respond(
+        request,
+        size=stat.st_size,
+        etag=etag_for(stat),
+        mtime=int(stat.st_mtime),
+        content_type=content_type,
+        cache_control=cache_control,
+        whole=lambda: FileResponse(open(path, "rb"), content_type=content_type),  # Django closes it
+        span=lambda first, length: _read_span(path, first, length),
+    )
+
+
+def serve_bytes(
+    request: HttpRequest, data: bytes, *, etag: str, mtime: int, cache_control: str, content_type: str
+) -> HttpResponse:
+    """Like ``serve_file`` for content held in memory, whose validator the caller derives."""
+    return _respond(
+        request,
+        size=len(data),
+        etag=etag,
+        mtime=mtime,
+        content_type=content_type,
+        cache_control=cache_control,
+        whole=lambda: HttpResponse(data, content_type=content_type),
+        span=lambda first, length: [data[first : first + length]],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -172,6 +173,51 @@ def test_missing_file_is_404061_and_remote_is_redirected(root, client_user):
     assert remote.status_code == 302 and remote["Location"] == "https://example.com/cat.jpg"
     assert _thumb(client_user, 1)["Location"] == "https://example.com/cat.jpg"
     assert _file(client_user, 7).json()["code"] == 404053
+
+
+def _inline_tsv(path: Path, picture: bytes) -> str:
+    """A one-line TSV holding ``picture`` in base64; the byte-range URL of it."""
+    from datasets.importers.tsv import range_url
+
+    encoded = base64.b64encode(picture)
+    head = b"img0\t{}\t"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(head + encoded + b"\n")
+    return range_url(str(path), len(head), len(head) + len(encoded), "image/jpeg")
+
+
+def test_inline_tsv_image_is_decoded_and_served(root, tmp_path, client_user):
+    picture = _jpeg(tmp_path / "src.jpg", size=(300, 100)).read_bytes()
+    _dataset(_inline_tsv(root / "set.tsv", picture), _inline_tsv(tmp_path / "outside" / "set.tsv", picture))
+    response = _file(client_user, 0)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert _body(response) == picture
+    part = _file(client_user, 0, Range="bytes=2-5")
+    assert part.status_code == 206 and _body(part) == picture[2:6]
+    assert _file(client_user, 0, **{"If-None-Match": response["ETag"]}).status_code == 304
+    with PILImage.open(io.BytesIO(_body(_thumb(client_user, 0, size=128)))) as thumb:
+        assert thumb.size == (128, 43)
+    assert _file(client_user, 1).json()["code"] == 403100
+
+
+def test_inline_image_that_is_not_base64_is_404_and_a_placeholder(root, client_user):
+    from datasets.importers.tsv import range_url
+
+    head, junk = b"img0\t{}\t", b"!!!! not base64 at all !!!!"
+    (root / "set.tsv").write_bytes(head + junk + b"\n")
+    _dataset(range_url(str(root / "set.tsv"), len(head), len(head) + len(junk), "image/jpeg"))
+    assert _file(client_user).json()["code"] == 404061
+    with PILImage.open(io.BytesIO(_body(_thumb(client_user)))) as thumb:
+        assert thumb.size == (256, 256)
+
+
+def test_a_non_image_file_is_not_served_as_html(root, client_user):
+    page = root / "page.html"
+    page.write_text("<script>alert(1)</script>")
+    _dataset(page)
+    response = _file(client_user)
+    assert response.status_code == 200 and response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_thumbnail_follows_exif_rotation(root, client_user):
