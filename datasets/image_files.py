@@ -161,6 +161,7 @@ def _write_atomically(picture: PILImage.Image, target: Path) -> None:
 
 def _render(source: Path | io.BytesIO, size: int) -> PILImage.Image:
     with PILImage.open(source) as opened:
+        opened.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, still at least size
         picture = ImageOps.exif_transpose(opened)
         picture.thumbnail((size, size))  # keeps the aspect ratio; the longest side becomes size
         if picture.mode not in ("RGB", "L"):
