@@ -18,7 +18,7 @@ from pathlib import Path
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE | re.ASCII)
 _CHUNK = 64 * 1024
 
 
@@ -59,12 +59,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
             return False
         return max(size - length, 0), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         return None  # syntactically invalid: ignored
     if first >= size:
         return False
-    return first, min(last, size - 1)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    return first, last
 
 
 def _read_span(path: Path, first: int, length: int):

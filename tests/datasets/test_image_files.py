@@ -140,9 +140,13 @@ def test_unsatisfiable_range_is_416(root, client_user):
     response = _file(client_user, Range=f"bytes={size}-{size + 10}")
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{size}"
+    assert _file(client_user, Range=f"bytes={size}-").status_code == 416
+    assert _file(client_user, Range="bytes=-0").status_code == 416
     # a malformed or multi-range header is ignored: the whole file
     assert _file(client_user, Range="bytes=0-1,5-6").status_code == 200
     assert _file(client_user, Range="pages=1-2").status_code == 200
+    assert _file(client_user, Range="bytes=5-2").status_code == 200
+    assert _file(client_user, Range="bytes=\u0663-\u0665").status_code == 200  # digits must be ASCII
 
 
 def test_file_outside_the_roots_is_refused(root, tmp_path, client_user):
