@@ -77,7 +77,12 @@ def _seed() -> dict[str, str]:
 
 def _real_path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
     """Seeded ids for the path parameters of ``path`` (``{id}`` means the last resource named)."""
-    values = {"dataset_id": ids["dataset_id"], "project_pk": ids["project_id"], "task_pk": ids["task_id"]}
+    values = {
+        "dataset_id": ids["dataset_id"],
+        "image_id": ids["image_id"],
+        "project_pk": ids["project_id"],
+        "task_pk": ids["task_id"],
+    }
     if path.startswith("/api/v1/users/"):
         values["id"] = ids["worker_id"]
     elif path.startswith("/api/v1/datasets/{dataset_id}/images/"):
