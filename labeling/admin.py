@@ -6,16 +6,7 @@ from django.contrib import admin, messages
 
 from dds_site.errors import DDSError
 from labeling import progress, services
-from labeling.models import LabelProject, LabelTask, TaskRole
-
-PROGRESS = (
-    "task_num_total",
-    "task_num_waiting",
-    "task_num_working",
-    "task_num_reviewing",
-    "task_num_rejected",
-    "task_num_accepted",
-)
+from labeling.models import PROJECT_COUNTER_FIELDS, LabelProject, LabelTask, TaskRole
 
 
 def _run(modeladmin, request, queryset, verb: str, call) -> None:
@@ -32,7 +23,15 @@ def _run(modeladmin, request, queryset, verb: str, call) -> None:
 
 @admin.register(LabelProject)
 class LabelProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "created_ts", "batch_size", "label_times", "review_times", *PROGRESS)
+    list_display = (
+        "name",
+        "status",
+        "created_ts",
+        "batch_size",
+        "label_times",
+        "review_times",
+        *PROJECT_COUNTER_FIELDS,
+    )
     list_filter = ("status",)
     search_fields = ("name",)
     # Statuses, counters and configuration only change through the workflow (actions below).
@@ -45,7 +44,7 @@ class LabelProjectAdmin(admin.ModelAdmin):
         "batch_size",
         "label_times",
         "review_times",
-        *PROGRESS,
+        *PROJECT_COUNTER_FIELDS,
     )
     fields = ("id", "name", "description", "categories", "pre_label", *readonly_fields[1:])
     actions = ["accept_projects", "reject_projects", "reopen_projects", "recount_projects"]

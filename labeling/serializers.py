@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from labeling.models import LabelProject, LabelTask, TaskRole
+from labeling.models import PROJECT_COUNTER_FIELDS, LabelProject, LabelTask, TaskRole
 from labeling.workflow import MAX_INIT_VALUE, ImageStatus, ProjectQAAction, ReviewAction, Role, TaskQAAction
 
 # Integers are stored in MongoDB as int64: larger input is a 400, not an OverflowError (500).
@@ -14,16 +14,6 @@ MAX_IDX = 2**53
 
 def _id(**kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=64, **kwargs)
-
-
-PROGRESS_FIELDS = (
-    "task_num_total",
-    "task_num_waiting",
-    "task_num_working",
-    "task_num_reviewing",
-    "task_num_rejected",
-    "task_num_accepted",
-)
 
 
 class ProjectCreateInput(serializers.Serializer):
@@ -123,13 +113,13 @@ class ProjectOutput(serializers.ModelSerializer):
             "review_times",
             "categories",
             "pre_label",
-            *PROGRESS_FIELDS,
+            *PROJECT_COUNTER_FIELDS,
         )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("show_progress", {}).get(instance.pk, False):
-            for name in PROGRESS_FIELDS:
+            for name in PROJECT_COUNTER_FIELDS:
                 data[name] = None
         return data
 
