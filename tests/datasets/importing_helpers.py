@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PIL import Image as PILImage
+
+from datasets.importers import runner
 
 CATEGORIES = [
     {"id": 1, "name": "cat", "supercategory": "animal"},
@@ -151,3 +155,16 @@ def wait_until_disconnected(app_name: str, timeout_s: float = 60.0) -> None:
             return
         assert time.monotonic() < deadline, f"the server still holds connections of {app_name} after {timeout_s:.0f} s"
         time.sleep(0.05)
+
+
+def import_killed_after_swap_journal(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> None:
+    """Run an import as a process killed right after journalling its swap: no failure handler runs."""
+
+    def killed(*args):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(runner, "_complete_swap", killed)
+    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
+    with pytest.raises(SystemExit):
+        run()
+    monkeypatch.undo()

@@ -31,6 +31,7 @@ from tests.datasets.importing_helpers import (
     client_uri,
     coco_gt,
     coco_results,
+    import_killed_after_swap_journal,
     objects_by_key,
     wait_until_disconnected,
     write_json,
@@ -317,15 +318,9 @@ def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     gt["annotations"].append({"id": 99, "image_id": 30, "category_id": 9, "bbox": [1, 1, 2, 2]})
     gt_path = write_json(tmp_path / "gt3.json", gt)
 
-    # A process killed right after journalling the swap: no failure handler runs.
-    def killed(*args):
-        raise SystemExit("killed")
-
-    monkeypatch.setattr(runner, "_complete_swap", killed)
-    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
-    with pytest.raises(SystemExit):
-        run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
-    monkeypatch.undo()
+    import_killed_after_swap_journal(
+        monkeypatch, lambda: run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
+    )
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
     assert entry["state"] == "swapping" and DataSet.objects.get(pk=dataset.id).num_images == 2
     assert _stagings(dataset.id) == [entry["staging"]]
@@ -415,15 +410,9 @@ def test_interrupted_direct_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     gt["annotations"].append({"id": 99, "image_id": 30, "category_id": 9, "bbox": [1, 1, 2, 2]})
     gt_path = write_json(tmp_path / "gt3.json", gt)
 
-    # A process killed right after journalling the swap: no failure handler runs.
-    def killed(*args):
-        raise SystemExit("killed")
-
-    monkeypatch.setattr(runner, "_complete_swap", killed)
-    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
-    with pytest.raises(SystemExit):
-        run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
-    monkeypatch.undo()
+    import_killed_after_swap_journal(
+        monkeypatch, lambda: run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
+    )
     row = DataSet.objects.get(pk=dataset.id)
     entry = row.detail_status["import"]
     assert entry["state"] == "swapping" and entry["mode"] == runner.DIRECT and not row.num_images

@@ -29,7 +29,7 @@ from datasets.importers.runner import import_status, run_import
 from datasets.models import DataSet
 from dds_site import mongo
 from dds_site.documents import current_ts
-from tests.datasets.importing_helpers import coco_gt, write_json
+from tests.datasets.importing_helpers import coco_gt, import_killed_after_swap_journal, write_json
 
 DEAD_PID = 2**22 + 7  # above the kernel's pid limit: no such process
 
@@ -238,11 +238,7 @@ def test_an_interrupted_swap_of_an_earlier_version_is_rolled_forward(db, tmp_pat
     """A journalled swap whose entry names no staging collection swaps in ``...@staging``."""
     _import(tmp_path, 2)
     dataset_id = _dataset_id(tmp_path)
-    monkeypatch.setattr(runner, "_complete_swap", lambda *args: (_ for _ in ()).throw(SystemExit("killed")))
-    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
-    with pytest.raises(SystemExit):
-        _import(tmp_path, 3)
-    monkeypatch.undo()
+    import_killed_after_swap_journal(monkeypatch, lambda: _import(tmp_path, 3))
     entry = jobs.job_entry(dataset_id, "import")
     assert entry["state"] == "swapping"
     legacy = f"{image_collection_name(dataset_id)}@staging"
@@ -333,11 +329,7 @@ def test_a_swap_finished_by_its_own_attempt_during_the_recovery_is_rolled_forwar
     """The attempt wakes up after a recovery adopted it and renames its staging first."""
     _import(tmp_path, 2)
     dataset_id = _dataset_id(tmp_path)
-    monkeypatch.setattr(runner, "_complete_swap", lambda *args: (_ for _ in ()).throw(SystemExit("killed")))
-    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
-    with pytest.raises(SystemExit):
-        _import(tmp_path, 3)
-    monkeypatch.undo()
+    import_killed_after_swap_journal(monkeypatch, lambda: _import(tmp_path, 3))
     _set_entry(dataset_id, pid=DEAD_PID)
     original_rename = runner._rename
 
