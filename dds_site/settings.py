@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally, not from a CDN
     "dds_site",
     "accounts",
     "datasets",
@@ -236,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Datasets, annotations and collaborative labeling projects.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several choice sets share a field name ("status", "action"): name their enums after what they are.
     "ENUM_NAME_OVERRIDES": {
         "UserStatusEnum": "accounts.models.UserStatus",

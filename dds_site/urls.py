@@ -3,9 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from datasets.api_downloads import DatasetFlagsFile
+from dds_site.home import ApiRootView, landing_page
 from dds_site.views import PingView
 
 api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("ping", PingView.as_view(), name="ping"),
     path("", include("accounts.urls")),
     path("", include("datasets.urls")),
@@ -15,6 +17,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing_page, name="landing"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("files/dataset_flags/<str:dataset_id>.tsv", DatasetFlagsFile.as_view(), name="dataset-flags-file"),

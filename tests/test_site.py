@@ -19,7 +19,8 @@ from pymongo.errors import (
 
 def test_ping_is_anonymous_and_reports_the_database(api_client, db):
     body = api_client.get("/api/v1/ping").json()
-    assert body["mongodb"] is True and body["ts"] > 0
+    assert body["mongodb"] is True
+    assert body["ts"] > 0
 
 
 def test_ping_reports_an_unreachable_database_as_503(api_client, db):
@@ -29,7 +30,8 @@ def test_ping_reports_an_unreachable_database_as_503(api_client, db):
     assert response.status_code == 503
     body = response.json()
     assert (body["code"], body["message"]) == (503000, "mongodb is not available")
-    assert body["detail"]["mongodb"] is False and body["detail"]["ts"] > 0
+    assert body["detail"]["mongodb"] is False
+    assert body["detail"]["ts"] > 0
 
 
 def _failure(driver_error: Exception, *, wrapped: bool) -> Exception:
@@ -43,7 +45,7 @@ def _failure(driver_error: Exception, *, wrapped: bool) -> Exception:
 
 @pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize(
-    "driver_error, status, code",
+    ("driver_error", "status", "code"),
     [
         (ServerSelectionTimeoutError("no server"), 503, 503000),
         (AutoReconnect("connection closed"), 503, 503000),
@@ -56,7 +58,8 @@ def test_database_failures_in_api_views_are_typed(staff_client, driver_error, st
     with mock.patch("datasets.selectors.dataset_list", side_effect=_failure(driver_error, wrapped=wrapped)):
         response = staff_client.get("/api/v1/datasets")
     assert response.status_code == status
-    assert response.json()["code"] == code and set(response.json()) == {"code", "message", "detail"}
+    assert response.json()["code"] == code
+    assert set(response.json()) == {"code", "message", "detail"}
 
 
 def test_other_database_errors_stay_500s(make_user):
@@ -78,7 +81,8 @@ def test_database_outage_in_the_admin_is_a_503_page(client, make_user):
     failure = _failure(ServerSelectionTimeoutError("no server"), wrapped=True)
     with mock.patch("django.contrib.admin.sites.AdminSite.each_context", side_effect=failure):
         response = client.get("/admin/")
-    assert response.status_code == 503 and response["Content-Type"].startswith("text/html")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
     assert b"Database unavailable" in response.content
 
 
@@ -125,7 +129,9 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
     # --fail-on-warn turns any schema warning (unresolvable field, enum or operationId clash) into an error.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     schema = (tmp_path / "schema.yaml").read_text()
-    assert "tokenAuth:" in schema and "DatasetJobs:" in schema and "label_projects_tasks_images_list" in schema
+    assert "tokenAuth:" in schema
+    assert "DatasetJobs:" in schema
+    assert "label_projects_tasks_images_list" in schema
 
 
 def test_page_number_that_is_not_a_positive_integer_is_a_400(staff_client):
@@ -158,3 +164,37 @@ def test_request_django_refuses_before_the_view_is_a_json_400(make_user):
     response = client.post("/api/v1/datasets", data=form, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert response.json() == {"code": 400000, "message": "Bad request.", "detail": None}
+
+
+def test_swagger_ui_assets_are_served_locally_not_from_a_cdn(staff_client):
+    page = staff_client.get("/api/v1/docs/").content.decode()
+
+    assert "cdn.jsdelivr.net" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    asset = staff_client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+
+
+def test_landing_page_links_to_admin_api_docs_and_labeling(client, db):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    for link in ('href="/admin/"', 'href="/api/v1/docs/"', 'href="/api/v1/"', 'href="/label/"'):
+        assert link in page
+
+
+def test_api_root_lists_entry_points_as_absolute_urls(staff_client):
+    response = staff_client.get("/api/v1/")
+
+    assert response.status_code == 200
+    assert response.json()["datasets"] == "http://testserver/api/v1/datasets"
+    assert response.json()["label_projects"] == "http://testserver/api/v1/label-projects"
+    assert set(response.json()) >= {"ping", "login", "users", "docs", "schema"}
+
+
+def test_api_root_needs_authentication_like_the_rest_of_the_api(api_client, db):
+    response = api_client.get("/api/v1/")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == 401000
