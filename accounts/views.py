@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import rules, services
+from accounts.filters import UserFilter
 from accounts.models import User, UserStatus
 from accounts.rules import Verb
 from accounts.serializers import (
@@ -89,7 +90,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     queryset = User.objects.order_by("name")
     serializer_class = UserOutput
     permission_classes = [IsAdminUser]
-    filterset_fields = ["status", "is_staff"]
+    filterset_class = UserFilter
 
     def get_permissions(self):
         if self.action in {"me", "name_lints"}:
