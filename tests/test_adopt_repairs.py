@@ -91,7 +91,8 @@ def test_adopt_creates_the_slot_index_a_migration_builds(dds):
         index = roles.index_information()[role_slots.SLOT_INDEX]
     finally:
         role_slots.create_slot_index(roles)
-    assert index["unique"] and index["partialFilterExpression"] == {"slot": {"$type": "string"}}
+    assert index["unique"]
+    assert index["partialFilterExpression"] == {"slot": {"$type": "string"}}
 
 
 def test_a_second_adopt_changes_nothing(dds):

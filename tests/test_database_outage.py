@@ -75,8 +75,10 @@ def test_outage_gives_fast_503s_with_the_envelope(outage, rf):
     response, elapsed = _timed(lambda: Client().get("/api/v1/ping"))
     assert response.status_code == 503
     body = response.json()
-    assert body["code"] == 503000 and body["message"] == "mongodb is not available"
-    assert body["detail"]["mongodb"] is False and body["detail"]["ts"] > 0
+    assert body["code"] == 503000
+    assert body["message"] == "mongodb is not available"
+    assert body["detail"]["mongodb"] is False
+    assert body["detail"]["ts"] > 0
     assert elapsed < settings.MONGODB_PING_TIMEOUT_MS / 1000 + SLACK_S
     # API requests fail within the server-selection timeout, whichever query fails first.
     client = Client(HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=False)
@@ -91,7 +93,8 @@ def test_outage_gives_fast_503s_with_the_envelope(outage, rf):
         assert elapsed < TIMEOUT_MS / 1000 + SLACK_S, (path, elapsed)
     # The admin (not a DRF view) gets a 503 page.
     response, elapsed = _timed(lambda: session_client.get("/admin/datasets/dataset/"))
-    assert response.status_code == 503 and response["Content-Type"].startswith("text/html")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
     assert b"Database unavailable" in response.content
     assert elapsed < TIMEOUT_MS / 1000 + SLACK_S
     # A failure outside any view (e.g. in the session middleware) reaches the 500 handler while it
@@ -101,7 +104,8 @@ def test_outage_gives_fast_503s_with_the_envelope(outage, rf):
     except Exception:  # noqa: BLE001 - the handler reads the exception being handled
         api, page = server_error(rf.get("/api/v1/datasets")), server_error(rf.get("/admin/"))
     assert (api.status_code, json.loads(api.content)["code"]) == (503, 503000)
-    assert page.status_code == 503 and b"Database unavailable" in page.content
+    assert page.status_code == 503
+    assert b"Database unavailable" in page.content
 
 
 @pytest.mark.slow
@@ -130,4 +134,5 @@ def test_database_timeout_is_read_from_the_environment():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     options, ping_ms = json.loads(result.stdout)
-    assert options["serverSelectionTimeoutMS"] == 2500 and ping_ms == 500
+    assert options["serverSelectionTimeoutMS"] == 2500
+    assert ping_ms == 500

@@ -59,7 +59,8 @@ def deploy_warnings(settings, values: dict) -> set[str]:
 def test_default_settings_are_plain_http(settings):
     values = settings_from_env()
     assert deploy_warnings(settings, values) >= THE_FOUR
-    assert values["SECURE_SSL_REDIRECT"] is False and values["SECURE_HSTS_SECONDS"] == 0
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
 
 
 def test_https_switch_clears_the_four_warnings(settings):
@@ -84,8 +85,10 @@ def test_every_security_warning_can_be_cleared_from_the_environment(settings):
 
 def test_each_setting_has_its_own_variable(settings):
     values = settings_from_env(DJANGO_HTTPS="1", DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_SECURE_HSTS_SECONDS="3600")
-    assert values["SECURE_SSL_REDIRECT"] is False and values["SECURE_HSTS_SECONDS"] == 3600
-    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 3600
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
 
 
 @pytest.fixture
@@ -98,7 +101,8 @@ def https_site(settings, db):
 
 def test_plain_http_is_redirected_but_the_health_check_answers(https_site):
     response = https_site.get("/api/v1/datasets")
-    assert response.status_code == 301 and response["Location"] == "https://dds.example.com/api/v1/datasets"
+    assert response.status_code == 301
+    assert response["Location"] == "https://dds.example.com/api/v1/datasets"
     assert https_site.get("/api/v1/ping").status_code == 200
 
 

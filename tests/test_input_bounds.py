@@ -37,7 +37,8 @@ def test_nesting_below_the_decoder_limit_is_refused_at_the_configured_depth(clie
     assert response.json()["detail"] == {"path": "username.a[0][0]", "max_depth": 4}
     body = '{"username": {"a": [["x"]]}, "password": "y"}'  # four levels: parsed, then refused by the serializer
     response = client.post(LOGIN, data=body, content_type="application/json")
-    assert response.json()["code"] == 400002 and "username" in response.json()["detail"]
+    assert response.json()["code"] == 400002
+    assert "username" in response.json()["detail"]
 
 
 def test_body_over_the_memory_limit_is_a_413(client, settings):

@@ -43,7 +43,7 @@ def test_admin_user_change_page_renders(db, client):
     assert b"bob" in response.content
 
 
-@pytest.mark.parametrize("key, expected", [("GroundTruth", {"with"}), ("Pred/x", set())])
+@pytest.mark.parametrize(("key", "expected"), [("GroundTruth", {"with"}), ("Pred/x", set())])
 def test_jsonfield_has_key_matches_only_documents_with_the_key(db, key, expected):
     DataSet.objects.create(id="a" * 32, name="with", files={"GroundTruth": "/gt.json"})
     DataSet.objects.create(id="b" * 32, name="without", files={})

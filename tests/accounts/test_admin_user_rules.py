@@ -60,10 +60,12 @@ def test_view_only_staff_cannot_run_user_actions(admin_as, make_staff, make_user
         root.ban_user()
     client = admin_as(make_staff("viewer", "view_user"))
     page = client.get(CHANGELIST)
-    assert page.status_code == 200 and f'value="{action}"'.encode() not in page.content
+    assert page.status_code == 200
+    assert f'value="{action}"'.encode() not in page.content
     response = _action(client, action, root, confirm=True)
     assert response.status_code == 200  # the change list again: no action ran
-    assert _stored(root).password == root.password and _stored(root).status == root.status
+    assert _stored(root).password == root.password
+    assert _stored(root).status == root.status
     assert not any("password" in message.lower() for message in _messages(response))
 
 
@@ -79,7 +81,8 @@ def test_staff_with_change_and_delete_cannot_act_on_privileged_users(
     assert response.status_code == 302
     assert "Only a superuser can" in " ".join(_messages(response))
     for user in (target, plain):  # all or nothing
-        assert _stored(user).password == user.password and _stored(user).is_active
+        assert _stored(user).password == user.password
+        assert _stored(user).is_active
 
 
 @pytest.mark.parametrize("target_kind", ["superuser", "other staff"])
@@ -87,12 +90,14 @@ def test_staff_cannot_open_or_post_the_change_form_of_privileged_users(admin_as,
     target = make_user("target", is_staff=True, is_superuser=target_kind == "superuser")
     client = admin_as(make_staff("staffer", "view_user", "change_user", "delete_user"))
     page = client.get(f"{CHANGELIST}{target.pk}/change/")
-    assert page.status_code == 200 and b'name="status"' not in page.content  # read-only view
+    assert page.status_code == 200
+    assert b'name="status"' not in page.content  # read-only view
     response = client.post(f"{CHANGELIST}{target.pk}/change/", {"status": "inactive", "is_staff": ""})
     assert response.status_code == 403
     assert client.get(f"{CHANGELIST}{target.pk}/password/").status_code == 403
     assert client.post(f"{CHANGELIST}{target.pk}/delete/", {"post": "yes"}).status_code == 302
-    assert _stored(target).is_active and _stored(target).is_staff
+    assert _stored(target).is_active
+    assert _stored(target).is_staff
 
 
 def test_staff_change_form_cannot_grant_privileges(admin_as, make_staff, make_user):
@@ -108,7 +113,9 @@ def test_staff_change_form_cannot_grant_privileges(admin_as, make_staff, make_us
     )
     assert response.status_code == 302
     stored = _stored(plain)
-    assert not stored.is_staff and not stored.is_superuser and not stored.user_permissions.exists()
+    assert not stored.is_staff
+    assert not stored.is_superuser
+    assert not stored.user_permissions.exists()
 
 
 def test_staff_adds_plain_users(admin_as, make_staff):
@@ -117,7 +124,8 @@ def test_staff_adds_plain_users(admin_as, make_staff):
     response = client.post(f"{CHANGELIST}add/", {"name": "Added", "password1": password, "password2": password})
     assert response.status_code == 302
     added = User.objects.get(name="added")
-    assert not added.is_staff and not added.is_superuser
+    assert not added.is_staff
+    assert not added.is_superuser
 
 
 def test_actions_leave_an_audit_trail(admin_as, make_user):
@@ -137,9 +145,11 @@ def test_superuser_change_form_grants_privileges_to_others_not_itself(admin_as, 
     client = admin_as(root)
     assert b'name="is_superuser"' in client.get(f"{CHANGELIST}{plain.pk}/change/").content
     response = client.post(f"{CHANGELIST}{plain.pk}/change/", {"status": "active", "is_staff": "on"})
-    assert response.status_code == 302 and _stored(plain).is_staff
+    assert response.status_code == 302
+    assert _stored(plain).is_staff
     own = client.get(f"{CHANGELIST}{root.pk}/change/").content
-    assert b'name="is_superuser"' not in own and b'name="status"' not in own
+    assert b'name="is_superuser"' not in own
+    assert b'name="status"' not in own
 
 
 def test_change_form_ban_ends_tokens_like_the_action(admin_as, make_user):
@@ -160,7 +170,8 @@ def test_superuser_runs_actions_on_privileged_users(admin_as, make_user, target_
     _action(client, "unban_users", target)
     assert _stored(target).is_active
     response = _action(client, "reset_passwords", target, confirm=True)
-    assert response.status_code == 200 and _stored(target).password != target.password
+    assert response.status_code == 200
+    assert _stored(target).password != target.password
 
 
 def test_staff_runs_actions_on_plain_users(admin_as, make_staff, make_user):
@@ -173,7 +184,7 @@ def test_staff_runs_actions_on_plain_users(admin_as, make_staff, make_user):
 
 
 @pytest.mark.parametrize("is_superuser", [False, True])
-@pytest.mark.parametrize("action, verb", [("ban_users", "ban"), ("delete_selected", "delete")])
+@pytest.mark.parametrize(("action", "verb"), [("ban_users", "ban"), ("delete_selected", "delete")])
 def test_nobody_bans_or_deletes_themselves_in_the_admin(admin_as, make_staff, make_user, action, verb, is_superuser):
     actor = (
         make_user("root", is_staff=True, is_superuser=True)
@@ -185,9 +196,11 @@ def test_nobody_bans_or_deletes_themselves_in_the_admin(admin_as, make_staff, ma
     response = _action(client, action, actor, plain, confirm=True)
     assert response.status_code == 302
     assert f"You cannot {verb} your own account." in _messages(response)
-    assert _stored(actor).is_active and _stored(plain).is_active
+    assert _stored(actor).is_active
+    assert _stored(plain).is_active
     response = client.post(f"{CHANGELIST}{actor.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302 and "You cannot delete your own account." in _messages(response)
+    assert response.status_code == 302
+    assert "You cannot delete your own account." in _messages(response)
     assert User.objects.filter(pk=actor.pk).exists()
     assert client.get(CHANGELIST).status_code == 200  # still logged in
 
@@ -198,7 +211,8 @@ def test_reset_passwords_asks_first_then_shows_passwords_once_in_the_page(admin_
 
     confirm = _action(client, "reset_passwords", target)
     assert confirm.status_code == 200
-    assert b'name="post" value="yes"' in confirm.content and b"target" in confirm.content
+    assert b'name="post" value="yes"' in confirm.content
+    assert b"target" in confirm.content
     assert _stored(target).password == target.password
 
     done = _action(client, "reset_passwords", target, confirm=True)
@@ -215,7 +229,8 @@ def test_ban_asks_first(admin_as, make_user):
     target = make_user("target")
     client = admin_as(make_user("root", is_staff=True, is_superuser=True))
     response = _action(client, "ban_users", target)
-    assert response.status_code == 200 and b'value="ban_users"' in response.content
+    assert response.status_code == 200
+    assert b'value="ban_users"' in response.content
     assert _stored(target).is_active
 
 

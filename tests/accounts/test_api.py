@@ -18,7 +18,9 @@ def test_login_returns_a_token_that_authenticates(make_user, api_client):
     response = _login(api_client, "ALICE", "alice-pw-123")
     assert response.status_code == 200
     body = response.json()
-    assert body["username"] == "alice" and body["user_id"] and len(body["token"]) == 32
+    assert body["username"] == "alice"
+    assert body["user_id"]
+    assert len(body["token"]) == 32
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
     assert api_client.get("/api/v1/users/me").json()["name"] == "alice"
 
@@ -30,7 +32,7 @@ def test_dds_token_header_is_accepted(make_user, api_client):
     assert api_client.get("/api/v1/users/me").status_code == 200
 
 
-@pytest.mark.parametrize("name, password", [("carol", "wrong"), ("nobody", "carol-pw-123")])
+@pytest.mark.parametrize(("name", "password"), [("carol", "wrong"), ("nobody", "carol-pw-123")])
 def test_login_failure_is_403050(make_user, api_client, name, password):
     make_user("carol")
     response = _login(api_client, name, password)
@@ -92,7 +94,7 @@ def test_anonymous_requests_are_refused(api_client, db):
 
 
 @pytest.mark.parametrize(
-    "method, path",
+    ("method", "path"),
     [
         ("get", "/api/v1/users"),
         ("post", "/api/v1/users"),
@@ -113,7 +115,8 @@ def test_staff_creates_user_and_sees_password_once(staff_client):
     response = staff_client.post("/api/v1/users", {"username": "Newbie"}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert body["name"] == "newbie" and len(body["password"]) == 16
+    assert body["name"] == "newbie"
+    assert len(body["password"]) == 16
     assert "password" not in staff_client.get(f"/api/v1/users/{body['id']}").json()
     assert User.authenticate("newbie", body["password"]) is not None
 
@@ -142,7 +145,8 @@ def test_staff_bans_resets_and_deletes(staff_client, make_user):
     assert User.authenticate("hal", password) is not None
     assert staff_client.delete(f"/api/v1/users/{user.id}").status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
-    assert token.value and not user.tokens.exists()
+    assert token.value
+    assert not user.tokens.exists()
 
 
 def test_user_list_is_paginated(staff_client, make_user):

@@ -34,7 +34,7 @@ def _unchanged(user: User) -> bool:
     return stored.status == UserStatus.ACTIVE and stored.password == user.password and stored.is_staff
 
 
-@pytest.mark.parametrize("method, path", VERBS)
+@pytest.mark.parametrize(("method", "path"), VERBS)
 @pytest.mark.parametrize("target_kind", ["superuser", "other staff"])
 def test_staff_cannot_act_on_superusers_or_other_staff(make_user, as_user, method, path, target_kind):
     target = make_user("root", is_staff=True, is_superuser=target_kind == "superuser")
@@ -49,7 +49,7 @@ def test_staff_cannot_act_on_superusers_or_other_staff(make_user, as_user, metho
     assert target.tokens.filter(pk=token.id).exists()
 
 
-@pytest.mark.parametrize("method, path", VERBS)
+@pytest.mark.parametrize(("method", "path"), VERBS)
 @pytest.mark.parametrize("target_kind", ["superuser", "staff", "user"])
 def test_superuser_acts_on_anyone(make_user, as_user, method, path, target_kind):
     target = make_user("target", is_staff=target_kind != "user", is_superuser=target_kind == "superuser")
@@ -58,7 +58,7 @@ def test_superuser_acts_on_anyone(make_user, as_user, method, path, target_kind)
     assert response.status_code in (200, 204)
 
 
-@pytest.mark.parametrize("method, path", VERBS)
+@pytest.mark.parametrize(("method", "path"), VERBS)
 def test_staff_acts_on_non_staff_users(make_user, as_user, method, path):
     target = make_user("plain")
     client = as_user(make_user("staffer", is_staff=True))
@@ -71,7 +71,8 @@ def test_only_a_superuser_grants_or_revokes_staff(make_user, as_user, target_kin
     flip = {"is_staff": not target.is_staff}
     staff = as_user(make_user("staffer", is_staff=True))
     response = _call(staff, "patch", "{id}", target, flip)
-    assert response.status_code == 403 and response.json()["code"] == 403000
+    assert response.status_code == 403
+    assert response.json()["code"] == 403000
     assert User.objects.get(pk=target.pk).is_staff == target.is_staff
 
     root = as_user(make_user("root", is_staff=True, is_superuser=True))
@@ -82,7 +83,8 @@ def test_only_a_superuser_grants_or_revokes_staff(make_user, as_user, target_kin
 def test_only_a_superuser_creates_staff_users(make_user, as_user):
     staff = as_user(make_user("staffer", is_staff=True))
     response = staff.post(USERS, {"username": "newstaff", "is_staff": True}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == 403000
+    assert response.status_code == 403
+    assert response.json()["code"] == 403000
     assert not User.objects.filter(name="newstaff").exists()
     assert staff.post(USERS, {"username": "newuser"}, format="json").status_code == 201
 
@@ -91,7 +93,7 @@ def test_only_a_superuser_creates_staff_users(make_user, as_user):
 
 
 @pytest.mark.parametrize("is_superuser", [False, True])
-@pytest.mark.parametrize("method, path, verb", [("post", "{id}/ban", "ban"), ("delete", "{id}", "delete")])
+@pytest.mark.parametrize(("method", "path", "verb"), [("post", "{id}/ban", "ban"), ("delete", "{id}", "delete")])
 def test_nobody_bans_or_deletes_themselves(make_user, as_user, method, path, verb, is_superuser):
     actor = make_user("admin", is_staff=True, is_superuser=is_superuser)
     response = _call(as_user(actor), method, path, actor)
@@ -103,7 +105,8 @@ def test_nobody_bans_or_deletes_themselves(make_user, as_user, method, path, ver
 def test_superuser_cannot_demote_themselves(make_user, as_user):
     root = make_user("root", is_staff=True, is_superuser=True)
     response = _call(as_user(root), "patch", "{id}", root, {"is_staff": False})
-    assert response.status_code == 403 and "your own" in response.json()["message"]
+    assert response.status_code == 403
+    assert "your own" in response.json()["message"]
     assert User.objects.get(pk=root.pk).is_staff
 
 

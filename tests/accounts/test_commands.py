@@ -21,7 +21,8 @@ def test_useradd_prints_the_password_once(db):
     output = _run("useradd", "Ivy", "--staff")
     password = output.split("password: ")[1].strip()
     user = User.authenticate("ivy", password)
-    assert user is not None and user.is_staff
+    assert user is not None
+    assert user.is_staff
 
 
 def test_useradd_duplicate_fails(db):

@@ -20,7 +20,8 @@ def test_create_user_hands_out_a_hashed_random_password_once(db):
     user = User.create_user("Alice", is_staff=True)
     assert user.id == user_id_for("alice")
     assert user.name == "alice"
-    assert user.is_staff and user.status == UserStatus.ACTIVE
+    assert user.is_staff
+    assert user.status == UserStatus.ACTIVE
     assert len(user.plain_password) == 16
     stored = User.objects.get(pk=user.pk)
     assert stored.password.startswith("pbkdf2_sha256$")
@@ -170,7 +171,8 @@ def test_document_api_on_users(db):
     User.create_user("rosa")
     assert User.count_num({"is_staff": True}) == 1
     found = User.find_one({"name": "quinn"})
-    assert isinstance(found, User) and found.id == user_id_for("quinn")
+    assert isinstance(found, User)
+    assert found.id == user_id_for("quinn")
     names = [row["name"] for row in User.find_many({}, sort=[("name", -1)], to_dict=True)]
     assert names == ["rosa", "quinn"]
     User.update_one({"id": user_id_for("rosa")}, {"is_staff": True})

@@ -40,7 +40,8 @@ def test_admin_changelist_and_change_pages_render(admin_client, dataset_with_ima
     for page, text in (("/admin/datasets/category/", b"dog"), ("/admin/datasets/label/", b"GroundTruth")):
         response = admin_client.get(page)
         assert response.status_code == 200
-        assert text in response.content and b"cats" in response.content
+        assert text in response.content
+        assert b"cats" in response.content
 
 
 def test_admin_delete_action_asks_first(admin_client, dataset_with_images):
@@ -49,7 +50,8 @@ def test_admin_delete_action_asks_first(admin_client, dataset_with_images):
         {"action": "cascade_delete_selected", "_selected_action": [dataset_with_images.pk]},
     )
     assert response.status_code == 200
-    assert b'name="post" value="yes"' in response.content and b'value="cascade_delete_selected"' in response.content
+    assert b'name="post" value="yes"' in response.content
+    assert b'value="cascade_delete_selected"' in response.content
     assert dataset_with_images.name.encode() in response.content
     assert DataSet.objects.filter(pk=dataset_with_images.pk).exists()
     assert image_collection_name(dataset_with_images.pk) in mongo.get_database().list_collection_names()
@@ -83,7 +85,8 @@ def test_admin_delete_view_uses_cascade_and_reports_refusal(admin_client, datase
     assert admin_client.get(url).status_code == 200
     _occupy(dataset)
     response = admin_client.post(url, {"post": "yes"}, follow=True)
-    assert response.status_code == 200 and b"Busy Project" in response.content
+    assert response.status_code == 200
+    assert b"Busy Project" in response.content
     assert DataSet.objects.filter(pk=dataset.pk).exists()
     mongo.get_collection("label_projects").delete_many({})
     response = admin_client.post(url, {"post": "yes"}, follow=True)

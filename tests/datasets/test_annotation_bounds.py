@@ -37,14 +37,17 @@ def _stored_objects(image) -> list:
 def test_numbers_mongodb_cannot_store_are_refused(image, kwargs):
     with pytest.raises(InvalidDatasetArgument) as caught:
         image.add_annotation("cat", **kwargs)
-    assert caught.value.code == 400002 and isinstance(caught.value, ValueError)
+    assert caught.value.code == 400002
+    assert isinstance(caught.value, ValueError)
     assert _stored_objects(image) == []
 
 
 def test_int64_edges_and_finite_floats_are_kept(image):
     image.add_annotation("cat", bbox=(0, 0, 64, 48), conf=0.5, confirm_type=2**63 - 1, keypoints=KEYPOINT)
     (stored,) = _stored_objects(image)
-    assert stored.confirm_type == 2**63 - 1 and stored.conf == 0.5 and stored.points[:2] == [10.0, 20.0]
+    assert stored.confirm_type == 2**63 - 1
+    assert stored.conf == 0.5
+    assert stored.points[:2] == [10.0, 20.0]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,8 @@ def test_more_points_than_allowed_is_a_413(image, settings, kwargs):
     settings.DDS_MAX_POINTS_PER_OBJECT = 4
     with pytest.raises(PayloadTooLarge) as caught:
         image.add_annotation("cat", **kwargs)
-    assert caught.value.code == 413000 and caught.value.detail["limit"] == 4
+    assert caught.value.code == 413000
+    assert caught.value.detail["limit"] == 4
     assert isinstance(caught.value, ValueError)  # DDS raised ValueError for bad annotations
     assert _stored_objects(image) == []
 

@@ -117,7 +117,8 @@ def test_images_page_and_filters(client_user, dataset_with_images):
     assert body["next_cursor"] == 19
     first = body["results"][0]
     assert first["objects"][0]["source"] == "GT"
-    assert first["metadata"] == {} and first["desc"] == "{}"
+    assert first["metadata"] == {}
+    assert first["desc"] == "{}"
 
     cat_id = next(
         c["id"]

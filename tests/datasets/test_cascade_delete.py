@@ -49,7 +49,8 @@ def test_cascade_delete_refused_while_project_unfinished(labelled, status):
     _project("p1", status, dataset.pk, other.pk)
     with pytest.raises(DatasetOccupied) as info:
         DataSet.cascade_delete(dataset)
-    assert info.value.code == 400207 and info.value.http_status == 400
+    assert info.value.code == 400207
+    assert info.value.http_status == 400
     assert "project p1" in info.value.message
     assert DataSet.objects.filter(pk=dataset.pk).exists()
     assert Image(dataset.pk).count_num({}) == 30

@@ -68,7 +68,8 @@ def _export(client: APIClient, dataset_id: str, **spec):
 def _assert_refused(response, given: str) -> None:
     assert response.status_code == 403, response.content
     body = response.json()
-    assert body["code"] == 403100 and body["detail"]["path"] == given
+    assert body["code"] == 403100
+    assert body["detail"]["path"] == given
 
 
 # --- the resolver ---------------------------------------------------------------------------------------------------
@@ -90,7 +91,8 @@ def test_data_roots_come_from_the_setting_and_are_created(settings, tmp_path):
     settings.DDS_DATA_ROOTS = [tmp_path / "first", tmp_path / "second"]
     assert resolve_data_path(str(tmp_path / "second" / "x.json")) == tmp_path / "second" / "x.json"
     assert resolve_data_path("x.json") == tmp_path / "first" / "x.json"
-    assert (tmp_path / "first").is_dir() and (tmp_path / "second").is_dir()
+    assert (tmp_path / "first").is_dir()
+    assert (tmp_path / "second").is_dir()
     settings.DDS_DATA_ROOTS = []
     with pytest.raises(PathOutsideDataRoots):
         resolve_data_path("x.json")
@@ -164,7 +166,8 @@ def test_import_through_dotdot_or_a_symlink_out_of_the_roots_is_refused(root, ou
     response = _import(staff_api, "d", format="coco", ground_truth="gt.json", image_root=str(outside))
     _assert_refused(response, str(outside))
     response = _import(staff_api, "d", format="coco", ground_truth="gt.json")  # inside: fine, relative to the root
-    assert response.status_code == 200 and response.json()["num_images"] == 2
+    assert response.status_code == 200
+    assert response.json()["num_images"] == 2
 
 
 def test_coco_file_names_may_not_lead_out_of_the_image_root(root, outside, staff_api):
@@ -176,7 +179,8 @@ def test_coco_file_names_may_not_lead_out_of_the_image_root(root, outside, staff
     write_json(root / "gt.json", gt)
     DataSet.create_dataset("d", id_="d")
     response = _import(staff_api, "d", format="coco", ground_truth="gt.json", image_root="images")
-    assert response.status_code == 400 and response.json()["detail"]["record"] == "images[1]"
+    assert response.status_code == 400
+    assert response.json()["detail"]["record"] == "images[1]"
     assert "not found under the image root" in response.json()["message"]
     # An operator on the shell may point into their own tree with symlinks, but never climb out with "..".
     dataset = DataSet.get_importing_dataset("shell", id_="shell")
@@ -195,15 +199,18 @@ def test_symlinked_image_or_label_files_out_of_the_roots_are_not_read(root, outs
     (root / "classes.txt").write_text("cat\n")
     DataSet.create_dataset("d", id_="d")
     response = _import(staff_api, "d", format="images", root="imgs")
-    assert response.status_code == 400 and "leads out of the data roots" in response.json()["message"]
+    assert response.status_code == 400
+    assert "leads out of the data roots" in response.json()["message"]
     response = _import(staff_api, "d", format="images", root="imgs", skip_invalid=True)
-    assert response.status_code == 200 and response.json()["num_images"] == 1
+    assert response.status_code == 200
+    assert response.json()["num_images"] == 1
     os.unlink(root / "imgs" / "b.jpg")
     (root / "labels").mkdir()
     (outside / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     (root / "labels" / "a.txt").symlink_to(outside / "a.txt")
     response = _import(staff_api, "d", format="yolo", images="imgs", classes="classes.txt", labels="labels")
-    assert response.status_code == 400 and response.json()["detail"]["file"].endswith("labels/a.txt")
+    assert response.status_code == 400
+    assert response.json()["detail"]["file"].endswith("labels/a.txt")
     # The operator on the shell may use the same tree.
     call_command(
         "import_yolo",
@@ -250,14 +257,16 @@ def test_export_does_not_overwrite_unless_asked(root, staff_api, small, kind, ou
     else:
         target.write_text("keep me")
     response = _export(staff_api, "small", format=kind, output=output)
-    assert response.status_code == 409 and response.json()["code"] == 409100, response.content
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == 409100, response.content
     assert response.json()["detail"]["field"] == "output"
     assert (target / "mine.txt" if kind == "yolo" else target).read_text() == "keep me"
     assert sorted(p.name for p in root.iterdir()) == [output]  # no temporary files left behind
     response = _export(staff_api, "small", format=kind, output=output, overwrite=True)
     assert response.status_code == 200, response.content
     if kind == "yolo":
-        assert (target / "labels" / "a.txt").exists() and (target / "mine.txt").read_text() == "keep me"
+        assert (target / "labels" / "a.txt").exists()
+        assert (target / "mine.txt").read_text() == "keep me"
     else:
         assert target.read_text() != "keep me"
 
@@ -268,7 +277,8 @@ def test_tsv_export_does_not_overwrite_an_existing_sidecar(root, staff_api, smal
     small.finish_batch_add_image()
     (root / "e.det.pred").write_text("keep me")
     response = _export(staff_api, "small", format="tsv", output="e.tsv")
-    assert response.status_code == 409 and not (root / "e.tsv").exists()
+    assert response.status_code == 409
+    assert not (root / "e.tsv").exists()
     assert (root / "e.det.pred").read_text() == "keep me"
 
 
@@ -308,7 +318,8 @@ def test_yolo_export_keeps_crafted_file_names_inside_the_output(root, staff_api,
     _dataset_with_file_names(names)
     response = _export(staff_api, "crafted", format="yolo", output="out")
     assert response.status_code == 200, response.content
-    assert response.json()["images"] == len(names) and response.json()["renamed_label_files"] == 1
+    assert response.json()["images"] == len(names)
+    assert response.json()["renamed_label_files"] == 1
     tree = _tree(root / "out")
     assert sorted(tree) == [
         "classes.txt",
@@ -320,8 +331,10 @@ def test_yolo_export_keeps_crafted_file_names_inside_the_output(root, staff_api,
         "labels/sub/b.txt",
         "labels/x.txt",
     ]
-    assert tree["labels/a.txt"].startswith("0 0.13 ") and tree["labels/a__4.txt"].startswith("0 0.14 ")
-    assert not (tmp_path / "x.txt").exists() and not (tmp_path / "data" / "x.txt").exists()
+    assert tree["labels/a.txt"].startswith("0 0.13 ")
+    assert tree["labels/a__4.txt"].startswith("0 0.14 ")
+    assert not (tmp_path / "x.txt").exists()
+    assert not (tmp_path / "data" / "x.txt").exists()
     # The same dataset always gives the same files.
     assert _export(staff_api, "crafted", format="yolo", output="again").status_code == 200
     assert _tree(root / "again") == tree
@@ -346,11 +359,13 @@ def test_tsv_export_copies_no_bytes_from_files_outside_the_roots(root, outside, 
     image.batch_add_annotation("cat", bbox=(1, 1, 2, 2), alpha_uri=_range_url(secret, 0, len(SECRET)))
     dataset.finish_batch_add_image()
     response = _export(staff_api, "urls", format="tsv", output="urls.tsv")
-    assert response.status_code == 200 and response.json()["unread_local_files"] == 2
+    assert response.status_code == 200
+    assert response.json()["unread_local_files"] == 2
     text = (root / "urls.tsv").read_text()
     assert SECRET not in text
     _key, line, content = text.rstrip("\n").split("\t")
-    assert content == _range_url(secret, 0, len(SECRET)) and "alpha" not in json.loads(line)["objects"][0]
+    assert content == _range_url(secret, 0, len(SECRET))
+    assert "alpha" not in json.loads(line)["objects"][0]
 
 
 def test_tsv_export_copies_inline_images_of_files_inside_the_roots(root, staff_api):
@@ -360,7 +375,8 @@ def test_tsv_export_copies_inline_images_of_files_inside_the_roots(root, staff_a
     dataset.batch_add_image(_range_url(inline, 0, 12), width=10, height=10, id_=1)
     dataset.finish_batch_add_image()
     response = _export(staff_api, "ok", format="tsv", output="ok.tsv")
-    assert response.status_code == 200 and response.json()["unread_local_files"] == 0
+    assert response.status_code == 200
+    assert response.json()["unread_local_files"] == 0
     assert (root / "ok.tsv").read_text().rstrip("\n").split("\t")[2] == "iVBORw0KGgo="
 
 
@@ -371,11 +387,14 @@ def test_a_json_parse_error_does_not_show_the_file_content(root, staff_api, user
     (root / "bad.json").write_text(f"{SECRET} {{")
     DataSet.create_dataset("d", id_="d")
     response = _import(staff_api, "d", format="coco", ground_truth="bad.json")
-    assert response.status_code == 400 and response.json()["code"] == 400002
-    assert "malformed JSON" in response.json()["message"] and SECRET not in response.content.decode()
+    assert response.status_code == 400
+    assert response.json()["code"] == 400002
+    assert "malformed JSON" in response.json()["message"]
+    assert SECRET not in response.content.decode()
     for client in (staff_api, user_api):
         status = client.get("/api/v1/datasets/d/jobs")
-        assert status.json()["import"]["state"] == "failed" and SECRET not in status.content.decode()
+        assert status.json()["import"]["state"] == "failed"
+        assert SECRET not in status.content.decode()
     assert SECRET not in json.dumps(DataSet.objects.get(pk="d").detail_status)
 
 
@@ -403,7 +422,8 @@ def test_importer_errors_name_file_record_and_field_but_no_content(root, staff_a
         spec |= {"images": str(root / "imgs"), "classes": str(root / "classes.txt"), "labels": str(root / "labels")}
     DataSet.create_dataset("d", id_="d")
     response = _import(staff_api, "d", **spec)
-    assert response.status_code == 400 and response.json()["code"] == 400002, response.content
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == 400002, response.content
     assert response.json()["detail"]["file"].endswith(name)
     assert SECRET not in response.content.decode()
     assert SECRET not in json.dumps(DataSet.objects.get(pk="d").detail_status)
@@ -414,8 +434,10 @@ def test_a_tsv_sidecar_for_other_images_is_refused_without_showing_its_ids(root,
     (root / "d.p.pred").write_text(f'{SECRET}\t{{"objects": []}}\n')
     DataSet.create_dataset("d", id_="d")
     response = _import(staff_api, "d", format="tsv", path=str(root / "d.tsv"))
-    assert response.status_code == 400 and response.json()["detail"]["file"] == str(root / "d.p.pred")
-    assert response.json()["detail"]["record"] == "line 1" and SECRET not in response.content.decode()
+    assert response.status_code == 400
+    assert response.json()["detail"]["file"] == str(root / "d.p.pred")
+    assert response.json()["detail"]["record"] == "line 1"
+    assert SECRET not in response.content.decode()
 
 
 def test_a_yaml_manifest_error_does_not_show_the_manifest(tmp_path):
@@ -439,7 +461,8 @@ def test_job_status_shows_users_no_paths_host_pid_or_reasons(root, staff_api, us
     assert staff_view["export"]["output"] == str(root / "e.json")
     for body in (user_api.get("/api/v1/datasets/small/jobs").json(), user_api.get("/api/v1/datasets/small").json()):
         shown = body if "import" in body else body["detail_status"]
-        assert shown["import"]["state"] == "failed" and shown["export"]["state"] == "ready"
+        assert shown["import"]["state"] == "failed"
+        assert shown["export"]["state"] == "ready"
         assert shown["export"]["images"] == 2
         text = json.dumps(shown)
         for leak in (str(root), "host", "pid", "reason", "attempt", "unknown category_id"):

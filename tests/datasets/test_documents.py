@@ -38,7 +38,8 @@ def test_image_find_one_count_num(images):
 def test_image_update_one_and_many_with_unset(images):
     images.update_one({"id": 1}, set_data={"flag": 2}, unset_data={"url_full_res": ""})
     raw = images.get_collection().find_one({"_id": 1})
-    assert raw["flag"] == 2 and "url_full_res" not in raw
+    assert raw["flag"] == 2
+    assert "url_full_res" not in raw
     images.update_many({"flag": 0}, set_data={"width": 5})
     assert images.count_num({"width": 5}) == 4
     assert images.update_one({"id": 1}) is None
@@ -130,7 +131,8 @@ def test_orm_model_document_api(dataset):
     assert DataSet.objects.get(pk=dataset.pk).num_images == 10
     result = list(DataSet.aggregate([{"$group": {"_id": None, "total": {"$sum": "$num_images"}}}]))
     assert result[0]["total"] == 21
-    assert DataSet.get_cls_id() == "DataSet" and DataSet.get_collection().name == "datasets"
+    assert DataSet.get_cls_id() == "DataSet"
+    assert DataSet.get_collection().name == "datasets"
 
 
 def test_orm_batch_save_save_refresh_delete(dataset):

@@ -58,5 +58,6 @@ def test_dataset_lifecycle_with_1000_images():
 
     DataSet.cascade_delete(fresh)
     assert not DataSet.objects.filter(pk=dataset.pk).exists()
-    assert Label.objects.count() == 0 and Category.objects.count() == 0
+    assert Label.objects.count() == 0
+    assert Category.objects.count() == 0
     assert image_collection_name(dataset.pk) not in mongo.get_database().list_collection_names()

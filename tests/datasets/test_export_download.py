@@ -51,7 +51,8 @@ def _body(response) -> bytes:
 
 def test_download_a_coco_export(pets, roots, client_staff):
     before = client_staff.get(DOWNLOAD)
-    assert before.status_code == 404 and before.json()["code"] == 404060
+    assert before.status_code == 404
+    assert before.json()["code"] == 404060
     _export(client_staff, format="coco", output="out/pets.json")
     response = client_staff.get(DOWNLOAD)
     assert response.status_code == 200
@@ -73,7 +74,8 @@ def test_download_a_tsv_export(pets, roots, client_staff):
 def test_a_yolo_export_comes_as_a_zip_of_its_directory(pets, roots, client_staff):
     _export(client_staff, format="yolo", output="yolo-out", segments=True)
     response = client_staff.get(DOWNLOAD)
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == 'attachment; filename="yolo-out.zip"'
     archive = zipfile.ZipFile(io.BytesIO(_body(response)))
     assert archive.testzip() is None
@@ -82,7 +84,8 @@ def test_a_yolo_export_comes_as_a_zip_of_its_directory(pets, roots, client_staff
         for path in (roots / "yolo-out").rglob("*")
         if path.is_file()
     }
-    assert "yolo-out/classes.txt" in on_disk and len(on_disk) >= 4
+    assert "yolo-out/classes.txt" in on_disk
+    assert len(on_disk) >= 4
     assert {name: archive.read(name) for name in archive.namelist()} == on_disk
 
 
@@ -92,7 +95,8 @@ def test_a_link_out_of_the_roots_is_left_out_of_the_zip(pets, roots, tmp_path, c
     secret.write_text("not yours")
     (roots / "yolo-out" / "labels" / "leak.txt").symlink_to(secret)
     names = zipfile.ZipFile(io.BytesIO(_body(client_staff.get(DOWNLOAD)))).namelist()
-    assert "yolo-out/classes.txt" in names and not any("leak" in name for name in names)
+    assert "yolo-out/classes.txt" in names
+    assert not any("leak" in name for name in names)
 
 
 def test_an_export_written_outside_the_roots_is_refused(pets, tmp_path, client_staff):
@@ -100,30 +104,37 @@ def test_an_export_written_outside_the_roots_is_refused(pets, tmp_path, client_s
     call_command("export_coco", "pets", str(outside), stdout=io.StringIO())
     assert DataSet.objects.get(pk="pets").detail_status["export"]["state"] == "ready"
     response = client_staff.get(DOWNLOAD)
-    assert response.status_code == 403 and response.json()["code"] == 403100
+    assert response.status_code == 403
+    assert response.json()["code"] == 403100
 
 
 def test_running_failed_and_removed_exports(pets, roots, client_staff):
     record = jobs.job_start("pets", "export", format="coco", output=str(roots / "late.json"))
     response = client_staff.get(DOWNLOAD)
-    assert response.status_code == 409 and response.json()["code"] == 409101
+    assert response.status_code == 409
+    assert response.json()["code"] == 409101
     record.fail("disk full")
     response = client_staff.get(DOWNLOAD)
-    assert response.status_code == 404 and response.json()["code"] == 404060
+    assert response.status_code == 404
+    assert response.json()["code"] == 404060
     _export(client_staff, format="coco", output="gone.json")
     (roots / "gone.json").unlink()
     response = client_staff.get(DOWNLOAD)
-    assert response.status_code == 404 and response.json()["code"] == 404060
+    assert response.status_code == 404
+    assert response.json()["code"] == 404060
     missing = client_staff.get("/api/v1/datasets/nope/jobs/export/download")
-    assert missing.status_code == 404 and missing.json()["code"] == 404050
+    assert missing.status_code == 404
+    assert missing.json()["code"] == 404050
 
 
 def test_who_may_download_an_export(pets, client_staff, client_user):
     _export(client_staff, format="coco", output="pets.json")
     anonymous = APIClient().get(DOWNLOAD)
-    assert anonymous.status_code == 401 and anonymous.json()["code"] == 401000
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == 401000
     user = client_user.get(DOWNLOAD)
-    assert user.status_code == 403 and user.json()["code"] == 403000
+    assert user.status_code == 403
+    assert user.json()["code"] == 403000
     assert client_staff.get(DOWNLOAD).status_code == 200
 
 
@@ -145,13 +156,17 @@ def test_the_flags_file_dds_links(pets, client_staff, client_user):
     records = [json.loads(record) for record in records]
     assert [record["id"] for record in records] == [10, 20, 30]
     assert [record["flag"] for record in records] == [0, 1, 0]
-    assert records[0]["time"] == 0 and records[1]["time"] > 0 and list(records[1]) == ["time", "id", "flag"]
+    assert records[0]["time"] == 0
+    assert records[1]["time"] > 0
+    assert list(records[1]) == ["time", "id", "flag"]
     assert lines[1] == f'pets\t{{"time": {records[1]["time"]}, "id": 20, "flag": 1}}'
 
 
 def test_who_may_fetch_the_flags_file(pets, client_user):
     anonymous = APIClient().get(FLAGS)
-    assert anonymous.status_code == 401 and anonymous.json()["code"] == 401000
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == 401000
     assert client_user.get(FLAGS).status_code == 200
     missing = client_user.get("/files/dataset_flags/nope.tsv")
-    assert missing.status_code == 404 and missing.json()["code"] == 404050
+    assert missing.status_code == 404
+    assert missing.json()["code"] == 404050

@@ -49,11 +49,13 @@ def data_roots(settings, tmp_path):
 def test_export_chosen_label_sets(imported, tmp_path):
     export_coco("pets", tmp_path / "user.json", labels=["mine"])
     data = json.loads((tmp_path / "user.json").read_text())
-    assert len(data["annotations"]) == 1 and data["annotations"][0]["image_id"] == 10
+    assert len(data["annotations"]) == 1
+    assert data["annotations"][0]["image_id"] == 10
     assert {c["name"] for c in data["categories"]} == {"cat", "dog", "person"}
     export_coco("pets", tmp_path / "gt-out.json")
     person = next(c for c in json.loads((tmp_path / "gt-out.json").read_text())["categories"] if c["name"] == "person")
-    assert person["keypoints"] == ["nose", "left_eye", "right_eye"] and person["skeleton"] == [[1, 2], [1, 3]]
+    assert person["keypoints"] == ["nose", "left_eye", "right_eye"]
+    assert person["skeleton"] == [[1, 2], [1, 3]]
     with pytest.raises(ImportFormatError, match="no label set named nope"):
         export_coco("pets", tmp_path / "x.json", labels=["nope"])
     assert not (tmp_path / "x.json").exists()
@@ -62,16 +64,19 @@ def test_export_chosen_label_sets(imported, tmp_path):
 def test_export_command_records_the_job(imported, tmp_path):
     call_command("export_coco", "pets", str(tmp_path / "det-out.json"), "--results", "det", stdout=io.StringIO())
     results = json.loads((tmp_path / "det-out.json").read_text())
-    assert results and {"image_id", "category_id", "bbox", "score"} <= set(results[0])
+    assert results
+    assert {"image_id", "category_id", "bbox", "score"} <= set(results[0])
     entry = DataSet.objects.get(pk="pets").detail_status["export"]
-    assert entry["state"] == "ready" and entry["annotations"] == len(results)
+    assert entry["state"] == "ready"
+    assert entry["annotations"] == len(results)
     call_command("export_yolo", "pets", str(tmp_path / "yolo"), stdout=io.StringIO())
     assert (tmp_path / "yolo" / "classes.txt").exists()
     boxes = {len(line.split()) for path in (tmp_path / "yolo" / "labels").iterdir() for line in path.open()}
     assert boxes == {5}
     call_command("export_yolo", "pets", str(tmp_path / "seg"), "--segments", stdout=io.StringIO())
     polygons = {len(line.split()) for path in (tmp_path / "seg" / "labels").iterdir() for line in path.open()}
-    assert polygons and all(count >= 7 and count % 2 for count in polygons)
+    assert polygons
+    assert all(count >= 7 and count % 2 for count in polygons)
     call_command("export_tsv", "pets", str(tmp_path / "tsv" / "pets.tsv"), stdout=io.StringIO())
     assert (tmp_path / "tsv" / "pets.det.pred").exists()
     with pytest.raises(CommandError, match="not found"):
@@ -95,19 +100,23 @@ def test_job_api(imported, tmp_path, staff, user):
         "/api/v1/datasets/pets/jobs/import", {"format": "coco", "ground_truth": str(gt)}, format="json"
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["num_images"] == 2 and response.json()["carried_images"] == 1
+    assert response.json()["num_images"] == 2
+    assert response.json()["carried_images"] == 1
     bad = staff_client.post(
         "/api/v1/datasets/pets/jobs/import",
         {"format": "coco", "ground_truth": str(tmp_path / "none.json")},
         format="json",
     )
-    assert bad.status_code == 400 and bad.json()["code"] == 400002 and "file not found" in bad.json()["message"]
+    assert bad.status_code == 400
+    assert bad.json()["code"] == 400002
+    assert "file not found" in bad.json()["message"]
     response = staff_client.post("/api/v1/datasets/pets/jobs/fnfp", {"with_coco_metrics": False}, format="json")
     assert response.status_code == 200
     response = staff_client.post(
         "/api/v1/datasets/pets/jobs/export", {"format": "coco", "output": str(tmp_path / "e.json")}, format="json"
     )
-    assert response.status_code == 200 and response.json()["images"] == 2
+    assert response.status_code == 200
+    assert response.json()["images"] == 2
     broken = coco_gt(2)
     broken["annotations"][0]["category_id"] = 42
     response = staff_client.post(
@@ -115,12 +124,15 @@ def test_job_api(imported, tmp_path, staff, user):
         {"format": "coco", "ground_truth": str(write_json(tmp_path / "bad.json", broken))},
         format="json",
     )
-    assert response.status_code == 400 and response.json()["detail"]["record"] == "annotations[0]"
+    assert response.status_code == 400
+    assert response.json()["detail"]["record"] == "annotations[0]"
     status = staff_client.get("/api/v1/datasets/pets/jobs").json()
-    assert status["import"]["state"] == "failed" and "unknown category_id" in status["import"]["reason"]
+    assert status["import"]["state"] == "failed"
+    assert "unknown category_id" in status["import"]["reason"]
     status = user_client.get("/api/v1/datasets/pets/jobs").json()
     assert status["import"]["state"] == "failed"
-    assert status["export"]["state"] == "ready" and status["fnfp"]["state"] == "ready"
+    assert status["export"]["state"] == "ready"
+    assert status["fnfp"]["state"] == "ready"
     assert status["FNFPCalculator"] == "ready"
     assert user_client.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050
     assert APIClient().get("/api/v1/datasets/pets/jobs").status_code in (401, 403)
@@ -155,7 +167,9 @@ def test_export_to_an_unwritable_output_is_a_400_not_a_500(imported, tmp_path, s
     )
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["code"] == 400002 and body["detail"]["field"] == "output" and "cannot write" in body["message"]
+    assert body["code"] == 400002
+    assert body["detail"]["field"] == "output"
+    assert "cannot write" in body["message"]
     assert (tmp_path / "out").read_text() == "not a directory"
     assert DataSet.objects.get(pk="pets").detail_status["export"]["state"] == "failed"
 
@@ -169,8 +183,10 @@ def test_export_overwriting_an_existing_directory_is_a_400(imported, tmp_path, s
         {"format": "coco", "output": str(tmp_path / "taken.json"), "overwrite": True},
         format="json",
     )
-    assert response.status_code == 400 and response.json()["detail"]["field"] == "output"
-    assert (tmp_path / "taken.json").is_dir() and list(tmp_path.glob(".taken.json.*")) == []
+    assert response.status_code == 400
+    assert response.json()["detail"]["field"] == "output"
+    assert (tmp_path / "taken.json").is_dir()
+    assert list(tmp_path.glob(".taken.json.*")) == []
 
 
 @pytest.mark.parametrize(
@@ -187,5 +203,6 @@ def test_import_job_with_malformed_predictions_is_a_400(imported, tmp_path, staf
         format="json",
     )
     assert response.status_code == 400, response.content
-    assert response.json()["code"] == 400002 and response.json()["detail"]["field"] == "predictions"
+    assert response.json()["code"] == 400002
+    assert response.json()["detail"]["field"] == "predictions"
     assert Image("pets").count_num({}) == 3  # nothing was imported

@@ -56,11 +56,13 @@ def test_fnfp_hand_computed_case(db):
     assert precisions[0.5]["recall"] == pytest.approx(2 / 3)
     image = Image(dataset.id).find_one({"id": 1})
     assert image.num_fp[det] == {"90": 0, "80": 0, "70": 0, "60": 0, "50": 2, "40": 2, "30": 2, "20": 2, "10": 2}
-    assert image.num_fn[det]["90"] == 2 and image.num_fn[det]["50"] == 1
+    assert image.num_fn[det]["90"] == 2
+    assert image.num_fn[det]["50"] == 1
     cat, dog = category_id_for(dataset.id, "cat"), category_id_for(dataset.id, "dog")
     assert image.num_fp_cat[det][cat] == {key: 1 for key in ("50", "40", "30", "20", "10")}
     assert image.num_fp_cat[det][dog] == {key: 1 for key in ("50", "40", "30", "20", "10")}
-    assert image.num_fn_cat[det][dog]["50"] == 1 and image.num_fn_cat[det][cat]["90"] == 1
+    assert image.num_fn_cat[det][dog]["50"] == 1
+    assert image.num_fn_cat[det][cat]["90"] == 1
     gt_results = [obj.compare_result for obj in image.objects if obj.label_type == "GT"]
     assert [r[gt_result_key(det, "90")] for r in gt_results] == ["OK", "FN", "FN"]
     assert [r[gt_result_key(det, "50")] for r in gt_results] == ["OK", "OK", "FN"]
@@ -104,7 +106,8 @@ def test_fnfp_write_failure_on_the_writer_thread_fails_the_job(db, monkeypatch):
         calculate_fnfp(dataset.id, with_coco_metrics=False)
     stored = DataSet.objects.get(pk=dataset.id)
     assert stored.detail_status[DDS_PROCESSOR_KEY] == "failed"
-    assert stored.detail_status["fnfp"]["state"] == "failed" and "server gone" in stored.detail_status["fnfp"]["reason"]
+    assert stored.detail_status["fnfp"]["state"] == "failed"
+    assert "server gone" in stored.detail_status["fnfp"]["reason"]
     assert Image(dataset.id).find_one({"id": 1}).to_dict() == before
 
 
@@ -146,7 +149,9 @@ def test_crowd_regions_ignore_predictions():
     match = match_image(
         gt, np.array([0]), np.array([True]), np.array([[0.1, 0.1, 0.2, 0.2]]), np.array([0]), np.array([0.9])
     )
-    assert not match.tp[0] and match.ignored[0] and match.gt_match[0] == -1
+    assert not match.tp[0]
+    assert match.ignored[0]
+    assert match.gt_match[0] == -1
     assert box_iou(np.array([[0.1, 0.1, 0.2, 0.2]]), gt, np.array([True]))[0, 0] == pytest.approx(1.0)
 
 
@@ -234,7 +239,9 @@ def test_matching_agrees_with_pycocotools(seed):
     for dt_id in ours_tp:
         assert ours_tp[dt_id] == coco_tp.get(dt_id, False), dt_id
         assert ours_ignored[dt_id] == coco_ignored.get(dt_id, False), dt_id
-    assert checked > 50 and any(ours_tp.values()) and any(ours_ignored.values())
+    assert checked > 50
+    assert any(ours_tp.values())
+    assert any(ours_ignored.values())
 
 
 def test_fnfp_does_not_lose_an_edit_made_while_it_runs(db, monkeypatch):

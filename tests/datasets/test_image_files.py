@@ -65,14 +65,16 @@ def test_serves_the_file_with_validators_and_private_cache(root, client_user):
     assert _body(response) == path.read_bytes()
     assert response["Content-Type"] == "image/jpeg"
     assert response["Accept-Ranges"] == "bytes"
-    assert response["ETag"].startswith('"') and response["Last-Modified"]
+    assert response["ETag"].startswith('"')
+    assert response["Last-Modified"]
     assert response["Cache-Control"].startswith("private, max-age=")
 
 
 def test_anonymous_is_401(root, db):
     _dataset(_jpeg(root / "a.jpg"))
     response = _file(APIClient())
-    assert response.status_code == 401 and response.json()["code"] == 401000
+    assert response.status_code == 401
+    assert response.json()["code"] == 401000
     assert _thumb(APIClient()).status_code == 401
 
 
@@ -92,8 +94,10 @@ def test_head_gives_headers_without_a_body(root, client_user):
     path = _jpeg(root / "a.jpg")
     _dataset(path)
     response = client_user.head("/api/v1/datasets/pics/images/0/file")
-    assert response.status_code == 200 and _body(response) == b""
-    assert response["Content-Length"] == str(path.stat().st_size) and response["ETag"]
+    assert response.status_code == 200
+    assert _body(response) == b""
+    assert response["Content-Length"] == str(path.stat().st_size)
+    assert response["ETag"]
 
 
 def test_an_image_accept_header_is_not_refused(root, client_user):
@@ -124,13 +128,15 @@ def test_range_gives_206_with_the_right_bytes(root, client_user):
     assert response["Content-Range"] == f"bytes 10-29/{len(data)}"
     assert response["Content-Length"] == "20"
     suffix = _file(client_user, Range="bytes=-5")
-    assert suffix.status_code == 206 and _body(suffix) == data[-5:]
+    assert suffix.status_code == 206
+    assert _body(suffix) == data[-5:]
     open_end = _file(client_user, Range=f"bytes={len(data) - 3}-")
     assert _body(open_end) == data[-3:]
     assert open_end["Content-Range"] == f"bytes {len(data) - 3}-{len(data) - 1}/{len(data)}"
     # If-Range with an old validator: the whole file
     stale = _file(client_user, Range="bytes=0-9", **{"If-Range": '"old"'})
-    assert stale.status_code == 200 and _body(stale) == data
+    assert stale.status_code == 200
+    assert _body(stale) == data
 
 
 def test_unsatisfiable_range_is_416(root, client_user):
@@ -153,7 +159,8 @@ def test_file_outside_the_roots_is_refused(root, tmp_path, client_user):
     outside = _jpeg(tmp_path / "outside" / "secret.jpg")
     _dataset(outside)
     response = _file(client_user)
-    assert response.status_code == 403 and response.json()["code"] == 403100
+    assert response.status_code == 403
+    assert response.json()["code"] == 403100
     assert b"\xff\xd8" not in response.content
     assert _thumb(client_user).json()["code"] == 403100
     assert not (tmp_path / "thumbs" / "pics").exists() or not any((tmp_path / "thumbs" / "pics").iterdir())
@@ -165,16 +172,19 @@ def test_symlink_out_of_the_roots_is_refused(root, tmp_path, client_user):
     os.symlink(outside, link)
     _dataset(link)
     response = _file(client_user)
-    assert response.status_code == 403 and response.json()["code"] == 403100
+    assert response.status_code == 403
+    assert response.json()["code"] == 403100
     assert _thumb(client_user).status_code == 403
 
 
 def test_missing_file_is_404061_and_remote_is_redirected(root, client_user):
     _dataset(root / "gone.jpg", "https://example.com/cat.jpg")
     response = _file(client_user, 0)
-    assert response.status_code == 404 and response.json()["code"] == 404061
+    assert response.status_code == 404
+    assert response.json()["code"] == 404061
     remote = _file(client_user, 1)
-    assert remote.status_code == 302 and remote["Location"] == "https://example.com/cat.jpg"
+    assert remote.status_code == 302
+    assert remote["Location"] == "https://example.com/cat.jpg"
     assert _thumb(client_user, 1)["Location"] == "https://example.com/cat.jpg"
     assert _file(client_user, 7).json()["code"] == 404053
 
@@ -194,10 +204,12 @@ def test_inline_tsv_image_is_decoded_and_served(root, tmp_path, client_user):
     picture = _jpeg(tmp_path / "src.jpg", size=(300, 100)).read_bytes()
     _dataset(_inline_tsv(root / "set.tsv", picture), _inline_tsv(tmp_path / "outside" / "set.tsv", picture))
     response = _file(client_user, 0)
-    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
     assert _body(response) == picture
     part = _file(client_user, 0, Range="bytes=2-5")
-    assert part.status_code == 206 and _body(part) == picture[2:6]
+    assert part.status_code == 206
+    assert _body(part) == picture[2:6]
     assert _file(client_user, 0, **{"If-None-Match": response["ETag"]}).status_code == 304
     with PILImage.open(io.BytesIO(_body(_thumb(client_user, 0, size=128)))) as thumb:
         assert thumb.size == (128, 43)
@@ -220,7 +232,8 @@ def test_a_non_image_file_is_not_served_as_html(root, client_user):
     page.write_text("<script>alert(1)</script>")
     _dataset(page)
     response = _file(client_user)
-    assert response.status_code == 200 and response["Content-Type"] == "application/octet-stream"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
@@ -228,7 +241,8 @@ def test_thumbnail_follows_exif_rotation(root, client_user):
     # stored 40x20 landscape, EXIF orientation 6 (rotate 90°): shown 20x40 portrait
     _dataset(_jpeg(root / "rotated.jpg", size=(400, 200), orientation=6))
     response = _thumb(client_user, size=128)
-    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
     with PILImage.open(io.BytesIO(_body(response))) as picture:
         assert picture.size == (64, 128)
 
@@ -237,7 +251,8 @@ def test_thumbnail_size_must_be_allowed(root, client_user):
     _dataset(_jpeg(root / "a.jpg"))
     for size in (100, "abc", -256, "²", "0256"):
         response = _thumb(client_user, size=size)
-        assert response.status_code == 400 and response.json()["code"] == 400002
+        assert response.status_code == 400
+        assert response.json()["code"] == 400002
 
 
 def test_corrupt_file_gives_a_placeholder_and_a_warning(root, client_user, caplog):
@@ -247,12 +262,14 @@ def test_corrupt_file_gives_a_placeholder_and_a_warning(root, client_user, caplo
     with caplog.at_level(logging.WARNING, logger="datasets.image_files"):
         response = _thumb(client_user, 0)
         missing = _thumb(client_user, 1)
-    assert response.status_code == 200 and missing.status_code == 200
+    assert response.status_code == 200
+    assert missing.status_code == 200
     with PILImage.open(io.BytesIO(_body(response))) as picture:
         assert picture.size == (256, 256)
     assert "no-cache" in response["Cache-Control"]
     messages = [record.getMessage() for record in caplog.records]
-    assert any("image 0" in message for message in messages) and any("image 1" in message for message in messages)
+    assert any("image 0" in message for message in messages)
+    assert any("image 1" in message for message in messages)
 
 
 def test_thumbnail_is_cached_and_remade_when_the_source_changes(root, tmp_path, client_user):
@@ -264,11 +281,12 @@ def test_thumbnail_is_cached_and_remade_when_the_source_changes(root, tmp_path, 
     mtime = made.stat().st_mtime_ns
     os.utime(made, ns=(mtime - 10**9, mtime - 10**9))  # so a rewrite would be visible
     second = _thumb(client_user)
-    assert second.status_code == 200 and _body(second) == _body(first)
+    assert second.status_code == 200
+    assert _body(second) == _body(first)
     assert made.stat().st_mtime_ns == mtime - 10**9
+    assert _thumb(client_user).status_code == 200
     assert (
-        _thumb(client_user)
-        and client_user.get(
+        client_user.get(
             "/api/v1/datasets/pics/images/0/thumbnail?size=256", headers={"If-None-Match": second["ETag"]}
         ).status_code
         == 304
@@ -278,7 +296,8 @@ def test_thumbnail_is_cached_and_remade_when_the_source_changes(root, tmp_path, 
     with PILImage.open(io.BytesIO(_body(_thumb(client_user)))) as picture:
         assert picture.size == (128, 256)
     (remade,) = list((tmp_path / "thumbs" / "pics").glob("0-256-*.jpg"))
-    assert remade != made and not made.exists()
+    assert remade != made
+    assert not made.exists()
 
 
 def test_image_api_gives_the_served_urls(root, client_user):

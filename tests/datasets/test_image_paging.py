@@ -36,7 +36,8 @@ def test_numbered_pages_count_and_continue_from_the_collection(client_user, stal
     assert body["next_cursor"] == 4
     assert walk(client_user, url, {"page": 1, "page_size": 5}) == list(range(12))
     last = client_user.get(url, {"page": 3, "page_size": 5}).json()
-    assert [image["id"] for image in last["results"]] == [10, 11] and last["next_cursor"] is None
+    assert [image["id"] for image in last["results"]] == [10, 11]
+    assert last["next_cursor"] is None
 
 
 def test_a_stored_count_larger_than_the_data_ends_the_pages_with_the_data(client_user, stale_dataset):

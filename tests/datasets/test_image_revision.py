@@ -153,7 +153,8 @@ def test_fnfp_redoes_images_a_reimport_swapped_in_while_it_runs(db, monkeypatch,
     assert result.retried_images == 2
     for image in Image(dataset.id).find_many({}):
         preds = [o for o in image.objects if o.label_type == "Pred"]
-        assert preds and all(o.conf == 0.9 for o in preds)
+        assert preds
+        assert all(o.conf == 0.9 for o in preds)
         assert all(o.compare_result for o in preds)
 
 

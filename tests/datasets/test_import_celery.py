@@ -73,7 +73,8 @@ def test_import_runs_through_a_celery_worker(worker, tmp_path):
     }
     with override_settings(DDS_DATA_ROOTS=[tmp_path]):  # queued as the API queues it: confined to the roots
         outcome = submit_import(spec)
-    assert outcome["queued"] is True and outcome["task_id"]
+    assert outcome["queued"] is True
+    assert outcome["task_id"]
     assert DataSet.objects.get(pk="celery1").status == "waiting"  # created before queueing, so it can be followed
     deadline = time.monotonic() + 90
     entry = None
@@ -83,7 +84,9 @@ def test_import_runs_through_a_celery_worker(worker, tmp_path):
             break
         assert worker.poll() is None, worker.stderr.read().decode()[-3000:]
         time.sleep(0.2)
-    assert entry and entry["state"] == "ready", entry
+    assert entry, entry
+    assert entry["state"] == "ready", entry
     assert entry["pid"] != os.getpid()  # it really ran in the worker
     dataset = DataSet.objects.get(pk="celery1")
-    assert dataset.status == "ready" and dataset.num_images == 3
+    assert dataset.status == "ready"
+    assert dataset.num_images == 3

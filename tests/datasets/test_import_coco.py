@@ -63,7 +63,9 @@ def _import(tmp_path: Path, gt: dict, *, results: list | None = None, dataset_id
 def test_coco_import_maps_every_annotation_kind(db, tmp_path):
     gt = coco_gt(4)
     dataset, result = _import(tmp_path, gt, results=coco_results(gt))
-    assert result.num_images == 4 and dataset.num_images == 4 and dataset.status == "ready"
+    assert result.num_images == 4
+    assert dataset.num_images == 4
+    assert dataset.status == "ready"
     assert set(dataset.object_types) == {"Classification", "Detection", "Segmentation", "Mask", "KeyPoints"}
     assert dataset.cover_url == "http://images.example/img1.png"
     assert {c.name for c in Category.objects.filter(dataset_id=dataset.id)} == {"cat", "dog", "person"}
@@ -72,16 +74,19 @@ def test_coco_import_maps_every_annotation_kind(db, tmp_path):
         ("det", "Pred"),
     }
     image = Image(dataset.id).find_one({"id": 10})
-    assert image.width == 100 and image.idx == 0
+    assert image.width == 100
+    assert image.idx == 0
     assert json.loads(image.metadata)["license"] == 3
     gt_objects = [o for o in image.objects if o.label_type == "GT"]
     box = next(o for o in gt_objects if o.segmentation)
     assert box.bounding_box == pytest.approx({"xmin": 0.1, "ymin": 0.125, "xmax": 0.4, "ymax": 0.375})
     assert box.segmentation == "10,10,40,10,40,30,10,30"
     crowd = next(o for o in gt_objects if o.is_group)
-    assert crowd.mask["size"] == [80, 100] and crowd.bounding_box  # uncompressed RLE -> compressed + box
+    assert crowd.mask["size"] == [80, 100]
+    assert crowd.bounding_box  # uncompressed RLE -> compressed + box
     person = next(o for o in gt_objects if o.points)
-    assert person.point_names == ["nose", "left_eye", "right_eye"] and person.lines == [0, 1, 0, 2]
+    assert person.point_names == ["nose", "left_eye", "right_eye"]
+    assert person.lines == [0, 1, 0, 2]
     assert person.points[:6] == [5.0, 5.0, 0.0, 1.0, 2, 1.0]
     preds = [o for o in image.objects if o.label_type == "Pred"]
     assert {p.conf for p in preds} == {0.9, 0.3}
@@ -95,7 +100,8 @@ def test_coco_captions_file(db, tmp_path):
     }
     dataset, _ = _import(tmp_path, gt)
     (obj,) = Image(dataset.id).find_one({"id": 1}).objects
-    assert obj.caption == "a cat on a mat" and obj.category_name == ""
+    assert obj.caption == "a cat on a mat"
+    assert obj.category_name == ""
 
 
 def test_coco_round_trip(db, tmp_path):
@@ -104,7 +110,8 @@ def test_coco_round_trip(db, tmp_path):
     export_coco(dataset.id, tmp_path / "out" / "gt.json")
     export_coco(dataset.id, tmp_path / "out" / "det.json", results="det")
     exported = json.loads((tmp_path / "out" / "gt.json").read_text())
-    assert len(exported["images"]) == 5 and isinstance(json.loads((tmp_path / "out" / "det.json").read_text()), list)
+    assert len(exported["images"]) == 5
+    assert isinstance(json.loads((tmp_path / "out" / "det.json").read_text()), list)
     again = DataSet.get_importing_dataset("again", id_="ds2")
     run_import(
         again,
@@ -125,9 +132,11 @@ def test_reimport_keeps_user_annotations_and_flags_by_coco_id(db, tmp_path):
     gt["images"] = [img for img in reversed(gt["images"]) if img["id"] != 40]
     gt["annotations"] = [ann for ann in gt["annotations"] if ann["image_id"] != 40]
     dataset, result = _import(tmp_path, gt)
-    assert result.carried_images == 1 and result.num_images == 3
+    assert result.carried_images == 1
+    assert result.num_images == 3
     image = Image(dataset.id).find_one({"id": 30})
-    assert image.flag == 1 and image.flag_ts > 0
+    assert image.flag == 1
+    assert image.flag_ts > 0
     assert [(o.label_name, o.label_type) for o in image.objects if o.label_type == "User"] == [("mine", "User")]
     assert "User" in {lb.type for lb in Label.objects.filter(dataset_id=dataset.id)}
 
@@ -151,7 +160,8 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner._Writer, "put", put_while_someone_works)
     _, result = _import(tmp_path, coco_gt(4), batch_size=2)
-    assert result.carried_images == 1 and result.late_user_edits == 2
+    assert result.carried_images == 1
+    assert result.late_user_edits == 2
     late = [o for o in Image(dataset.id).find_one({"id": 20}).objects if o.label_type == "User"]
     assert [o.caption for o in late] == ["late"]
     assert not [o for o in Image(dataset.id).find_one({"id": 10}).objects if o.label_type == "User"]
@@ -218,7 +228,8 @@ def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monke
     assert _snapshot(dataset.id) == before
     assert sorted(Label.objects.filter(dataset_id=dataset.id).values_list("name", flat=True)) == labels_before
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
-    assert entry["state"] == "failed" and entry["reason"] == "RuntimeError"  # its text is not stored
+    assert entry["state"] == "failed"
+    assert entry["reason"] == "RuntimeError"  # its text is not stored
     assert not _stagings(dataset.id)
 
 
@@ -279,7 +290,8 @@ def _kill_import_midway(dataset_id: str, tmp_path: Path):
                 break
             time.sleep(0.05)
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
-        assert collection is not None and collection.estimated_document_count() >= 500
+        assert collection is not None
+        assert collection.estimated_document_count() >= 500
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:
@@ -322,13 +334,15 @@ def test_interrupted_swap_is_rolled_forward(db, tmp_path, monkeypatch):
         monkeypatch, lambda: run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(gt_path)))
     )
     entry = DataSet.objects.get(pk=dataset.id).detail_status["import"]
-    assert entry["state"] == "swapping" and DataSet.objects.get(pk=dataset.id).num_images == 2
+    assert entry["state"] == "swapping"
+    assert DataSet.objects.get(pk=dataset.id).num_images == 2
     assert _stagings(dataset.id) == [entry["staging"]]
     assert not Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     mongo.get_collection("datasets").update_one({"_id": dataset.id}, {"$set": {"detail_status.import.pid": 2**22 + 7}})
     assert import_status(dataset.id)["state"] == "ready"
     rolled = DataSet.objects.get(pk=dataset.id)
-    assert rolled.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert rolled.num_images == 3
+    assert Image(dataset.id).count_num({}) == 3
     assert Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     assert "pending" not in rolled.detail_status["import"]
 
@@ -356,8 +370,11 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
     renames = []
     monkeypatch.setattr(runner, "_rename", lambda source, target: renames.append(source))
     dataset, result = _import(tmp_path, coco_gt(3))
-    assert renames == [] and result.num_images == 3
-    assert dataset.status == "ready" and dataset.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert renames == []
+    assert result.num_images == 3
+    assert dataset.status == "ready"
+    assert dataset.num_images == 3
+    assert Image(dataset.id).count_num({}) == 3
     assert dataset.detail_status["import"]["mode"] == runner.DIRECT
     assert not _stagings(dataset.id)
     indexes = {
@@ -367,7 +384,8 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
     # A re-import of a dataset with images goes through the staging collection again.
     monkeypatch.undo()
     dataset, _ = _import(tmp_path, coco_gt(4))
-    assert "mode" not in dataset.detail_status["import"] and Image(dataset.id).count_num({}) == 4
+    assert "mode" not in dataset.detail_status["import"]
+    assert Image(dataset.id).count_num({}) == 4
 
 
 def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, monkeypatch):
@@ -379,12 +397,17 @@ def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, mo
         _import(tmp_path, gt, results=coco_results(gt), batch_size=2)
     row = DataSet.objects.get(pk=dataset.id)
     entry = row.detail_status["import"]
-    assert entry["state"] == "failed" and entry["mode"] == runner.DIRECT and entry["reason"] == "RuntimeError"
+    assert entry["state"] == "failed"
+    assert entry["mode"] == runner.DIRECT
+    assert entry["reason"] == "RuntimeError"
     assert _new_dataset_state(dataset.id) == before
-    assert row.status == "failed" and Image(dataset.id).count_num({}) == 0
+    assert row.status == "failed"
+    assert Image(dataset.id).count_num({}) == 0
     monkeypatch.undo()
     dataset, result = _import(tmp_path, gt, results=coco_results(gt))
-    assert result.num_images == 6 and dataset.status == "ready" and Image(dataset.id).count_num({}) == 6
+    assert result.num_images == 6
+    assert dataset.status == "ready"
+    assert Image(dataset.id).count_num({}) == 6
 
 
 @pytest.mark.slow  # a subprocess imports 6,000 images until it is killed
@@ -394,11 +417,13 @@ def test_killed_direct_import_process_restores_the_empty_dataset(db, tmp_path):
     live = _kill_import_midway(dataset.id, tmp_path)
     assert live.name == image_collection_name(dataset.id)
     row = DataSet.objects.get(pk=dataset.id)
-    assert row.status == "importing" and row.detail_status["import"]["state"] == "running"
+    assert row.status == "importing"
+    assert row.detail_status["import"]["state"] == "running"
     assert row.detail_status["import"]["mode"] == runner.DIRECT
     # The dead attempt is closed the next time anyone looks, and its half-written images dropped.
     assert import_status(dataset.id)["state"] == "failed"
-    assert DataSet.objects.get(pk=dataset.id).status == "failed" and live.estimated_document_count() == 0
+    assert DataSet.objects.get(pk=dataset.id).status == "failed"
+    assert live.estimated_document_count() == 0
     assert _new_dataset_state(dataset.id) == before
 
 
@@ -415,12 +440,16 @@ def test_interrupted_direct_swap_is_rolled_forward(db, tmp_path, monkeypatch):
     )
     row = DataSet.objects.get(pk=dataset.id)
     entry = row.detail_status["import"]
-    assert entry["state"] == "swapping" and entry["mode"] == runner.DIRECT and not row.num_images
+    assert entry["state"] == "swapping"
+    assert entry["mode"] == runner.DIRECT
+    assert not row.num_images
     assert not Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     mongo.get_collection("datasets").update_one({"_id": dataset.id}, {"$set": {"detail_status.import.pid": 2**22 + 7}})
     assert import_status(dataset.id)["state"] == "ready"
     rolled = DataSet.objects.get(pk=dataset.id)
-    assert rolled.status == "ready" and rolled.num_images == 3 and Image(dataset.id).count_num({}) == 3
+    assert rolled.status == "ready"
+    assert rolled.num_images == 3
+    assert Image(dataset.id).count_num({}) == 3
     assert Category.objects.filter(dataset_id=dataset.id, name="bird").exists()
     assert "pending" not in rolled.detail_status["import"]
 
@@ -463,9 +492,11 @@ def test_bad_input_fails_whole_import_and_names_file_record_field(db, tmp_path, 
     with pytest.raises(ImportFormatError) as excinfo:
         run_import(DataSet.objects.get(pk=dataset.id), CocoImporter(str(path)))
     error = excinfo.value
-    assert message in str(error) and error.detail["file"] == str(path)
+    assert message in str(error)
+    assert error.detail["file"] == str(path)
     if field:
-        assert error.detail["field"] == field and error.detail["record"]
+        assert error.detail["field"] == field
+        assert error.detail["record"]
     assert error.code == 400002
     assert _snapshot(dataset.id) == before
     assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["state"] == "failed"
@@ -479,12 +510,14 @@ def test_missing_image_file_and_results_for_another_dataset(db, tmp_path):
     dataset = DataSet.get_importing_dataset("files", id_="files")
     with pytest.raises(ImportFormatError, match="not found under the image root") as excinfo:
         run_import(dataset, CocoImporter(str(path), image_root=str(images)))
-    assert excinfo.value.detail["record"] == "images[1]" and excinfo.value.detail["field"] == "file_name"
+    assert excinfo.value.detail["record"] == "images[1]"
+    assert excinfo.value.detail["field"] == "file_name"
     assert DataSet.objects.get(pk="files").status == "failed"
     other = coco_results({"annotations": [{"image_id": 5000, "category_id": 1, "bbox": [1, 1, 2, 2]}]})
     with pytest.raises(ImportFormatError, match=r"image_id is not an image of gt\.json") as excinfo:
         _import(tmp_path, coco_gt(2), results=other, dataset_id="files")
-    assert excinfo.value.detail["file"].endswith("det.json") and excinfo.value.detail["record"] == "results[0]"
+    assert excinfo.value.detail["file"].endswith("det.json")
+    assert excinfo.value.detail["record"] == "results[0]"
 
 
 def test_missing_file_is_a_clear_error(db, tmp_path):
@@ -498,7 +531,8 @@ def test_skip_invalid_skips_bad_records_and_counts_them(db, tmp_path):
     gt["annotations"][2]["bbox"] = [95, 0, 30, 10]
     gt["images"].append(dict(gt["images"][0]))
     dataset, result = _import(tmp_path, gt, skip_invalid=True)
-    assert result.skipped == 3 and result.num_images == 3
+    assert result.skipped == 3
+    assert result.num_images == 3
     assert len(result.skipped_examples) == 3
     assert DataSet.objects.get(pk=dataset.id).detail_status["import"]["skipped"] == 3
 
@@ -514,7 +548,9 @@ def test_import_coco_command_with_yaml_manifest(db, tmp_path):
     )
     call_command("import_coco", "--manifest", str(manifest), "--dataset-id", "cmd", verbosity=0)
     dataset = DataSet.objects.get(pk="cmd")
-    assert dataset.name == "pets" and dataset.num_images == 2 and dataset.type == "coco2017"
+    assert dataset.name == "pets"
+    assert dataset.num_images == 2
+    assert dataset.type == "coco2017"
     assert Image("cmd").find_one({"id": 10}).url.startswith("/files/local_files/")
     outcome = run_import_spec(
         {
@@ -546,5 +582,7 @@ def test_opening_a_spool_removes_only_the_spools_of_dead_processes(tmp_path, mon
         path.mkdir()
     with Spool():
         assert len(list(tmp_path.glob(f"dds-spool-{os.getpid()}-*"))) == 1
-    assert not dead.exists() and alive.exists() and unrelated.exists()
+    assert not dead.exists()
+    assert alive.exists()
+    assert unrelated.exists()
     assert not list(tmp_path.glob(f"dds-spool-{os.getpid()}-*"))

@@ -10,14 +10,16 @@ from dds_site.documents import current_ts
 def test_job_slot_is_exclusive_and_stale_entries_are_taken_over(db):
     DataSet.create_dataset("d", id_="d1")
     first = jobs.job_start("d1", "export")
-    assert first is not None and jobs.job_start("d1", "export") is None  # this process is alive
+    assert first is not None
+    assert jobs.job_start("d1", "export") is None  # this process is alive
     entry = jobs.job_entry("d1", "export")
     # Another host that stopped sending heartbeats long ago.
     old = current_ts() - (jobs.stale_after_s() + 5) * 1000
     remote = {**entry, "host": "elsewhere", "heartbeat_ts": old}
     DataSet.objects.filter(pk="d1").update(detail_status={"export": remote})
     second = jobs.job_start("d1", "export")
-    assert second is not None and second.attempt != first.attempt
+    assert second is not None
+    assert second.attempt != first.attempt
     assert not first.update(progress=5)  # the old attempt can no longer write
     second.finish(images=3)
     assert jobs.job_entry("d1", "export")["state"] == "ready"

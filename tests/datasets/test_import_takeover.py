@@ -111,7 +111,8 @@ def test_an_import_whose_failure_could_not_be_recorded_frees_its_slot_once_its_h
         _import(tmp_path, 6, batch_size=2)
     monkeypatch.undo()  # the database is back; this process (a web worker, say) lives on
     entry = jobs.job_entry(dataset_id, "import")
-    assert entry["state"] == "running" and entry["pid"] == os.getpid()
+    assert entry["state"] == "running"
+    assert entry["pid"] == os.getpid()
     with pytest.raises(ImportInProgress):  # its heartbeat is recent: it might still be running
         _import(tmp_path, 3)
     deadline = time.monotonic() + 20
@@ -119,7 +120,8 @@ def test_an_import_whose_failure_could_not_be_recorded_frees_its_slot_once_its_h
         assert time.monotonic() < deadline, "the failed attempt still beats"
         time.sleep(0.1)
     result = _import(tmp_path, 3)
-    assert result.num_images == 3 and _image_ids(dataset_id) == [10, 20, 30]
+    assert result.num_images == 3
+    assert _image_ids(dataset_id) == [10, 20, 30]
     assert jobs.job_entry(dataset_id, "import")["state"] == "ready"
     assert _stagings(dataset_id) == []  # the dead attempt's staging went with it
 
@@ -132,7 +134,8 @@ def test_a_live_process_with_a_stale_heartbeat_loses_the_slot(db, tmp_path):
     stale = current_ts() - (jobs.stale_after_s() + 5) * 1000
     _running_entry(dataset_id, pid=os.getpid(), heartbeat_ts=stale, staging=dead)
     result = _import(tmp_path, 3)
-    assert result.num_images == 3 and _image_ids(dataset_id) == [10, 20, 30]
+    assert result.num_images == 3
+    assert _image_ids(dataset_id) == [10, 20, 30]
     assert _stagings(dataset_id) == []
 
 
@@ -166,18 +169,22 @@ def test_late_writes_of_a_taken_over_attempt_reach_neither_the_next_attempt_nor_
     monkeypatch.setattr(jobs, "job_start", job_start)
     with pytest.raises(ImportInProgress, match="took over"):
         _import(tmp_path, 6, batch_size=2)
-    assert frozen["late"] and frozen["b"].num_images == 3
+    assert frozen["late"]
+    assert frozen["b"].num_images == 3
     assert _image_ids(dataset_id) == [10, 20, 30]
     row = DataSet.objects.get(pk=dataset_id)
-    assert row.num_images == 3 and row.detail_status["import"]["state"] == "ready"
+    assert row.num_images == 3
+    assert row.detail_status["import"]["state"] == "ready"
     assert row.detail_status["import"]["attempt"] != frozen["entry"]["attempt"]
     # Nothing A's record writes lands any more: not its journal, not the dataset fields of a swap.
     record = frozen["record"]
     assert record.attempt == frozen["entry"]["attempt"]
-    assert not record.update(state=jobs.SWAPPING, pending={}) and not record.fail("late")
+    assert not record.update(state=jobs.SWAPPING, pending={})
+    assert not record.fail("late")
     assert not record.finish_with(dataset_fields={"num_images": 999})
     row = DataSet.objects.get(pk=dataset_id)
-    assert row.num_images == 3 and row.detail_status["import"]["state"] == "ready"
+    assert row.num_images == 3
+    assert row.detail_status["import"]["state"] == "ready"
     assert _stagings(dataset_id) == []  # A dropped its own staging when it found itself taken over
 
 
@@ -208,13 +215,15 @@ def test_a_late_write_into_a_dead_attempts_staging_does_not_appear_in_the_next_i
 
     monkeypatch.setattr(runner._Writer, "put", put)
     result = _import(tmp_path, 4, batch_size=2)
-    assert late and result.num_images == 4
+    assert late
+    assert result.num_images == 4
     assert _image_ids(dataset_id) == [10, 20, 30, 40]
     # The late batch left an orphan; the next import drops it.
     monkeypatch.undo()
     assert _stagings(dataset_id) == [dead]
     _import(tmp_path, 3)
-    assert _stagings(dataset_id) == [] and _image_ids(dataset_id) == [10, 20, 30]
+    assert _stagings(dataset_id) == []
+    assert _image_ids(dataset_id) == [10, 20, 30]
 
 
 def test_deleting_a_dataset_drops_its_staging_collections(db, tmp_path):
@@ -251,7 +260,8 @@ def test_an_interrupted_swap_of_an_earlier_version_is_rolled_forward(db, tmp_pat
         },
     )
     assert import_status(dataset_id)["state"] == "ready"
-    assert _image_ids(dataset_id) == [10, 20, 30] and DataSet.objects.get(pk=dataset_id).num_images == 3
+    assert _image_ids(dataset_id) == [10, 20, 30]
+    assert DataSet.objects.get(pk=dataset_id).num_images == 3
     assert _stagings(dataset_id) == []
 
 
@@ -339,7 +349,8 @@ def test_a_swap_finished_by_its_own_attempt_during_the_recovery_is_rolled_forwar
 
     monkeypatch.setattr(runner, "_rename", renamed_by_the_attempt_first)
     assert import_status(dataset_id)["state"] == "ready"
-    assert _image_ids(dataset_id) == [10, 20, 30] and _stagings(dataset_id) == []
+    assert _image_ids(dataset_id) == [10, 20, 30]
+    assert _stagings(dataset_id) == []
 
 
 def test_after_a_dead_direct_import_the_next_one_goes_through_staging(db, tmp_path, monkeypatch):
@@ -351,7 +362,9 @@ def test_after_a_dead_direct_import_the_next_one_goes_through_staging(db, tmp_pa
     live.insert_many(_late_docs(3))
     _running_entry(dataset_id, pid=DEAD_PID, heartbeat_ts=current_ts(), mode=runner.DIRECT)
     closed = import_status(dataset_id)  # someone looked: the dead attempt is closed, its images dropped
-    assert closed["state"] == "failed" and closed["abandoned"] and live.estimated_document_count() == 0
+    assert closed["state"] == "failed"
+    assert closed["abandoned"]
+    assert live.estimated_document_count() == 0
     assert DataSet.objects.get(pk=dataset_id).status == "failed"
     original_put = runner._Writer.put
     late: list = []
@@ -364,5 +377,9 @@ def test_after_a_dead_direct_import_the_next_one_goes_through_staging(db, tmp_pa
     monkeypatch.setattr(runner._Writer, "put", put)
     _import(tmp_path, 4, batch_size=2)
     entry = jobs.job_entry(dataset_id, "import")
-    assert late and "mode" not in entry and entry["staging"] and entry["state"] == "ready"
-    assert _image_ids(dataset_id) == [10, 20, 30, 40] and _stagings(dataset_id) == []
+    assert late
+    assert "mode" not in entry
+    assert entry["staging"]
+    assert entry["state"] == "ready"
+    assert _image_ids(dataset_id) == [10, 20, 30, 40]
+    assert _stagings(dataset_id) == []

@@ -103,15 +103,18 @@ def test_tsv_import_with_inline_images_non_ascii_and_sidecar(db, tmp_path):
     result = run_import(dataset, TsvImporter(str(path)))
     assert result.num_images == 2
     a, b = Image("tsv1").find_one({"id": 0}), Image("tsv1").find_one({"id": 1})
-    assert a.url == "http://img/a.jpg" and (a.width, a.height) == (100, 50)
+    assert a.url == "http://img/a.jpg"
+    assert (a.width, a.height) == (100, 50)
     assert [(o.label_name, o.label_type, o.category_name) for o in a.objects] == [
         ("GroundTruth", "GT", "cat"),
         ("yolo", "Pred", "cat"),
     ]  # the class-less object is skipped, as DDS
     assert a.objects[0].bounding_box == pytest.approx({"xmin": 0.1, "ymin": 0.2, "xmax": 0.5, "ymax": 0.6})
-    assert a.objects[0].segmentation == "10,10,40,10,40,30" and a.objects[1].conf == 0.8
+    assert a.objects[0].segmentation == "10,10,40,10,40,30"
+    assert a.objects[1].conf == 0.8
     # Byte offsets survive the non-ASCII text earlier on the lines.
-    assert base64.b64decode(_range_bytes(b.url)) == inline and (b.width, b.height) == (40, 20)
+    assert base64.b64decode(_range_bytes(b.url)) == inline
+    assert (b.width, b.height) == (40, 20)
     assert base64.b64decode(_range_bytes(a.objects[0].alpha)).startswith(b"\x89PNG")
     assert b.objects[0].is_group is True
     assert json.loads(a.metadata)["note"] == "naïve café 猫"
@@ -136,7 +139,8 @@ def test_tsv_reimport_matches_user_annotations_by_image_id_not_line(db, tmp_path
     result = run_import(DataSet.objects.get(pk="tsv1"), TsvImporter(str(path), predictions={}))
     assert result.carried_images == 1
     first = Image("tsv1").find_one({"id": 0})
-    assert first.url.startswith("/files/local_files/") and [o.label_name for o in first.objects][-1] == "mine"
+    assert first.url.startswith("/files/local_files/")
+    assert [o.label_name for o in first.objects][-1] == "mine"
     assert all(o.label_type != "User" for o in Image("tsv1").find_one({"id": 1}).objects)
 
 
@@ -145,7 +149,8 @@ def test_tsv_bad_input(db, tmp_path):
     (tmp_path / "val.yolo.pred").write_text('zzz.jpg\t{"objects": []}\n')
     with pytest.raises(ImportFormatError, match="image id differs from the TSV line's") as excinfo:
         run_import(DataSet.get_importing_dataset("val", id_="tsv1"), TsvImporter(str(path)))
-    assert excinfo.value.detail["file"].endswith("val.yolo.pred") and excinfo.value.detail["record"] == "line 1"
+    assert excinfo.value.detail["file"].endswith("val.yolo.pred")
+    assert excinfo.value.detail["record"] == "line 1"
     path.write_text("x.jpg\t{not json}\thttp://img/x.jpg\n")
     with pytest.raises(ImportFormatError, match="malformed JSON"):
         run_import(DataSet.objects.get(pk="tsv1"), TsvImporter(str(path), predictions={}))
@@ -156,4 +161,5 @@ def test_tsv_bad_input(db, tmp_path):
     with pytest.raises(ImportFormatError, match="outside") as excinfo:
         run_import(DataSet.objects.get(pk="tsv1"), TsvImporter(str(path), predictions={}))
     assert excinfo.value.detail["record"] == "line 1 objects[0]"
-    assert Image("tsv1").count_num({}) == 0 and DataSet.objects.get(pk="tsv1").status == "failed"
+    assert Image("tsv1").count_num({}) == 0
+    assert DataSet.objects.get(pk="tsv1").status == "failed"

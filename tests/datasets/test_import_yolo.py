@@ -48,11 +48,14 @@ def test_yolo_import(db, tmp_path):
     result = run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
     assert result.num_images == 2
     one = Image("y1").find_one({"id": 0})
-    assert (one.width, one.height) == (200, 100) and one.objects[0].category_name == "cat"
+    assert (one.width, one.height) == (200, 100)
+    assert one.objects[0].category_name == "cat"
     assert one.objects[0].bounding_box == pytest.approx({"xmin": 0.4, "ymin": 0.3, "xmax": 0.6, "ymax": 0.7})
-    assert one.objects[-1].label_name == "det" and one.objects[-1].conf == 0.75
+    assert one.objects[-1].label_name == "det"
+    assert one.objects[-1].conf == 0.75
     two = Image("y1").find_one({"id": 1})
-    assert two.objects[0].segmentation and two.objects[0].bounding_box["xmax"] == pytest.approx(0.5)
+    assert two.objects[0].segmentation
+    assert two.objects[0].bounding_box["xmax"] == pytest.approx(0.5)
     assert set(DataSet.objects.get(pk="y1").object_types) == {"Classification", "Detection", "Segmentation"}
 
 
@@ -85,7 +88,8 @@ def test_yolo_segments_round_trip(db, tmp_path):
     (root / "preds" / "one.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.5 0.75\n")  # a polygon and a confidence
     run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root, preds=root / "preds"))
     prediction = Image("y1").find_one({"id": 0}).objects[-1]
-    assert prediction.conf == 0.75 and prediction.segmentation.count(",") == 5
+    assert prediction.conf == 0.75
+    assert prediction.segmentation.count(",") == 5
     assert _export_and_reimport(root, tmp_path, segments=True) == {"images": 2, "lines": 3, "renamed_label_files": 0}
     assert objects_by_key("y2") == objects_by_key("y1")
 
@@ -114,12 +118,14 @@ def test_yolo_bad_input(db, tmp_path):
     (root / "labels" / "one.txt").write_text("0 0.5 0.5 0.2 0.4\n7 0.5 0.5 0.1 0.1\n")
     with pytest.raises(ImportFormatError, match="class index out of range for 2 classes") as excinfo:
         run_import(DataSet.get_importing_dataset("y", id_="y1"), _importer(root))
-    assert excinfo.value.detail["record"] == "line 2" and excinfo.value.detail["file"].endswith("one.txt")
+    assert excinfo.value.detail["record"] == "line 2"
+    assert excinfo.value.detail["file"].endswith("one.txt")
     (root / "labels" / "one.txt").write_text("0 1.5 0.5 0.2 0.4\n")
     with pytest.raises(ImportFormatError, match=r"\[0, 1\]"):
         run_import(DataSet.objects.get(pk="y1"), _importer(root))
     result = run_import(DataSet.objects.get(pk="y1"), _importer(root), skip_invalid=True)
-    assert result.skipped == 1 and result.num_images == 2
+    assert result.skipped == 1
+    assert result.num_images == 2
     # A confidence after a polygon only makes sense for predictions: an odd count is an error in GT.
     (root / "labels" / "one.txt").write_text("0 0.1 0.1 0.4 0.1 0.4 0.5 0.75\n")
     with pytest.raises(ImportFormatError, match="expected 5, 6 or 1 \\+ 2k") as excinfo:
@@ -135,11 +141,13 @@ def test_image_directory_import_and_command(db, tmp_path):
     with pytest.raises(ImportFormatError, match="not a readable image"):
         run_import(DataSet.get_importing_dataset("d", id_="d1"), ImageDirImporter(str(root / "images")))
     result = run_import(DataSet.objects.get(pk="d1"), ImageDirImporter(str(root / "images")), skip_invalid=True)
-    assert result.num_images == 2 and result.skipped == 1
+    assert result.num_images == 2
+    assert result.skipped == 1
     assert {(i.width, i.height) for i in Image("d1").find_many({})} == {(200, 100), (64, 48)}
     (root / "images" / "broken.png").unlink()
     call_command("import_images", str(root / "images"), "--dataset-id", "d2", verbosity=0)
-    assert DataSet.objects.get(pk="d2").num_images == 2 and DataSet.objects.get(pk="d2").type == "simple"
+    assert DataSet.objects.get(pk="d2").num_images == 2
+    assert DataSet.objects.get(pk="d2").type == "simple"
 
 
 def test_import_manifest_command_json(db, tmp_path):
@@ -151,7 +159,9 @@ def test_import_manifest_command_json(db, tmp_path):
     )
     call_command("import_manifest", str(manifest), "--dataset-id", "m1", verbosity=0)
     dataset = DataSet.objects.get(pk="m1")
-    assert dataset.name == "boxes" and dataset.num_images == 2 and dataset.files["Pred/det"].endswith("preds")
+    assert dataset.name == "boxes"
+    assert dataset.num_images == 2
+    assert dataset.files["Pred/det"].endswith("preds")
     manifest.write_text('{"format": "xml"}')
     with pytest.raises(CommandError, match="unknown format 'xml'"):
         call_command("import_manifest", str(manifest), verbosity=0)

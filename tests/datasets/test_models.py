@@ -81,7 +81,8 @@ def test_image_from_dict_defaults_idx_to_id_and_post_init_converts_file_uris():
     model = Image("x")
     image = model.from_dict({"_id": 7, "url": "file:///data/a.png", "dataset_id": "x"})
     assert (image.id, image.idx) == (7, 7)
-    assert image.url.startswith("/files/local_files/") and image.url.endswith("/data/a.png")
+    assert image.url.startswith("/files/local_files/")
+    assert image.url.endswith("/data/a.png")
 
 
 def test_image_dataset_property(dataset):
@@ -97,7 +98,9 @@ def test_format_helpers():
     assert ImageModel.format_segmentation(None) == ""
     points, colors, lines, names = ImageModel.format_keypoints([1, 2, 2, 0.5])
     assert points == [1.0, 2.0, 0.0, 1.0, 2, 0.5]
-    assert names == COCO_KEYPOINT_NAMES and len(colors) == 51 and len(lines) == 38
+    assert names == COCO_KEYPOINT_NAMES
+    assert len(colors) == 51
+    assert len(lines) == 38
     assert ImageModel.format_keypoints([1, 2, 2, 1], [1, 2, 3], [0, 0], ["a"])[1:] == ([1, 2, 3], [0, 0], ["a"])
     assert ImageModel.format_keypoints(None) == ([], [], [], [])
 
@@ -228,7 +231,8 @@ def test_add_annotation_bad_input_writes_nothing(dataset, kwargs):
     with pytest.raises(InvalidDatasetArgument):
         image.add_annotation("cat", **kwargs)
     assert Image(dataset.pk).find_one({"id": image.id}).objects == []
-    assert Label.objects.count() == 0 and Category.objects.count() == 0
+    assert Label.objects.count() == 0
+    assert Category.objects.count() == 0
 
 
 def test_add_annotation_to_image_of_deleted_dataset():
@@ -272,7 +276,8 @@ def test_batch_reimport_keeps_idx_and_updates_fields(dataset):
     dataset.batch_add_image("http://img/13.jpg", id_=13)
     dataset.finish_batch_add_image()
     images = {doc["id"]: doc for doc in Image(dataset.pk).find_many({}, to_dict=True)}
-    assert images[11]["idx"] == 1 and images[11]["url"] == "http://img/new-11.jpg"
+    assert images[11]["idx"] == 1
+    assert images[11]["url"] == "http://img/new-11.jpg"
     assert images[13]["idx"] > images[12]["idx"]
     assert DataSet.objects.get(pk=dataset.pk).num_images == 4
 
@@ -396,7 +401,8 @@ def test_label_and_category_models():
         "clone_from_label": "",
     }
     assert Category.find_one({"dataset_id": dataset.pk}).name == "cat"
-    assert Label.get_collection().name == "labels" and Category.get_collection().name == "categories"
+    assert Label.get_collection().name == "labels"
+    assert Category.get_collection().name == "categories"
 
 
 def test_batch_insert_error_of_a_background_flush_is_raised_by_finish(dataset, monkeypatch):

@@ -45,7 +45,8 @@ def _label(client, url, annotations: list):
 
 def _assert_unlabeled(image, task) -> None:
     fresh = images_of(task)[0]
-    assert fresh.id == image.id and fresh.labels == image.labels == {}
+    assert fresh.id == image.id
+    assert fresh.labels == image.labels == {}
 
 
 def _keypoints(count: int) -> list:
@@ -53,7 +54,7 @@ def _keypoints(count: int) -> list:
 
 
 @pytest.mark.parametrize(
-    "annotation, field",
+    ("annotation", "field"),
     [
         ({"points": [10**30, *KEYPOINT[1:]]}, "points"),
         ({"points": [10**400, *KEYPOINT[1:]]}, "points"),
@@ -67,7 +68,8 @@ def test_numbers_beyond_int64_are_a_400(labeling, annotation, field):
     response = _label(client, url, [{"category_name": "test", **annotation}])
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["code"] == 400228 and body["detail"]["index"] == 0
+    assert body["code"] == 400228
+    assert body["detail"]["index"] == 0
     assert body["detail"]["reason"].startswith(field)
     _assert_unlabeled(image, task)
 
@@ -137,7 +139,8 @@ def test_document_over_16_mb_is_a_413_and_nothing_is_written(labeling, settings)
     body = json.dumps({"annotations": [{"category_name": "test", "points": [0] * 6 * 200_000}]}, separators=(",", ":"))
     response = _post(client, url, body)
     assert response.status_code == 413, response.content
-    assert response.json()["code"] == 413000 and "16 MB" in response.json()["message"]
+    assert response.json()["code"] == 413000
+    assert "16 MB" in response.json()["message"]
     _assert_unlabeled(image, task)
     assert_counters_equal_recount(task)
     assert TaskRole.objects.get(task_id=task.pk, role=Role.LABELER).review_num_waiting == 0

@@ -304,7 +304,8 @@ def test_role_id_views_are_limited_bug4(world, users):
     assert [label["user_id"] for label in as_labeler["image_list"][0]["labels"]] == [users["labeler"][0].pk]
     # The owner's default view filters on the label leader's statuses.
     owner = client_for(roles["owner"]).get(f"{url}?status=labeling&page_size=3").json()
-    assert owner["total"] == 9 and [i["idx"] for i in owner["image_list"]] == [1, 2, 3]
+    assert owner["total"] == 9
+    assert [i["idx"] for i in owner["image_list"]] == [1, 2, 3]
     after = client_for(roles["owner"]).get(f"{url}?status=labeling&page_size=3&cursor={owner['next_cursor']}").json()
     assert [i["idx"] for i in after["image_list"]] == [4, 5, 6]
 
@@ -384,7 +385,8 @@ def test_project_edit_and_init_api(world, users, small_datasets):
     response = manager.post(
         f"{BASE}/{fresh.pk}/init", {"batch_size": 2, "label_times": 1, "review_times": 0}, format="json"
     )
-    assert response.json()["status"] == "working" and response.json()["task_num_total"] == 3
+    assert response.json()["status"] == "working"
+    assert response.json()["task_num_total"] == 3
     response = manager.post(
         f"{BASE}/{fresh.pk}/init", {"batch_size": 2, "label_times": 1, "review_times": 0}, format="json"
     )
@@ -412,7 +414,8 @@ def test_numbers_too_large_for_mongodb_are_a_400_not_a_500(world):
         response = manager.post(f"{BASE}/{fresh.pk}/init", body, format="json")
         assert (response.status_code, response.json()["code"]) == (400, 400002), response.content
     fresh.refresh_from_db()
-    assert fresh.status == "waiting" and fresh.batch_size is None
+    assert fresh.status == "waiting"
+    assert fresh.batch_size is None
     images = f"{BASE}/{project.pk}/tasks/{task_a.pk}/images"
     labeler = client_for(roles["labeler"])
     for query in ({"page": huge}, {"cursor": huge}, {"page": 10**9 + 1}):
@@ -428,4 +431,5 @@ def test_model_api_refuses_an_init_config_beyond_int64(users, small_datasets):
     with pytest.raises(LabelProjectError, match="must be <="):
         project.init_project(batch_size=2**63, label_times=1, review_times=0)
     project.refresh_from_db()
-    assert project.status == "waiting" and not LabelTask.objects.filter(project_id=project.pk).exists()
+    assert project.status == "waiting"
+    assert not LabelTask.objects.filter(project_id=project.pk).exists()

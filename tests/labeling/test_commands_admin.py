@@ -31,10 +31,12 @@ def test_lpexport_command(users, small_datasets, tmp_path, capsys):
     paths = capsys.readouterr().out.split()
     assert len(paths) == 2
     data = json.loads(Path(paths[0]).read_text())
-    assert len(data["images"]) == 10 and data["images"][0]["labels"] == []
+    assert len(data["images"]) == 10
+    assert data["images"][0]["labels"] == []
     call_command("lpexport", project.pk, "--output", str(tmp_path), "--format", "coco")
     coco = json.loads(Path(capsys.readouterr().out.split()[0]).read_text())
-    assert len(coco["images"]) == 10 and coco["annotations"] == []
+    assert len(coco["images"]) == 10
+    assert coco["annotations"] == []
 
 
 @pytest.fixture

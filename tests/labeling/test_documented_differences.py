@@ -37,7 +37,8 @@ def test_the_model_api_refuses_a_category_outside_the_project(users, small_datas
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], [box(0.1, "zebra")])
-    assert caught.value.code == LabelErrCode.ANNOTATION_INVALID and "zebra" in caught.value.message
+    assert caught.value.code == LabelErrCode.ANNOTATION_INVALID
+    assert "zebra" in caught.value.message
     assert images_of(task)[0].labels == {}
 
 

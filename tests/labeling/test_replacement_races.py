@@ -11,6 +11,7 @@ import itertools
 import random
 import threading
 import time
+from functools import partial
 
 import pytest
 from django.db import connections
@@ -79,11 +80,12 @@ def test_a_replacement_between_the_role_check_and_the_write_refuses_the_write(us
             )
 
     write_hook(replace_once)
+    if role == Role.LABELER:
+        write = partial(image.set_label, task, labeler, BOX)
+    else:
+        write = partial(image.set_review, task, reviewer, image.labels[labeler.pk][0].id, "reject")
     with pytest.raises(LabelTaskError) as caught:
-        if role == Role.LABELER:
-            image.set_label(task, labeler, BOX)
-        else:
-            image.set_review(task, reviewer, image.labels[labeler.pk][0].id, "reject")
+        write()
     assert replaced == [image.id]
     assert caught.value.code == code
     assert_no_work_of_users_without_a_role(task)

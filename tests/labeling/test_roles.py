@@ -34,10 +34,12 @@ def tasks_of(project) -> list[LabelTask]:
 
 def assert_fresh(role: TaskRole, user, task: LabelTask) -> None:
     stored = TaskRole.objects.get(pk=role.pk)
-    assert stored.user_id == user.pk and stored.is_active
+    assert stored.user_id == user.pk
+    assert stored.is_active
     assert (stored.label_num_waiting, stored.review_num_waiting) == (100, 0)
     assert (stored.review_num_rejected, stored.review_num_accepted) == (0, 0)
-    assert not stored.label_completed and not stored.review_completed
+    assert not stored.label_completed
+    assert not stored.review_completed
     key = role.role if role.role in ("label_leader", "review_leader") else f"{role.role}_{user.pk}"
     assert sum(1 for image in images_of(task) if image.role_status.get(key) == ImageStatus.LABELING) == 100
     assert stored.to_dict() == role.to_dict() | {"id": role.pk}
@@ -154,8 +156,10 @@ def test_replace_leader(staffed, users, role):
     old_user = users[role][0]
     new_user = users[role][1]
     old_role, new_role = task.set_leader(new_user, role)
-    assert old_role.user_id == old_user.pk and not old_role.is_active
-    assert new_role.user_id == new_user.pk and new_role.is_active
+    assert old_role.user_id == old_user.pk
+    assert not old_role.is_active
+    assert new_role.user_id == new_user.pk
+    assert new_role.is_active
     assert new_role.label_num_waiting == 100
     assert TaskRole.objects.filter(task_id=task.pk, role=role).count() == 2
     assert not ProjectRole.objects.filter(project_id=task.project_id, user_id=old_user.pk, role=role).exists()
@@ -182,7 +186,8 @@ def test_replace_labeler_moves_labels_bug14(staffed, users, stage):
     before = {image.id: image for image in images_of(task)}
     new_user = users["labeler"][3]
     old_role, new_role = task.replace_worker(l1, new_user, Role.LABELER)
-    assert not old_role.is_active and new_role.is_active
+    assert not old_role.is_active
+    assert new_role.is_active
     for image in images_of(task):
         assert l1.pk not in image.labels
         assert f"labeler_{l1.pk}" not in image.role_status
@@ -329,24 +334,37 @@ def test_role_predicates(staffed, project1, users):
         users["reviewer"][0],
         users["others"][0],
     )
-    assert ProjectRole.is_owner(owner, pid) and not ProjectRole.is_owner(manager, pid)
-    assert ProjectRole.is_manager(manager, pid) and ProjectRole.is_gt_leader(manager, pid)
-    assert ProjectRole.is_label_leader(leader, pid) and ProjectRole.is_gte_leader(leader, pid)
-    assert ProjectRole.is_leader(leader, pid) and not ProjectRole.is_gt_leader(leader, pid)
-    assert ProjectRole.is_label_worker(labeler, pid) and ProjectRole.is_worker(labeler, pid)
-    assert ProjectRole.is_review_worker(reviewer, pid) and not ProjectRole.is_label_worker(reviewer, pid)
+    assert ProjectRole.is_owner(owner, pid)
+    assert not ProjectRole.is_owner(manager, pid)
+    assert ProjectRole.is_manager(manager, pid)
+    assert ProjectRole.is_gt_leader(manager, pid)
+    assert ProjectRole.is_label_leader(leader, pid)
+    assert ProjectRole.is_gte_leader(leader, pid)
+    assert ProjectRole.is_leader(leader, pid)
+    assert not ProjectRole.is_gt_leader(leader, pid)
+    assert ProjectRole.is_label_worker(labeler, pid)
+    assert ProjectRole.is_worker(labeler, pid)
+    assert ProjectRole.is_review_worker(reviewer, pid)
+    assert not ProjectRole.is_label_worker(reviewer, pid)
     assert not ProjectRole.is_member(other, pid)
-    assert ProjectRole.can_create_project(owner) and not ProjectRole.can_create_project(manager)
-    assert ProjectRole.can_init_project(manager, pid) and not ProjectRole.can_init_project(owner, pid)
-    assert ProjectRole.can_qa_project(owner, pid) and ProjectRole.can_export_project(owner, pid)
-    assert ProjectRole.can_view_project_progress(leader, pid) and not ProjectRole.can_view_project_progress(
-        labeler, pid
-    )
-    assert TaskRole.is_task_label_leader(leader, tid) and TaskRole.can_restart_task(leader, tid)
-    assert TaskRole.can_replace_label_worker(leader, tid) and not TaskRole.can_init_label_worker(leader, tid)
-    assert TaskRole.can_label_image(labeler, tid) and not TaskRole.can_review_image(labeler, tid)
-    assert TaskRole.can_review_image(reviewer, tid) and TaskRole.can_commit_review(reviewer, tid)
-    assert TaskRole.can_qa_task(manager, pid) and TaskRole.can_view_all_roles(leader, pid)
+    assert ProjectRole.can_create_project(owner)
+    assert not ProjectRole.can_create_project(manager)
+    assert ProjectRole.can_init_project(manager, pid)
+    assert not ProjectRole.can_init_project(owner, pid)
+    assert ProjectRole.can_qa_project(owner, pid)
+    assert ProjectRole.can_export_project(owner, pid)
+    assert ProjectRole.can_view_project_progress(leader, pid)
+    assert not ProjectRole.can_view_project_progress(labeler, pid)
+    assert TaskRole.is_task_label_leader(leader, tid)
+    assert TaskRole.can_restart_task(leader, tid)
+    assert TaskRole.can_replace_label_worker(leader, tid)
+    assert not TaskRole.can_init_label_worker(leader, tid)
+    assert TaskRole.can_label_image(labeler, tid)
+    assert not TaskRole.can_review_image(labeler, tid)
+    assert TaskRole.can_review_image(reviewer, tid)
+    assert TaskRole.can_commit_review(reviewer, tid)
+    assert TaskRole.can_qa_task(manager, pid)
+    assert TaskRole.can_view_all_roles(leader, pid)
     labeler.status = "inactive"
     labeler.save()
     assert not TaskRole.can_label_image(labeler, tid)  # banned users lose every permission

@@ -46,7 +46,8 @@ def test_task_qa_table(action, current, expected):
     if isinstance(expected, int):
         with pytest.raises(LabelTaskError) as caught:
             workflow.task_qa_target(action, current)
-        assert caught.value.code == expected and caught.value.http_status == 400
+        assert caught.value.code == expected
+        assert caught.value.http_status == 400
     else:
         assert workflow.task_qa_target(action, current) == expected
         assert expected in workflow.TASK_TRANSITIONS[current]
@@ -156,7 +157,8 @@ def test_apply_review_reject_and_accept_rules():
         "reviewer_r",
     }
     accepted = workflow.apply_review(state, reviewer_id="r", review={"label_id": "la", "action": "accept"})
-    assert accepted.role_status["labeler_a"] == "accepted" and accepted.role_status["reviewer_r"] == "reviewing"
+    assert accepted.role_status["labeler_a"] == "accepted"
+    assert accepted.role_status["reviewer_r"] == "reviewing"
     both = workflow.apply_review(accepted, reviewer_id="r", review={"label_id": "lb", "action": "accept"})
     assert set(both.role_status.values()) == {"accepted"}
     with pytest.raises(LabelTaskError) as caught:
