@@ -94,13 +94,24 @@ MATRIX = [
 @pytest.mark.slow
 def test_label_project_with_review(run):
     project, (task1, task2), users = run
-    l1, l2 = users["labeler"][:2]
-    r1, r2 = users["reviewer"][:2]
     # 1. initial progress
     assert counters(project) == (2, 0, 2, 0, 0, 0)
     assert [(t.num_total, t.status) for t in (task1, task2)] == [(100, "working")] * 2
-
     # 2. task 1 happy path
+    _check_task1_happy_path(project, task1, users)
+    # 3. task 2 partial labeling
+    _label_task2_partially(task2, users)
+    assert counters(project) == (2, 0, 1, 1, 0, 0)
+    # 4. the review matrix
+    _review_by_matrix(task2, users)
+    # 5. expected statuses
+    assert counters(project) == (2, 0, 1, 1, 0, 0)
+    _check_matrix_statuses(task2, users)
+    assert_counters_equal_recount(task2)
+    assert_project_counters_equal_recount(project)
+
+
+def _check_task1_happy_path(project, task1, users) -> None:
     label_and_accept_all(task1, users)
     assert counters(project) == (2, 0, 1, 1, 0, 0)
     task1.refresh_from_db()
@@ -109,7 +120,11 @@ def test_label_project_with_review(run):
         assert set(statuses(image, users).values()) == {ImageStatus.ACCEPTED}
     assert_counters_equal_recount(task1)
 
-    # 3. task 2 partial labeling
+
+def _label_task2_partially(task2, users) -> None:
+    """L1 labels images 0-94, L2 images 5-99: only 5-94 are ready for review, by either reviewer of either label."""
+    l1, l2 = users["labeler"][:2]
+    r1, r2 = users["reviewer"][:2]
     images = images_of(task2)
     for image in images[0:95]:
         image.set_label(task2, l1, BOX)
@@ -126,18 +141,21 @@ def test_label_project_with_review(run):
         for reviewer in (r1, r2):
             for labeler in (l1, l2):
                 assert image.ensure_status_for_reviewing(task2, reviewer, image.labels[labeler.pk][0].id)
-    assert counters(project) == (2, 0, 1, 1, 0, 0)
 
-    # 4. the review matrix
+
+def _review_by_matrix(task2, users) -> None:
+    l1, l2 = users["labeler"][:2]
+    r1, r2 = users["reviewer"][:2]
+    pairs = [(r1, l1), (r2, l1), (r1, l2), (r2, l2)]
+    images = images_of(task2)
     for rows, actions, _, _ in MATRIX:
         for k in rows:
             image = images[k]
-            pairs = [(r1, l1), (r2, l1), (r1, l2), (r2, l2)]
             for (reviewer, labeler), action in zip(pairs, actions, strict=True):
                 image.set_review(task2, reviewer, image.labels[labeler.pk][0].id, action)
 
-    # 5. expected statuses
-    assert counters(project) == (2, 0, 1, 1, 0, 0)
+
+def _check_matrix_statuses(task2, users) -> None:
     images = images_of(task2)
     for image in images[0:5]:
         assert statuses(image, users) == {
@@ -162,8 +180,6 @@ def test_label_project_with_review(run):
             found = statuses(images[k], users)
             assert {key for key, value in found.items() if value == "accepted"} == accepted, k
             assert {key for key, value in found.items() if value == "rejected"} == rejected, k
-    assert_counters_equal_recount(task2)
-    assert_project_counters_equal_recount(project)
 
 
 def test_review_prechecks(small):

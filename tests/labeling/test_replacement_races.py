@@ -125,78 +125,91 @@ def _client(user) -> APIClient:
     return client
 
 
-@pytest.mark.slow
-def test_labels_and_reviews_racing_replacements_leave_no_ghosts(users, db):
-    """Threads label, review and replace at once through the API: no ghost work, no 500, exact counters."""
-    dataset = make_dataset("races", 12)
-    project, task = _staff(users, dataset, label_times=2, review_times=1)
-    url = f"{BASE}/{project.pk}/tasks/{task.pk}"
-    labeler_chain = [users["labeler"][0], users["labeler"][2], users["labeler"][3], users["others"][0]]
-    reviewer_chain = [users["reviewer"][0], users["reviewer"][1], users["reviewer"][2], users["others"][1]]
-    workers = [users["labeler"][1], *labeler_chain, *reviewer_chain]
-    image_ids = [image.id for image in images_of(task)]
-    stop = threading.Event()
-    statuses: list[int] = []
-    conflicts: list = []
-    failures: list[BaseException] = []
+class _Race:
+    """What the racing threads share: the task's URL and images, every answer, the 409s of replacements, failures."""
 
-    def record(response) -> None:
-        statuses.append(response.status_code)
+    def __init__(self, task: LabelTask, url: str) -> None:
+        self.task = task
+        self.url = url
+        self.image_ids = [image.id for image in images_of(task)]
+        self.stop = threading.Event()
+        self.statuses: list[int] = []
+        self.conflicts: list = []
+        self.failures: list[BaseException] = []
+
+    def record(self, response) -> None:
+        self.statuses.append(response.status_code)
         if response.status_code >= 500:
-            failures.append(AssertionError(response.content[:500]))
+            self.failures.append(AssertionError(response.content[:500]))
 
-    def act(user, seed: int) -> None:
+    def act(self, user, seed: int, reviewers: list) -> None:
+        """Label (or, for a reviewer, review a random label of) random images until told to stop."""
         client, rng = _client(user), random.Random(seed)
-        while not stop.is_set():
-            image_id = rng.choice(image_ids)
-            if user in reviewer_chain:
-                labels = [
-                    item for items in images_of(task)[image_ids.index(image_id)].labels.values() for item in items
-                ]
+        while not self.stop.is_set():
+            image_id = rng.choice(self.image_ids)
+            if user in reviewers:
+                image = images_of(self.task)[self.image_ids.index(image_id)]
+                labels = [item for items in image.labels.values() for item in items]
                 if not labels:
                     continue
                 body = {"label_id": rng.choice(labels).id, "action": rng.choice(["accept", "accept", "reject"])}
-                record(client.post(f"{url}/images/{image_id}/review", body, format="json"))
+                self.record(client.post(f"{self.url}/images/{image_id}/review", body, format="json"))
             else:
-                record(client.post(f"{url}/images/{image_id}/label", {"annotations": BOX}, format="json"))
+                self.record(client.post(f"{self.url}/images/{image_id}/label", {"annotations": BOX}, format="json"))
 
-    def replace(chain, role, leader) -> None:
+    def replace(self, chain, role, leader) -> None:
+        """The leader replaces each worker of ``chain`` by the next one."""
         client = _client(leader)
         for old, new in itertools.pairwise(chain):
             time.sleep(0.4)
             body = {"old_worker_id": old.pk, "new_worker_id": new.pk, "role": role}
             for _ in range(REPLACE_ATTEMPTS):  # a busy task may answer 409: retry, as a client would
-                response = client.post(f"{url}/replace", body, format="json")
-                record(response)
+                response = client.post(f"{self.url}/replace", body, format="json")
+                self.record(response)
                 if response.status_code != 409:
                     break
-                conflicts.append(response)
+                self.conflicts.append(response)
             assert response.status_code == 200, response.content
 
-    def run(job, *args) -> None:
+    def run(self, job, *args) -> None:
         try:
             job(*args)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            failures.append(exc)
+            self.failures.append(exc)
         finally:
             connections.close_all()
 
-    actors = [threading.Thread(target=run, args=(act, user, n)) for n, user in enumerate(workers)]
+
+@pytest.mark.slow
+def test_labels_and_reviews_racing_replacements_leave_no_ghosts(users, db):
+    """Threads label, review and replace at once through the API: no ghost work, no 500, exact counters."""
+    dataset = make_dataset("races", 12)
+    project, task = _staff(users, dataset, label_times=2, review_times=1)
+    race = _Race(task, f"{BASE}/{project.pk}/tasks/{task.pk}")
+    labeler_chain = [users["labeler"][0], users["labeler"][2], users["labeler"][3], users["others"][0]]
+    reviewer_chain = [users["reviewer"][0], users["reviewer"][1], users["reviewer"][2], users["others"][1]]
+    workers = [users["labeler"][1], *labeler_chain, *reviewer_chain]
+
+    actors = [
+        threading.Thread(target=race.run, args=(race.act, user, n, reviewer_chain)) for n, user in enumerate(workers)
+    ]
     replacers = [
-        threading.Thread(target=run, args=(replace, labeler_chain, Role.LABELER, users["label_leader"][0])),
-        threading.Thread(target=run, args=(replace, reviewer_chain, Role.REVIEWER, users["review_leader"][0])),
+        threading.Thread(target=race.run, args=(race.replace, labeler_chain, Role.LABELER, users["label_leader"][0])),
+        threading.Thread(
+            target=race.run, args=(race.replace, reviewer_chain, Role.REVIEWER, users["review_leader"][0])
+        ),
     ]
     for thread in actors + replacers:
         thread.start()
     for thread in replacers:
         thread.join()
     time.sleep(0.3)
-    stop.set()
+    race.stop.set()
     for thread in actors:
         thread.join()
-    assert not failures, failures[:3]
-    print(f"{len(statuses)} requests, replacements answered 409 {len(conflicts)} times")
-    assert 200 in statuses
+    assert not race.failures, race.failures[:3]
+    print(f"{len(race.statuses)} requests, replacements answered 409 {len(race.conflicts)} times")
+    assert 200 in race.statuses
     task.refresh_from_db()
     assert_no_work_of_users_without_a_role(task)
     assert_counters_equal_recount(task)
