@@ -96,16 +96,18 @@ class MongoCounterStore:
         self.purge_expired()
 
 
-_mongo_store = MongoCounterStore()
+# This process's MongoDB store; it holds only when it last purged, the counts are in the database. A module-level
+# seam: tests replace it to act as another server process would.
+mongo_store = MongoCounterStore()
 
 
 def counter_store() -> CounterStore:
     """The shared cache when one is configured, else MongoDB."""
     if settings.DDS_CACHE_URL:
         return CacheCounterStore(caches["default"])
-    return _mongo_store
+    return mongo_store
 
 
 def counters_purge_expired() -> int:
     """Delete the expired login counters kept in MongoDB (a cache expires its own)."""
-    return _mongo_store.purge_expired()
+    return mongo_store.purge_expired()

@@ -69,7 +69,7 @@ def test_counts_survive_a_fresh_process(make_user, api_client, rates, monkeypatc
     for _ in range(10):
         _login(api_client, "eve", "bad")
     cache.clear()
-    monkeypatch.setattr(throttle_store, "_mongo_store", MongoCounterStore())
+    monkeypatch.setattr(throttle_store, "mongo_store", MongoCounterStore())
     assert _login(api_client, "eve", "bad").status_code == 429
 
 
