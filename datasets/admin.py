@@ -5,29 +5,33 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 
 from datasets import services
+from datasets.admin_gallery import DatasetGalleryMixin
 from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
 from dds_site.admin_confirm import confirmation_page, is_confirmed
+from dds_site.admin_display import job_table, key_values, ms_datetime
 from dds_site.errors import DDSError
 
 
 @admin.register(DataSet)
-class DataSetAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "num_images", "type", "id")
+class DataSetAdmin(DatasetGalleryMixin, admin.ModelAdmin):
+    list_display = ("name", "status", "num_images", "annotation_types", "type", "created", "gallery_link")
     list_filter = ("status", "type")
-    search_fields = ("name",)
+    search_fields = ("name", "=id", "description")
     ordering = ("name",)
     readonly_fields = (
         "id",
-        "detail_status",
+        "status",  # moved by imports and the workflow only
+        "detail_status_display",
         "num_images",
         "object_types",
         "cover_url",
         "flag_export_link",
-        "files",
-        "created_ts",
+        "files_display",
+        "created",
     )
     fields = (
         "id",
@@ -36,29 +40,46 @@ class DataSetAdmin(admin.ModelAdmin):
         "type",
         "path",
         "status",
-        "detail_status",
+        "detail_status_display",
         "num_images",
         "object_types",
         "cover_url",
         "flag_export_link",
-        "files",
+        "files_display",
         "group_id",
         "group_name",
-        "created_ts",
+        "created",
     )
     actions = ["cascade_delete_selected", run_fnfp_selected]
 
     def has_add_permission(self, request) -> bool:
         return False  # datasets are created by imports, the API or the create_dataset command
 
+    @admin.display(description="Jobs")
+    def detail_status_display(self, dataset: DataSet):
+        return job_table(dataset.detail_status)
+
+    @admin.display(description="Files")
+    def files_display(self, dataset: DataSet):
+        return key_values(dataset.files)
+
+    @admin.display(description="Created", ordering="created_ts")
+    def created(self, dataset: DataSet) -> str:
+        return ms_datetime(dataset.created_ts)
+
+    @admin.display(description="Annotations")
+    def annotation_types(self, dataset: DataSet) -> str:
+        return ", ".join(dataset.object_types or []) or "—"
+
+    @admin.display(description="Gallery")
+    def gallery_link(self, dataset: DataSet):
+        return format_html('<a href="{}">Open</a>', reverse("admin:datasets_dataset_gallery", args=[dataset.pk]))
+
     def save_model(self, request, obj, form, change) -> None:
-        """Write only the fields changed in the form, so counters updated meanwhile by an
-        import (num_images, object_types, cover_url) are not overwritten with the form's copy."""
-        changed = {name: getattr(obj, name) for name in form.changed_data}
-        if change and changed:
-            DataSet.objects.filter(pk=obj.pk).update(**changed)
-        elif not change:
-            super().save_model(request, obj, form, change)
+        """Through the service, with only the fields changed in the form, so counters updated
+        meanwhile by an import (num_images, object_types, cover_url) are not overwritten with the
+        form's copy. Datasets are never added here (``has_add_permission``)."""
+        services.dataset_update(dataset=obj, **{name: form.cleaned_data[name] for name in form.changed_data})
 
     def get_actions(self, request):
         actions = super().get_actions(request)

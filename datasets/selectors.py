@@ -73,6 +73,9 @@ class ImageFilters:
     category_id: str | None = None
     flag: int | None = None
     label_id: str | None = None
+    # (prediction label id, precision level key, "fn" or "fp"): images with at least one such error,
+    # from the counters the FN/FP analysis stores. Built only from a label and level known to exist.
+    errors: tuple[str, str, str] | None = None
 
     def to_mongo(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
@@ -82,6 +85,9 @@ class ImageFilters:
             query["flag"] = self.flag
         if self.label_id:
             query["objects.label_id"] = self.label_id
+        if self.errors:
+            label_id, level, kind = self.errors
+            query[f"num_{kind}.{label_id}.{level}"] = {"$gt": 0}
         return query
 
     @property

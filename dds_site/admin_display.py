@@ -1,0 +1,90 @@
+"""Readable admin values for DDS's stored shapes: millisecond timestamps as dates, job records as tables."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+EMPTY = "—"
+_TIME_KEYS_MS = ("started_ts", "heartbeat_ts", "finished_ts")
+
+
+def ms_datetime(value: Any) -> str:
+    """A DDS timestamp in milliseconds as a local date and time; ``—`` when unknown (0 or None)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return EMPTY
+    try:
+        moment = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return EMPTY
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items()) or EMPTY
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(item) for item in value) or EMPTY
+    return str(value)
+
+
+def job_table(detail_status: Any) -> SafeString | str:
+    """``DataSet.detail_status`` (job name -> record, or DDS's plain processor state) as a table."""
+    if not isinstance(detail_status, dict) or not detail_status:
+        return EMPTY
+    rows = []
+    for name, entry in detail_status.items():
+        if not isinstance(entry, dict):
+            rows.append((name, _plain(entry), "", "", "", ""))
+            continue
+        progress = entry.get("progress")
+        progress_text = f"{progress:.0%}" if isinstance(progress, int | float) and 0 <= progress <= 1 else ""
+        details = "; ".join(
+            f"{key.replace('_', ' ')}: {_plain(value)}"
+            for key, value in entry.items()
+            if key not in ("state", "progress", *_TIME_KEYS_MS) and value not in (None, "", [], {})
+        )
+        rows.append(
+            (
+                name,
+                _plain(entry.get("state", EMPTY)),
+                progress_text,
+                ms_datetime(entry.get("started_ts")),
+                ms_datetime(entry.get("finished_ts")),
+                details,
+            )
+        )
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        rows,
+    )
+    return format_html(
+        '<table class="dds-jobs"><thead><tr><th>Job</th><th>State</th><th>Progress</th><th>Started</th>'
+        "<th>Finished</th><th>Details</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+def key_values(data: Any) -> SafeString | str:
+    """A small dict as a definition list (nested values flattened to text)."""
+    if not isinstance(data, dict) or not data:
+        return EMPTY
+    items = format_html_join("", "<dt>{}</dt><dd>{}</dd>", ((key, _plain(value)) for key, value in data.items()))
+    return format_html('<dl class="dds-kv">{}</dl>', items)
+
+
+def badge(text: str, color: str) -> SafeString:
+    """A small coloured label (``color`` is a CSS colour chosen by the caller, never from data)."""
+    return format_html(
+        '<span style="display:inline-block;padding:1px 7px;border-radius:3px;color:#fff;background:{};'
+        'font-size:0.75rem;font-weight:600">{}</span>',
+        color,
+        text,
+    )
