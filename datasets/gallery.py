@@ -19,7 +19,7 @@ from django.http import QueryDict
 from datasets import selectors
 from datasets.constants import ImageFlag
 from datasets.errors import InvalidDatasetArgument
-from datasets.fnfp.matching import level_key
+from datasets.fnfp import level_key
 from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.models import DataSet
 from datasets.overlay_svg import svg_overlay

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
-from datasets.fnfp.matching import gt_result_key
+from datasets.fnfp import gt_result_key
 
 MASK_MAX_SIDE = 256
 MASK_OPACITY = 110  # of 255: the picture stays visible under the mask
