@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "accounts",
     "datasets",
     "labeling",
+    "label_ui",
 ]
 
 MIDDLEWARE = [

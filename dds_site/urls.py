@@ -19,6 +19,7 @@ api_v1 = [
 urlpatterns = [
     path("", landing_page, name="landing"),
     path("admin/", admin.site.urls),
+    path("label/", include("label_ui.urls")),
     path("api/v1/", include(api_v1)),
     path("files/dataset_flags/<str:dataset_id>.tsv", DatasetFlagsFile.as_view(), name="dataset-flags-file"),
 ]

@@ -79,6 +79,12 @@ class TaskQAInput(serializers.Serializer):
 
 class LabelInput(serializers.Serializer):
     annotations = serializers.JSONField()
+    base_label_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text='Optional guard: the id of your label this edit started from ("" if none); 409 if it changed.',
+    )
 
 
 class ReviewInput(serializers.Serializer):

@@ -692,8 +692,27 @@ def task_image_check_label(*, task: LabelTask, image: LabelTaskImageModel, label
     return True
 
 
-def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotations: list[dict]) -> dict:
-    """A labeler submits his label of one image (reference §7.6); returns the new UserLabelData."""
+def _check_label_base(state: ImageState, labeler_id: str, base_label_id: str | None) -> None:
+    """409 if the labeler's current label is not the one his edit started from ("" = none yet)."""
+    if base_label_id is None:
+        return
+    current = (state.labels.get(labeler_id) or [{}])[0].get("id", "")
+    if current != base_label_id:
+        raise WorkflowConflict(
+            "Your label of this image was changed elsewhere; reload it.",
+            detail={"base_label_id": base_label_id, "current_label_id": current},
+        )
+
+
+def task_image_label(
+    *, task: LabelTask, image_id: str, labeler: User, annotations: list[dict], base_label_id: str | None = None
+) -> dict:
+    """A labeler submits his label of one image (reference §7.6); returns the new UserLabelData.
+
+    With ``base_label_id`` (the id of the label the edit started from, "" for none) the write is refused
+    with 409 if the labeler's label changed meanwhile (another tab or device); the check and the write
+    are one compare-and-set. Other labelers' labels of the image never conflict.
+    """
     task = _fresh_task(task)
     if not selectors.has_task_role(labeler, task.pk, Role.LABELER):
         raise task_error(LabelErrCode.CANT_LABEL_IMAGE)
@@ -704,6 +723,7 @@ def task_image_label(*, task: LabelTask, image_id: str, labeler: User, annotatio
     for _ in range(CAS_RETRIES):
         doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_LABEL_IMAGE)
         workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
+        _check_label_base(stored, labeler.pk, base_label_id)
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
         new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
         _before_image_write(task, image_id)

@@ -1,6 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from labeling import views
+from labeling import api_worklist, views
 
 ID = r"(?P<project_pk>[0-9a-zA-Z]{1,64})"
 TASK = r"(?P<task_pk>[0-9a-zA-Z]{1,64})"
@@ -10,4 +11,9 @@ router.register("label-projects", views.LabelProjectViewSet, basename="label-pro
 router.register(rf"label-projects/{ID}/tasks", views.LabelTaskViewSet, basename="label-task")
 router.register(rf"label-projects/{ID}/tasks/{TASK}/images", views.TaskImageViewSet, basename="label-task-image")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(
+        rf"^label-projects/{ID}/tasks/{TASK}/next$", api_worklist.NextTaskImage.as_view(), name="label-task-next-image"
+    ),
+    *router.urls,
+]

@@ -341,7 +341,13 @@ class TaskImageViewSet(viewsets.ViewSet):
         task = self._task()
         permissions.ensure_can_label(request.user, task)
         data = _parse(LabelInput, request.data)
-        label = services.task_image_label(task=task, image_id=pk, labeler=request.user, annotations=data["annotations"])
+        label = services.task_image_label(
+            task=task,
+            image_id=pk,
+            labeler=request.user,
+            annotations=data["annotations"],
+            base_label_id=data.get("base_label_id"),
+        )
         return Response(label)
 
     @extend_schema(request=ReviewInput, responses=OpenApiTypes.OBJECT)

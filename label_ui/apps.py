@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LabelUiConfig(AppConfig):
+    name = "label_ui"
+    verbose_name = "Labeling pages"

@@ -1,0 +1,122 @@
+// The task page for owners, managers and leaders: counters, who is assigned, and every image with
+// its per-role statuses. It reads the REST API only, and refreshes itself while open.
+
+import { ApiError, makeApi } from "./api.mjs";
+
+const config = JSON.parse(document.getElementById("label-config").textContent);
+const api = makeApi(config);
+const taskPath = `/label-projects/${config.projectId}/tasks/${config.taskId}`;
+const STATUSES = ["labeling", "reviewing", "rejected", "accepted"];
+const REFRESH_MS = 5000;
+const $ = (selector) => document.querySelector(selector);
+
+function html(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== "") node.textContent = text;
+  return node;
+}
+
+function roleRows(task) {
+  const rows = [];
+  if (task.label_leader) rows.push(task.label_leader);
+  if (task.review_leader) rows.push(task.review_leader);
+  return rows.concat(task.labelers || [], task.reviewers || []);
+}
+
+async function allImages() {
+  // The leader's view filters on one status at a time; the four pages together are the whole task.
+  const pages = await Promise.all(
+    STATUSES.map((status) => api("GET", `${taskPath}/images?status=${status}&page_size=500`)),
+  );
+  return pages.flatMap((page) => page.image_list).sort((a, b) => a.idx - b.idx);
+}
+
+function renderCounters(task, images) {
+  const box = $("#counters");
+  box.replaceChildren();
+  const overall = Object.fromEntries(STATUSES.map((s) => [s, 0]));
+  for (const image of images) {
+    const status = image.role_status.label_leader;
+    if (status in overall) overall[status] += 1;
+  }
+  const items = [["images", task.num_total], ...STATUSES.map((s) => [s, overall[s]])];
+  for (const [name, value] of items) {
+    const counter = html("div", { class: "counter", "data-counter": name });
+    counter.append(html("strong", {}, String(value)), html("span", { class: "muted" }, name));
+    box.append(counter);
+  }
+  $("#task-status").textContent = task.status;
+  $("#task-status").className = `badge status-${task.status}`;
+}
+
+function renderPeople(task) {
+  const body = $("#people tbody");
+  body.replaceChildren();
+  for (const role of roleRows(task)) {
+    const row = html("tr", { "data-user": role.user_name, "data-role": role.role });
+    const cells = [role.role.replace("_", " "), role.user_name, role.label_num_waiting, role.review_num_waiting,
+      role.review_num_rejected, role.review_num_accepted];
+    cells.forEach((value, i) => row.append(html("td", i > 1 ? { class: "num" } : {}, String(value))));
+    body.append(row);
+  }
+}
+
+function renderQa(task, project) {
+  // Task QA is the project's managers' (the API answers 403062 to anybody else); it runs in the admin.
+  const manager = project.managers.some((m) => m.id === config.me.id);
+  const links = $("#qa-links");
+  links.replaceChildren();
+  if (!(manager && config.isStaff)) return;
+  $("#qa").hidden = false;
+  const link = html("a", { class: "button", href: `/admin/labeling/labeltask/?id=${task.id}` },
+    `Accept, reject or restart this task in the admin (task is ${task.status})`);
+  links.append(link);
+}
+
+function renderGrid(task, images) {
+  const names = Object.fromEntries(roleRows(task).map((r) => [`${r.role}_${r.user_id}`, r.user_name]));
+  const grid = $("#grid");
+  grid.replaceChildren();
+  for (const image of images) {
+    const tile = html("a", { class: "tile", href: `/label/${config.projectId}/${config.taskId}/?image=${image.id}`,
+      "data-image": image.id, "aria-label": `Image ${image.idx + 1}` });
+    const thumb = html("img", { src: `${config.api}/datasets/${config.datasetId}/images/${image.image_id}/thumbnail?size=256`,
+      alt: `Image ${image.idx + 1}`, loading: "lazy" });
+    const meta = html("div", { class: "meta" });
+    meta.append(html("span", {}, `#${image.idx + 1}`));
+    for (const [key, status] of Object.entries(image.role_status)) {
+      const who = names[key] || key.replace("_", " ");
+      meta.append(html("span", { class: `badge status-${status}`, title: `${who}: ${status}` }, `${who}: ${status}`));
+    }
+    tile.append(thumb, meta);
+    grid.append(tile);
+  }
+}
+
+async function refresh(first) {
+  try {
+    const [task, project, images] = await Promise.all([
+      api("GET", taskPath),
+      first ? api("GET", `/label-projects/${config.projectId}`) : Promise.resolve(null),
+      allImages(),
+    ]);
+    renderCounters(task, images);
+    renderPeople(task);
+    if (project) renderQa(task, project);
+    renderGrid(task, images);
+    $("#refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    $("#banner").hidden = true;
+  } catch (error) {
+    const banner = $("#banner");
+    banner.hidden = false;
+    banner.className = "banner error";
+    banner.textContent = error instanceof ApiError ? error.describe() : String(error);
+  }
+  document.body.dataset.ready = "true";
+}
+
+refresh(true);
+setInterval(() => {
+  if (document.visibilityState === "visible") refresh(false);
+}, REFRESH_MS);

@@ -1,0 +1,75 @@
+"""``label-projects/<p>/tasks/<t>/next``: the next image of a task waiting for the caller's own work.
+
+A labeler gets his rejected images first (a reviewer sent them back), then those still to label; a
+reviewer gets the images waiting for his review. Within a status the next image after ``after`` (an
+idx) comes first, wrapping around to the start, so "skip" walks the task. The answer also counts
+what is left for the caller, per status. The caller must hold the asked role, active, in the task.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import permissions, selectors
+from labeling.models import LabelTask
+from labeling.task_images import LabelTaskImage
+from labeling.workflow import ImageStatus, Role, role_key
+
+# For each worker role, the statuses of his key that mean "waiting for me", most urgent first.
+WAITING_FOR = {
+    Role.LABELER: (ImageStatus.REJECTED, ImageStatus.LABELING),
+    Role.REVIEWER: (ImageStatus.REVIEWING,),
+}
+
+
+class NextImageQuery(serializers.Serializer):
+    role = serializers.ChoiceField(choices=[Role.LABELER, Role.REVIEWER])
+    after = serializers.IntegerField(min_value=-1, max_value=2**53, required=False, default=-1)
+
+
+def next_image_for(*, task: LabelTask, role: str, user_id: str, after: int) -> tuple[dict | None, dict[str, int]]:
+    """The stored next image waiting for ``user_id`` acting as ``role`` (or None), and the waiting counts."""
+    collection = LabelTaskImage(task.dataset_id).get_collection()
+    key = f"role_status.{role_key(role, user_id)}"
+    waiting: dict[str, int] = {}
+    found = None
+    for status in WAITING_FOR[role]:
+        query = {"task_id": task.pk, key: status}
+        waiting[status] = collection.count_documents(query)
+        if found is None and waiting[status]:
+            found = next(collection.find({**query, "idx": {"$gt": after}}).sort("idx", 1).limit(1), None)
+            if found is None:
+                found = next(collection.find(query).sort("idx", 1).limit(1), None)
+    return found, waiting
+
+
+class NextTaskImage(APIView):
+    """The next image waiting for the caller in this task, as his role sees it."""
+
+    permission_classes = [permissions.IsActiveUser]
+
+    @extend_schema(parameters=[NextImageQuery], responses=OpenApiTypes.OBJECT)
+    def get(self, request, project_pk: str, task_pk: str) -> Response:
+        project = selectors.project_get(project_pk)
+        task = selectors.task_get(task_pk, project.pk)
+        query = NextImageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        role = query.validated_data["role"]
+        if role == Role.LABELER:
+            permissions.ensure_can_label(request.user, task)
+        else:
+            permissions.ensure_can_review(request.user, task)
+        after = query.validated_data["after"]
+        doc, waiting = next_image_for(task=task, role=role, user_id=request.user.pk, after=after)
+        image = None
+        if doc is not None:
+            image = selectors.shape_task_image(
+                doc,
+                reviewer_view=request.user.pk if role == Role.REVIEWER else None,
+                only_user_id=request.user.pk if role == Role.LABELER else None,
+            )
+        return Response({"role": role, "image": image, "waiting": waiting})
