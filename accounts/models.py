@@ -6,15 +6,13 @@ API; each is a one-line call into ``accounts.services``, which holds the rules.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password as django_check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils.crypto import salted_hmac
 
-from dds_site.documents import OrmDocumentMixin, current_ts
+from dds_site.documents import OrmDocumentMixin, current_ts, md5_id
 
 
 class UserStatus(models.TextChoices):
@@ -24,7 +22,7 @@ class UserStatus(models.TextChoices):
 
 def user_id_for(username: str) -> str:
     """DDS's user id: md5 of the lower-cased user name."""
-    return hashlib.md5(username.strip().lower().encode()).hexdigest()  # noqa: S324 - an id, not a secret
+    return md5_id(username.strip().lower())
 
 
 class UserManager(BaseUserManager):

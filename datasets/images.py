@@ -173,7 +173,9 @@ class ImageModel(DocumentModel):
         return cls.model_validate(data)
 
     def _to_document(self) -> dict:
-        return {**super()._to_document(), REVISION: new_revision()}
+        from datasets.documents import image_document_of
+
+        return image_document_of(self)
 
     @classmethod
     def _update_spec(cls, set_data: dict | None, unset_data: dict | None) -> dict:
@@ -238,25 +240,28 @@ class ImageModel(DocumentModel):
         points, colors, lines, names = format_keypoints(keypoints, keypoint_colors, keypoint_skeleton, keypoint_names)
         segmentation_text = format_segmentation(segmentation)
         label_id, category_id = register(label, label_type, category) if register else ("", "")
+        from datasets.documents import object_document
+
+        document = object_document(
+            label_name=label,
+            label_type=label_type,
+            label_id=label_id,
+            category_name=category,
+            category_id=category_id,
+            conf=conf,
+            is_group=bool(is_group),
+            bounding_box=bounding_box,
+            segmentation=segmentation_text,
+            alpha=uri_to_url(alpha_uri) if alpha_uri else "",
+            points=points,
+            lines=lines,
+            point_colors=colors,
+            point_names=names,
+            caption=caption,
+            confirm_type=confirm_type,
+        )
         try:
-            return Object(
-                label_name=label,
-                label_type=label_type,
-                label_id=label_id,
-                category_name=category,
-                category_id=category_id,
-                caption=caption or "",
-                bounding_box=bounding_box,
-                segmentation=segmentation_text,
-                alpha=uri_to_url(alpha_uri) if alpha_uri else "",
-                points=points,
-                lines=lines,
-                point_colors=colors,
-                point_names=names,
-                conf=conf,
-                is_group=bool(is_group),
-                confirm_type=confirm_type,
-            )
+            return Object.model_validate(document)
         except pydantic.ValidationError as exc:
             raise InvalidDatasetArgument(
                 "annotation field value invalid.", detail=exc.errors(include_url=False, include_context=False)

@@ -167,7 +167,12 @@ def format_bbox(width: int | None, height: int | None, bbox: Sequence[Number] | 
     values = _numbers(bbox, "bbox")
     if len(values) != 4:
         raise InvalidDatasetArgument("bbox must be (x, y, width, height).")
-    x, y, w, h = values
+    return normalised_box(width, height, values)
+
+
+def normalised_box(width: int, height: int, box: Sequence[Number]) -> dict:
+    """Pixels ``(x, y, w, h)`` of a checked box -> the stored ``{xmin, ymin, xmax, ymax}`` (0-1)."""
+    x, y, w, h = box
     return {"xmin": x / width, "ymin": y / height, "xmax": (x + w) / width, "ymax": (y + h) / height}
 
 
@@ -179,7 +184,12 @@ def format_segmentation(segmentation: Sequence[Sequence[Number]] | None) -> str:
         raise InvalidDatasetArgument("segmentation must be a list of polygons.")
     polygons = [_numbers(polygon, "segmentation polygon") for polygon in segmentation]
     check_count("segmentation points per object", sum(map(len, polygons)) // 2, max_points_per_object())
-    return "/".join(",".join(map(str, polygon)) for polygon in polygons)
+    return polygons_text(polygons)
+
+
+def polygons_text(polygons: Sequence[Sequence[Number]] | None) -> str:
+    """Checked polygons -> the stored ``"x,y,.../x,y,..."``."""
+    return "/".join(",".join(map(str, polygon)) for polygon in polygons or ())
 
 
 def format_keypoints(
@@ -203,10 +213,7 @@ def format_keypoints(
             "keypoints must be a flat list of x1, y1, v1, conf1, x2, y2, v2, conf2, ...",
             detail={"length": len(values)},
         )
-    points: list[Number] = []
-    for start in range(0, len(values), 4):
-        x, y, visibility, conf = values[start : start + 4]
-        points.extend((float(x), float(y), 0.0, 1.0, int(visibility), conf))
+    points = keypoint_points(values)
     if colors:
         check_count("keypoint colors per object", len(colors) // 3, max_points_per_object())
     if skeleton:
@@ -217,3 +224,12 @@ def format_keypoints(
         _ints(skeleton, "keypoint_skeleton") if skeleton else list(COCO_KEYPOINT_SKELETON),
         list(names) if names else list(COCO_KEYPOINT_NAMES),
     )
+
+
+def keypoint_points(quads: Sequence[Number]) -> list[Number]:
+    """Checked flat ``x, y, v, conf`` quads -> the stored 6 numbers per point ``x, y, 0.0, 1.0, v, conf``."""
+    points: list[Number] = []
+    for start in range(0, len(quads), 4):
+        x, y, visibility, conf = quads[start : start + 4]
+        points.extend((float(x), float(y), 0.0, 1.0, int(visibility), conf))
+    return points

@@ -7,8 +7,6 @@ a typed ``DDSError`` leaves the database unchanged.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib
 import logging
 import threading
@@ -25,6 +23,14 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
+from datasets.documents import (
+    category_document,
+    category_id_for,
+    image_document_of,
+    insert_only,
+    label_document,
+    label_id_for,
+)
 from datasets.errors import (
     DatasetNotFound,
     DatasetOccupied,
@@ -45,7 +51,6 @@ from datasets.images import (
     ensure_image_indexes,
     forget_image_indexes,
     image_collection_name,
-    new_revision,
     staging_collection_names,
     task_image_collection_name,
     with_new_revision,
@@ -74,30 +79,6 @@ _writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer
 LABEL_PROJECTS = "label_projects"
 LABEL_TASKS = "label_tasks"
 LABEL_TASK_ROLES = "label_task_roles"
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - an id, not a secret
-
-
-def label_id_for(dataset_id: str, name: str) -> str:
-    """DDS's label-set id: md5 of ``"<dataset_id>_<name>"``."""
-    return _md5(f"{dataset_id}_{name}")
-
-
-def category_id_for(dataset_id: str, name: str) -> str:
-    """DDS's category id: md5 of ``"<dataset_id>_<name>"``."""
-    return _md5(f"{dataset_id}_{name}")
-
-
-def _label_document(dataset_id: str, name: str, label_type: str) -> dict:
-    return {
-        "name": name,
-        "type": label_type,
-        "dataset_id": dataset_id,
-        "compare_precisions": [],
-        "clone_from_label": "",
-    }
 
 
 def _check_flag(flag: Any) -> int:
@@ -293,10 +274,11 @@ def label_get_or_create(*, dataset_id: str, name: str, label_type: str) -> str:
     Raises ``LabelTypeMismatch`` (400002) if the label set exists with another type; the upsert
     and the type check are one step, so two concurrent creators cannot both win.
     """
-    label_id = label_id_for(dataset_id, name)
+    label_filter, create = insert_only(label_document(dataset_id, name, label_type))
+    label_id = label_filter["_id"]
     document = Label.get_collection().find_one_and_update(
-        {"_id": label_id},
-        {"$setOnInsert": _label_document(dataset_id, name, label_type)},
+        label_filter,
+        create,
         upsert=True,
         return_document=ReturnDocument.AFTER,
         session=mongo.current_session(),
@@ -311,14 +293,9 @@ def label_get_or_create(*, dataset_id: str, name: str, label_type: str) -> str:
 
 def category_get_or_create(*, dataset_id: str, name: str) -> str:
     """Id of the category ``name`` of the dataset, created if new."""
-    category_id = category_id_for(dataset_id, name)
-    Category.get_collection().update_one(
-        {"_id": category_id},
-        {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
-        upsert=True,
-        session=mongo.current_session(),
-    )
-    return category_id
+    category_filter, create = insert_only(category_document(dataset_id, name))
+    Category.get_collection().update_one(category_filter, create, upsert=True, session=mongo.current_session())
+    return category_filter["_id"]
 
 
 # --- images -----------------------------------------------------------------------------------
@@ -342,7 +319,10 @@ def annotation_add(*, image: ImageModel, obj: Object) -> None:
 
 
 def _image_insert_fields(image: ImageModel) -> dict:
-    document = image.model_dump(exclude={"id", "objects"})
+    """The stored fields of an image but its id, objects and revision (set by the update itself)."""
+    document = image_document_of(image)
+    for key in ("_id", "objects", REVISION):
+        del document[key]
     return document
 
 
@@ -481,7 +461,7 @@ class ImageBatch:
             if category not in self._categories:
                 self._categories.add(category)
                 self._pending_categories.add(category)
-        return _cached_id(self.dataset.pk, label), _cached_id(self.dataset.pk, category)
+        return label_id_for(self.dataset.pk, label), category_id_for(self.dataset.pk, category)
 
     def add(self, image: ImageModel, explicit_id: bool) -> None:
         with self._lock:
@@ -546,7 +526,7 @@ class ImageBatch:
                 if isinstance(key, tuple):
                     image.id = image.idx
                 image.__pydantic_private__["_batch_state"] = WRITTEN
-                documents.append(_image_document(image))
+                documents.append(image_document_of(image))
             if self._first_url is None:
                 self._first_url = documents[0]["url"]
             self._wait_for_insert()
@@ -586,11 +566,7 @@ class ImageBatch:
         if self._pending_labels:
             Label.get_collection().bulk_write(
                 [
-                    UpdateOne(
-                        {"_id": label_id_for(dataset_id, name)},
-                        {"$setOnInsert": _label_document(dataset_id, name, label_type)},
-                        upsert=True,
-                    )
+                    UpdateOne(*insert_only(label_document(dataset_id, name, label_type)), upsert=True)
                     for name, label_type in self._pending_labels.items()
                 ],
                 ordered=False,
@@ -600,11 +576,7 @@ class ImageBatch:
         if self._pending_categories:
             Category.get_collection().bulk_write(
                 [
-                    UpdateOne(
-                        {"_id": category_id_for(dataset_id, name)},
-                        {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
-                        upsert=True,
-                    )
+                    UpdateOne(*insert_only(category_document(dataset_id, name)), upsert=True)
                     for name in sorted(self._pending_categories)
                 ],
                 ordered=False,
@@ -631,25 +603,6 @@ class ImageBatch:
             else:
                 dataset_add_cover(dataset=self.dataset)
             self._reset_session()
-
-
-def _image_document(image: ImageModel) -> dict:
-    """The stored form of a validated image, built from the field values directly.
-
-    Equivalent to ``model_dump()`` for these plain-typed models, and an order of magnitude
-    cheaper: pydantic's serializer was the largest client-side cost of an import.
-    """
-    document = dict(image.__dict__)
-    document["objects"] = [dict(obj.__dict__) for obj in image.objects]
-    document["_id"] = document.pop("id")
-    document[REVISION] = new_revision()
-    return document
-
-
-@functools.lru_cache(maxsize=65536)
-def _cached_id(dataset_id: str, name: str) -> str:
-    """md5 of ``"<dataset_id>_<name>"``, memoised: an import repeats the same few names."""
-    return _md5(f"{dataset_id}_{name}")
 
 
 def image_batch_add(

@@ -9,6 +9,7 @@ v2 model for the raw per-dataset collections. Writes are always acknowledged.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,11 @@ from dds_site import mongo
 def current_ts() -> int:
     """The current time in milliseconds (DDS's timestamp unit)."""
     return int(time.time() * 1000)
+
+
+def md5_id(text: str) -> str:
+    """DDS's derived ids (users, label sets, categories, file datasets): the md5 hex digest of ``text``."""
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - an id, not a secret
 
 
 class _BatchQueues:

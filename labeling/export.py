@@ -18,6 +18,7 @@ from typing import IO
 from pymongo import UpdateOne
 
 from datasets.constants import LabelName
+from datasets.documents import object_document
 from datasets.images import with_new_revision
 from datasets.models import DataSet, Label, LabelType
 from datasets.objects import object_types_of
@@ -143,26 +144,21 @@ def _export_dataset(project: LabelProject, dataset: DataSet, name: str, label_ty
 
 
 def _object(annotation: dict, name: str, label_type: str, label_id: str, category_id: str) -> dict:
-    return {
-        "label_name": name,
-        "label_type": label_type,
-        "label_id": label_id,
-        "category_id": category_id,
-        "category_name": annotation["category_name"],
-        "conf": 1.0,
-        "is_group": False,
-        "bounding_box": annotation.get("bounding_box") or {},
-        "segmentation": annotation.get("segmentation") or "",
-        "alpha": "",
-        "points": annotation.get("points") or [],
-        "lines": annotation.get("lines") or [],
-        "point_colors": annotation.get("point_colors") or [],
-        "point_names": annotation.get("point_names") or [],
-        "caption": "",
-        "compare_result": {},
-        "matched_det_idx": None,
-        "mask": annotation.get("mask") or {},
-    }
+    """A labeler's accepted annotation as an object of the exported label set."""
+    return object_document(
+        label_name=name,
+        label_type=label_type,
+        label_id=label_id,
+        category_name=annotation["category_name"],
+        category_id=category_id,
+        bounding_box=annotation.get("bounding_box"),
+        segmentation=annotation.get("segmentation"),
+        points=annotation.get("points"),
+        lines=annotation.get("lines"),
+        point_colors=annotation.get("point_colors"),
+        point_names=annotation.get("point_names"),
+        mask=annotation.get("mask"),
+    )
 
 
 # --- files --------------------------------------------------------------------------------------------------------

@@ -1,89 +1,58 @@
-"""Turn parsed records into DDS image documents (reference §3.3, §3.4)."""
+"""Turn parsed records into DDS image documents (reference §3.3, §3.4), with the shared builders.
+
+Records are checked by the importers already, so the pixel-to-stored conversions here do not
+check again: an import converts millions of annotations.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
 
-from datasets.images import REVISION, new_revision
+from datasets.documents import SOURCE_KEY, category_id_for, image_document, label_id_for, object_document
 from datasets.importers.records import AnnotationRecord, ImageRecord
-from datasets.services import category_id_for, label_id_for
+from datasets.objects import keypoint_points, normalised_box, polygons_text
 
-# Extra image field (not in DDS's ImageModel): the stable identity of an image in its source
-# (COCO id, file name, TSV image id) so a re-import re-attaches user annotations and flags to
-# the same picture even when ids or line numbers change (DDS matched by line index, §12.22).
-SOURCE_KEY = "source_key"
+__all__ = ["SOURCE_KEY", "image_record_document", "object_record_document"]
 
 
-@functools.lru_cache(maxsize=4096)
-def _label_id(dataset_id: str, name: str) -> str:
-    return label_id_for(dataset_id, name)
-
-
-@functools.lru_cache(maxsize=4096)
-def _category_id(dataset_id: str, name: str) -> str:
-    return category_id_for(dataset_id, name) if name else ""
-
-
-def object_document(ann: AnnotationRecord, image: ImageRecord, dataset_id: str) -> dict:
+def object_record_document(ann: AnnotationRecord, image: ImageRecord, dataset_id: str) -> dict:
     """The stored ``Object`` dict of one annotation: normalised box, string polygons, 6-number keypoints."""
-    box = {}
-    if ann.bbox is not None:
-        x, y, w, h = ann.bbox
-        box = {
-            "xmin": x / image.width,
-            "ymin": y / image.height,
-            "xmax": (x + w) / image.width,
-            "ymax": (y + h) / image.height,
-        }
-    points: list = []
-    if ann.keypoints:
-        kp = ann.keypoints
-        for i in range(0, len(kp), 4):
-            points.extend((float(kp[i]), float(kp[i + 1]), 0.0, 1.0, int(kp[i + 2]), kp[i + 3]))
-    return {
-        "label_name": ann.label,
-        "label_type": ann.label_type,
-        "label_id": _label_id(dataset_id, ann.label),
-        "category_id": _category_id(dataset_id, ann.category),
-        "category_name": ann.category,
-        "conf": ann.conf,
-        "is_group": ann.is_group,
-        "bounding_box": box,
-        "segmentation": "/".join(",".join(map(str, poly)) for poly in ann.polygons or ()),
-        "alpha": ann.alpha,
-        "points": points,
-        "lines": list(ann.keypoint_skeleton or []) if points else [],
-        "point_colors": list(ann.keypoint_colors or []) if points else [],
-        "point_names": list(ann.keypoint_names or []) if points else [],
-        "caption": ann.caption,
-        "confirm_type": 0,
-        "compare_result": {},
-        "matched_det_idx": None,
-        "mask": dict(ann.mask) if ann.mask else {},
-    }
+    points = keypoint_points(ann.keypoints) if ann.keypoints else []
+    return object_document(
+        label_name=ann.label,
+        label_type=ann.label_type,
+        label_id=label_id_for(dataset_id, ann.label),
+        category_name=ann.category,
+        category_id=category_id_for(dataset_id, ann.category) if ann.category else "",
+        conf=ann.conf,
+        is_group=ann.is_group,
+        bounding_box=normalised_box(image.width, image.height, ann.bbox) if ann.bbox is not None else {},
+        segmentation=polygons_text(ann.polygons),
+        alpha=ann.alpha,
+        points=points,
+        # a skeleton, colours or names without keypoints mean nothing: not stored
+        lines=ann.keypoint_skeleton if points else None,
+        point_colors=ann.keypoint_colors if points else None,
+        point_names=ann.keypoint_names if points else None,
+        caption=ann.caption,
+        mask=ann.mask,
+    )
 
 
-def image_document(image: ImageRecord, *, image_id: int, idx: int, dataset_id: str, dataset_type: str) -> dict:
-    """The stored image document (``_id`` is the integer image id)."""
-    return {
-        "_id": image_id,
-        "idx": idx,
-        "url": image.url,
-        "dataset_id": dataset_id,
-        "type": dataset_type,
-        "url_full_res": image.url_full_res or image.url,
-        "objects": [object_document(ann, image, dataset_id) for ann in image.annotations],
-        "width": image.width,
-        "height": image.height,
-        "metadata": json.dumps(image.metadata, ensure_ascii=False),
-        "flag": 0,
-        "flag_ts": 0,
-        "num_fn": {},
-        "num_fp": {},
-        "num_fn_cat": {},
-        "num_fp_cat": {},
-        "label_confirm": {},
-        SOURCE_KEY: image.key,
-        REVISION: new_revision(),
-    }
+def image_record_document(
+    image: ImageRecord, *, image_id: int, idx: int, dataset_id: str, dataset_type: str | None
+) -> dict:
+    """The stored image document of one record (``_id`` is the integer image id)."""
+    return image_document(
+        image_id=image_id,
+        idx=idx,
+        url=image.url,
+        dataset_id=dataset_id,
+        type=dataset_type,
+        url_full_res=image.url_full_res or image.url,
+        objects=[object_record_document(ann, image, dataset_id) for ann in image.annotations],
+        width=image.width,
+        height=image.height,
+        metadata=json.dumps(image.metadata, ensure_ascii=False),
+        source_key=image.key,
+    )

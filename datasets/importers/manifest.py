@@ -11,7 +11,6 @@ yolo: ``images``, ``classes``, ``labels``, ``predictions`` [{name, file}]; image
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -23,6 +22,7 @@ from datasets.importers.errors import ImportFormatError
 from datasets.importers.imagedir import ImageDirImporter
 from datasets.importers.tsv import TsvImporter
 from datasets.importers.yolo import PredictionDir, YoloImporter
+from dds_site.documents import md5_id
 from dds_site.files import resolve_data_path
 
 FORMATS = ("coco", "tsv", "yolo", "images")
@@ -165,7 +165,7 @@ def default_dataset_id(spec: dict) -> str:
     main = (
         spec.get("manifest") or spec.get("ground_truth") or spec.get("path") or spec.get("images") or spec.get("root")
     )
-    return hashlib.md5(os.path.abspath(str(main)).encode()).hexdigest()  # noqa: S324 - an id, not a secret
+    return md5_id(os.path.abspath(str(main)))
 
 
 def default_name(spec: dict) -> str:

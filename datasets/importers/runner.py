@@ -41,6 +41,7 @@ from django.db import connections
 from pymongo.errors import OperationFailure
 
 from datasets import jobs
+from datasets.documents import category_document, insert_only, label_document
 from datasets.images import (
     REVISION,
     ensure_image_indexes,
@@ -52,13 +53,12 @@ from datasets.images import (
     staging_collection_names,
     with_new_revision,
 )
-from datasets.importers.documents import SOURCE_KEY, image_document
+from datasets.importers.documents import SOURCE_KEY, image_record_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress, failure_reason
 from datasets.importers.records import ImageRecord, Problems
 from datasets.importers.spool import Spool
 from datasets.models import DataSet, DatasetStatus
 from datasets.objects import object_types_of
-from datasets.services import category_id_for, label_id_for
 from dds_site import mongo
 
 logger = logging.getLogger(__name__)
@@ -253,24 +253,10 @@ def _write_labels_and_categories(dataset_id: str, labels: dict[str, str], catego
     """Get-or-create (idempotent upserts by md5 id)."""
     for name, label_type in labels.items():
         mongo.get_collection("labels").update_one(
-            {"_id": label_id_for(dataset_id, name)},
-            {
-                "$setOnInsert": {
-                    "name": name,
-                    "type": label_type,
-                    "dataset_id": dataset_id,
-                    "compare_precisions": [],
-                    "clone_from_label": "",
-                }
-            },
-            upsert=True,
+            *insert_only(label_document(dataset_id, name, label_type)), upsert=True
         )
     for name in categories:
-        mongo.get_collection("categories").update_one(
-            {"_id": category_id_for(dataset_id, name)},
-            {"$setOnInsert": {"name": name, "dataset_id": dataset_id}},
-            upsert=True,
-        )
+        mongo.get_collection("categories").update_one(*insert_only(category_document(dataset_id, name)), upsert=True)
 
 
 def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None:
@@ -497,7 +483,7 @@ def _import(
             for image in importer.iter_images(problems):
                 # Ids are unique per importer (COCO checks duplicates; the others number images).
                 image_id = image.id if image.id is not None else count
-                document = image_document(
+                document = image_record_document(
                     image, image_id=image_id, idx=count, dataset_id=dataset_id, dataset_type=importer.dataset_type
                 )
                 if carried_total:

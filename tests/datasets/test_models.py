@@ -343,14 +343,14 @@ def test_batch_add_image_from_several_threads(dataset):
 
 
 def test_image_document_matches_model_dump(dataset):
+    from datasets.documents import image_document_of
     from datasets.images import REVISION
-    from datasets.services import _image_document
 
     image = dataset.batch_add_image("http://img/a.jpg", width=10, height=10, id_=3, metadata={"a": 1})
     image.batch_add_annotation("cat", bbox=(1, 1, 2, 2), keypoints=[1, 1, 1, 1])
     expected = image.model_dump()
     expected["_id"] = expected.pop("id")
-    document = _image_document(image)
+    document = image_document_of(image)
     assert document.pop(REVISION) is not None  # every stored image carries a revision
     assert document == expected
     dataset.finish_batch_add_image()
