@@ -13,8 +13,8 @@ import secrets
 import string
 
 from django.contrib.auth.hashers import make_password
-from pymongo import ReturnDocument
 
+from accounts import store
 from accounts.errors import InvalidCredentials, InvalidUserName, UserExists, UserNotFound
 from accounts.models import User, UserStatus, UserToken, user_id_for
 from accounts.tokens import hash_token, new_token_value, now_s, token_expiry
@@ -107,15 +107,9 @@ def user_set_status(user: User, status: str) -> None:
     unbanning revives neither.
     """
     if status == UserStatus.INACTIVE:
-        # $inc, unlike the ORM's F() + 1, also counts from a DDS user document that has no epoch yet.
-        stored = User.get_collection().find_one_and_update(
-            {"_id": user.pk},
-            {"$set": {"status": status}, "$inc": {"session_epoch": 1}},
-            projection={"session_epoch": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if stored is not None:
-            user.session_epoch = stored["session_epoch"]
+        epoch = store.user_set_status_and_bump_epoch(user.pk, status)
+        if epoch is not None:
+            user.session_epoch = epoch
         tokens_revoke_all(user)
     else:
         User.objects.filter(pk=user.pk).update(status=status)

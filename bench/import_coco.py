@@ -156,7 +156,7 @@ def raw_fnfp_seconds(dataset_id: str) -> tuple[float, float]:
     """
     from pymongo import UpdateOne
 
-    from datasets.fnfp import _COUNTERS
+    from datasets.fnfp import COUNTERS as _COUNTERS
     from datasets.images import IMAGE_INDEXES, image_collection_name
     from dds_site import mongo
 
@@ -196,14 +196,14 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
     """The FN/FP algorithm alone (matching, thresholds, per-image results) on documents already in memory."""
     import numpy as np
 
-    from datasets.fnfp import ReadImage, _guarded_update, _prediction_labels, precision_thresholds
+    from datasets.fnfp import ReadImage, guarded_update, precision_thresholds, prediction_labels
     from datasets.images import image_collection_name
     from dds_site import mongo
 
     documents = list(mongo.get_collection(image_collection_name(dataset_id)).find({}))
     for document in documents:  # as if never analysed, so every image gets its update built
         document["objects"] = [{**obj, "compare_result": {}} for obj in document["objects"]]
-    labels = sorted(_prediction_labels(dataset_id))
+    labels = sorted(prediction_labels(dataset_id))
     started = time.perf_counter()
     images = [ReadImage.of(document, labels) for document in documents]
     num_gt = sum(1 for image in images for crowd in image.matches.gt_crowd if not crowd)
@@ -217,7 +217,7 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
             num_gt,
         )
     for image in images:
-        _guarded_update(image, thresholds, len(labels) == 1)
+        guarded_update(image, thresholds, len(labels) == 1)
     return time.perf_counter() - started
 
 

@@ -6,7 +6,8 @@ replace an existing output unless asked to (``overwrite``; else 409100). Any aut
 may read a dataset's job status: state, progress and counts (``datasets.job_status``); staff also
 see paths, host, process and failure reasons. With ``CELERY_BROKER_URL`` set the job is queued
 (202), otherwise it runs in the request (200). Either way its progress and outcome are in
-``detail_status`` (returned by ``GET .../jobs``).
+``detail_status`` (returned by ``GET .../jobs``, which only reads: an entry whose process died is
+reported with ``stale: true`` until ``datasets.job_recovery`` repairs it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets import jobs, selectors, tasks
+from datasets import selectors, tasks
 from datasets.fnfp import DDS_PROCESSOR_KEY
 from datasets.importers.manifest import FORMATS
-from datasets.importers.runner import recover_import
-from datasets.job_status import job_status_for
+from datasets.job_status import job_status_for, jobs_overview
 
 
 class ImportJobInput(serializers.Serializer):
@@ -105,7 +105,8 @@ class DatasetJobStatus(APIView):
             "DatasetJobs",
             {
                 "import": serializers.JSONField(
-                    allow_null=True, help_text="last import: state, progress, counts (staff: also paths and reason)"
+                    allow_null=True,
+                    help_text="last import: state, progress, counts, stale (its process died); staff: paths, reason",
                 ),
                 "export": serializers.JSONField(allow_null=True, help_text="last export"),
                 "fnfp": serializers.JSONField(allow_null=True, help_text="last FN/FP calculation"),
@@ -114,11 +115,5 @@ class DatasetJobStatus(APIView):
         ),
     )
     def get(self, request: Request, dataset_id: str) -> Response:
-        dataset = selectors.dataset_get(dataset_id)
-        recover_import(dataset.id)
-        for kind in ("export", "fnfp"):
-            jobs.mark_stale_failed(dataset.id, kind)
-        detail = selectors.dataset_get(dataset.id).detail_status or {}
-        body = {kind: detail.get(kind) for kind in ("import", "export", "fnfp")}
-        body[DDS_PROCESSOR_KEY] = detail.get(DDS_PROCESSOR_KEY)
-        return Response(job_status_for(request.user, body))
+        detail = selectors.dataset_get(dataset_id).detail_status or {}
+        return Response(job_status_for(request.user, jobs_overview(detail)))

@@ -2,8 +2,8 @@
 
 ``Image(dataset_id)`` returns a cached ``ImageModel`` subclass bound to one dataset
 (``belong_dataset``); the document API of ``dds_site.documents`` then runs on that dataset's
-collection. The first time a process touches an image collection its indexes (``idx``,
-``objects.category_id``) are created, once, not per image.
+collection. The collections, their indexes and every raw read and write of them are in
+``datasets.store``.
 
 Every write of an image also sets a new ``rev``, an ObjectId made from the writer's clock, and
 ``rev`` is indexed. A read-compute-write of the whole ``objects`` array, such as the FN/FP
@@ -15,19 +15,14 @@ first write here; a guard on ``rev: None`` matches them.
 
 from __future__ import annotations
 
-import datetime
 import json
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pydantic
-from bson import ObjectId
-from pymongo import ASCENDING
-from pymongo.collection import Collection
-from pymongo.database import Database
 
+from datasets import store
 from datasets.constants import LabelName
 from datasets.errors import InvalidDatasetArgument
 from datasets.objects import (
@@ -39,87 +34,23 @@ from datasets.objects import (
     object_types_of,
     uri_to_url,
 )
-from dds_site import mongo
+from datasets.store import (  # noqa: F401 - the public names of image collections and revisions
+    CLOCK_SKEW_S,
+    IMAGE_INDEXES,
+    REVISION,
+    image_collection_name,
+    legacy_staging_collection_name,
+    new_revision,
+    revision_since,
+    staging_collection_name,
+    with_new_revision,
+)
 from dds_site.documents import DocumentModel
 
 if TYPE_CHECKING:
     from datasets.models import DataSet
 
 LABEL_TYPES = frozenset({"GT", "Pred", "User"})
-REVISION = "rev"
-_STAGING = "@staging"
-IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING), (REVISION, ASCENDING))
-# Revisions are made on the application servers: their clocks may differ by up to this much.
-CLOCK_SKEW_S = 60
-
-_indexed_lock = threading.Lock()
-_indexed: set[tuple[str, str]] = set()
-
-
-def new_revision() -> ObjectId:
-    """A value for ``rev`` that no earlier write of any image can have had."""
-    return ObjectId()
-
-
-def revision_since(timestamp: float) -> ObjectId:
-    """The lowest revision any image written at or after ``timestamp`` (seconds) can have."""
-    moment = datetime.datetime.fromtimestamp(timestamp - CLOCK_SKEW_S, tz=datetime.UTC)
-    return ObjectId.from_datetime(moment)
-
-
-def with_new_revision(update: dict) -> dict:
-    """A copy of the update document ``update`` that also sets a new ``rev``."""
-    update = dict(update)
-    update["$set"] = {**update.get("$set", {}), REVISION: new_revision()}
-    return update
-
-
-def image_collection_name(dataset_id: str) -> str:
-    return f"images@dataset_{dataset_id}"
-
-
-def staging_collection_name(dataset_id: str, attempt: str) -> str:
-    """Where one import attempt writes the images it swaps in at the end.
-
-    One per attempt, so the late writes of an attempt declared dead can never land in the
-    collection of a later one.
-    """
-    return f"{image_collection_name(dataset_id)}{_STAGING}_{attempt}"
-
-
-def legacy_staging_collection_name(dataset_id: str) -> str:
-    """The one staging collection per dataset of earlier versions."""
-    return f"{image_collection_name(dataset_id)}{_STAGING}"
-
-
-def staging_collection_names(database: Database, dataset_id: str) -> list[str]:
-    """The staging collections of the dataset that exist: per attempt, and an earlier version's."""
-    pattern = f"^{re.escape(legacy_staging_collection_name(dataset_id))}(_[0-9a-f]+)?$"
-    return sorted(database.list_collection_names(filter={"name": {"$regex": pattern}}))
-
-
-def task_image_collection_name(dataset_id: str) -> str:
-    """The labeling app's per-dataset task-image collection (named here for cascade deletes)."""
-    return f"label_task_images@dataset_{dataset_id}"
-
-
-def ensure_image_indexes(collection: Collection, *, force: bool = False) -> None:
-    """Create the image indexes once per process and collection (``force`` re-issues them)."""
-    key = (collection.database.name, collection.name)
-    if not force and key in _indexed:
-        return
-    with _indexed_lock:
-        if not force and key in _indexed:
-            return
-        for field, direction in IMAGE_INDEXES:
-            collection.create_index([(field, direction)])
-        _indexed.add(key)
-
-
-def forget_image_indexes(database_name: str, collection_name: str) -> None:
-    """Drop the 'indexed' mark of a collection that was dropped, so a re-creation re-indexes."""
-    with _indexed_lock:
-        _indexed.discard((database_name, collection_name))
 
 
 def annotation_types(obj: Object) -> set[str]:
@@ -154,12 +85,10 @@ class ImageModel(DocumentModel):
     _batch_state: str | None = pydantic.PrivateAttr(default=None)  # see services.ImageBatch
 
     @classmethod
-    def get_collection(cls) -> Collection:
+    def get_collection(cls) -> store.ImageCollection:
         if cls.belong_dataset is None:
             raise TypeError("use Image(dataset_id) to get the image model of a dataset")
-        collection = mongo.get_collection(image_collection_name(cls.belong_dataset))
-        ensure_image_indexes(collection)
-        return collection
+        return store.image_collection(cls.belong_dataset)
 
     @classmethod
     def get_cls_id(cls) -> str:

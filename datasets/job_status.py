@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from datasets import jobs
+from datasets.fnfp import DDS_PROCESSOR_KEY
+
+# The job kinds a dataset's status lists (besides DDS's FN/FP processor state, a plain value).
+JOB_KINDS = ("import", "export", "fnfp")
+
 PUBLIC_FIELDS = frozenset(
     {
         "state",
+        "stale",
         "progress",
         "total",
         "started_ts",
@@ -34,6 +41,22 @@ PUBLIC_FIELDS = frozenset(
     }
 )
 _INTERNAL_FIELDS = ("pending",)
+
+
+def jobs_overview(detail_status: dict | None) -> dict:
+    """The job entries of a dataset, each running one whose attempt is dead marked ``stale: true``.
+
+    Only reads: the repair is ``datasets.job_recovery``'s.
+    """
+    detail = detail_status or {}
+    overview: dict[str, Any] = {}
+    for kind in JOB_KINDS:
+        entry = detail.get(kind)
+        if isinstance(entry, dict) and entry.get("state") in jobs.LIVE_STATES:
+            entry = {**entry, "stale": jobs.entry_is_stale(entry)}
+        overview[kind] = entry
+    overview[DDS_PROCESSOR_KEY] = detail.get(DDS_PROCESSOR_KEY)
+    return overview
 
 
 def job_status_for(user: Any, detail_status: dict | None) -> dict:

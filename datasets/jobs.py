@@ -27,9 +27,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
 
+from datasets import store
 from dds_site import mongo
 from dds_site.documents import current_ts
 
@@ -45,10 +44,6 @@ DIED = "the process running this job died"
 _PROGRESS_INTERVAL_S = 1.0
 # Heartbeats per staleness window: a few lost beats (a slow database) do not make a job look dead.
 _BEATS_PER_WINDOW = 6
-
-
-def _datasets():
-    return mongo.get_collection("datasets")
 
 
 def stale_after_s() -> float:
@@ -74,30 +69,15 @@ def entry_is_stale(entry: dict | None) -> bool:
 
 
 def job_entry(dataset_id: str, kind: str) -> dict | None:
-    document = _datasets().find_one({"_id": dataset_id}, {"detail_status": 1})
-    if not document:
-        return None
-    return (document.get("detail_status") or {}).get(kind)
+    return store.JobEntries().get(dataset_id, kind)
 
 
-def _set_entry(collection, filter_: dict, kind: str, fields: dict[str, Any]) -> bool:
-    """Set ``fields`` of the ``kind`` entry of the dataset matching ``filter_``; True if one matched."""
-    spec = {f"detail_status.{kind}.{key}": value for key, value in fields.items()}
-    return collection.update_one(filter_, {"$set": spec}).matched_count == 1
-
-
-def _as_observed(dataset_id: str, kind: str, entry: dict) -> dict:
-    """A filter matching the entry only as it was read: same attempt, state and heartbeat.
+def _as_observed(entry: dict) -> dict:
+    """A condition matching the entry only as it was read: same attempt, state and heartbeat.
 
     An attempt that beat (or moved on) since it was judged dead is not touched.
     """
-    key = f"detail_status.{kind}"
-    return {
-        "_id": dataset_id,
-        f"{key}.attempt": entry.get("attempt"),
-        f"{key}.state": entry.get("state"),
-        f"{key}.heartbeat_ts": entry.get("heartbeat_ts"),
-    }
+    return {name: entry.get(name) for name in ("attempt", "state", "heartbeat_ts")}
 
 
 class JobRecord:
@@ -118,21 +98,15 @@ class JobRecord:
         self.lost = False
         self._last_progress = 0.0
         # Bound now: the heartbeat thread must not open a database connection of its own.
-        self._collection = _datasets()
+        self._entries = store.JobEntries()
 
     @property
     def _mine(self) -> dict:
-        key = f"detail_status.{self.kind}"
-        return {
-            "_id": self.dataset_id,
-            f"{key}.attempt": self.attempt,
-            f"{key}.owner": self.owner,
-            f"{key}.state": {"$in": list(LIVE_STATES)},
-        }
+        return {"attempt": self.attempt, "owner": self.owner, "state": {"$in": list(LIVE_STATES)}}
 
     def update(self, **fields: Any) -> bool:
         """Set fields of this running attempt's entry; False (and ``lost``) if it is no longer ours."""
-        if _set_entry(self._collection, self._mine, self.kind, fields):
+        if self._entries.update(self.dataset_id, self.kind, self._mine, fields):
             return True
         self.lost = True
         return False
@@ -143,8 +117,7 @@ class JobRecord:
 
     def annotate(self, **fields: Any) -> bool:
         """Add fields to this attempt's entry after it ended (e.g. its duration)."""
-        attempt = {"_id": self.dataset_id, f"detail_status.{self.kind}.attempt": self.attempt}
-        return _set_entry(self._collection, attempt, self.kind, fields)
+        return self._entries.update(self.dataset_id, self.kind, {"attempt": self.attempt}, fields)
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         """Record progress, at most once a second."""
@@ -159,12 +132,10 @@ class JobRecord:
     def finish_with(self, *, dataset_fields: dict | None = None, unset: Iterable[str] = (), **result: Any) -> bool:
         """Close the attempt as ready, in the same write setting ``dataset_fields`` of the dataset
         and removing the entry's fields ``unset``; False (nothing written) if it is no longer ours."""
-        key = f"detail_status.{self.kind}"
         entry = {"state": READY, "finished_ts": current_ts(), **result}
-        update: dict[str, Any] = {"$set": {**(dataset_fields or {}), **{f"{key}.{k}": v for k, v in entry.items()}}}
-        if unset:
-            update["$unset"] = {f"{key}.{name}": "" for name in unset}
-        if self._collection.update_one(self._mine, update).matched_count == 1:
+        if self._entries.update(
+            self.dataset_id, self.kind, self._mine, entry, dataset_fields=dataset_fields, unset=unset
+        ):
             return True
         self.lost = True
         return False
@@ -200,7 +171,7 @@ class _Heartbeat(threading.Thread):
             try:
                 if not self._record.beat():
                     return  # taken over or closed: nothing left to keep alive
-            except PyMongoError as exc:  # the database is away; the job itself will notice
+            except store.DatabaseError as exc:  # the database is away; the job itself will notice
                 logger.warning(
                     "no heartbeat for the %s job of dataset %s: %s", self._record.kind, self._record.dataset_id, exc
                 )
@@ -231,18 +202,14 @@ def job_start(dataset_id: str, kind: str, **info: Any) -> JobRecord | None:
         "total": None,
         **info,
     }
-    key = f"detail_status.{kind}"
-    free = {"_id": dataset_id, f"{key}.state": {"$nin": list(LIVE_STATES)}}
-    before = _datasets().find_one_and_update(
-        free, {"$set": {key: entry}}, projection={key: 1}, return_document=ReturnDocument.BEFORE
-    )
-    if before is not None:
-        previous = (before.get("detail_status") or {}).get(kind)
+    entries = store.JobEntries()
+    claimed, previous = entries.claim(dataset_id, kind, {"state": {"$nin": list(LIVE_STATES)}}, entry)
+    if claimed:
         return JobRecord(dataset_id, kind, attempt, owner=owner, previous=previous)
-    current = job_entry(dataset_id, kind)
+    current = entries.get(dataset_id, kind)
     if current is None or "pending" in current or not entry_is_stale(current):
         return None
-    if _datasets().update_one(_as_observed(dataset_id, kind, current), {"$set": {key: entry}}).matched_count:
+    if entries.replace(dataset_id, kind, _as_observed(current), entry):
         return JobRecord(dataset_id, kind, attempt, owner=owner, previous={**current, "abandoned": True})
     return None
 
@@ -257,7 +224,7 @@ def mark_stale_failed(dataset_id: str, kind: str) -> dict | None:
     if entry is None or entry.get("state") != RUNNING or not entry_is_stale(entry):
         return None
     fields = {"state": FAILED, "finished_ts": current_ts(), "reason": DIED, "abandoned": True}
-    return entry if _set_entry(_datasets(), _as_observed(dataset_id, kind, entry), kind, fields) else None
+    return entry if store.JobEntries().update(dataset_id, kind, _as_observed(entry), fields) else None
 
 
 def adopt_stale(dataset_id: str, kind: str, entry: dict) -> JobRecord | None:
@@ -269,6 +236,6 @@ def adopt_stale(dataset_id: str, kind: str, entry: dict) -> JobRecord | None:
         return None
     owner = uuid.uuid4().hex
     fields = {"owner": owner, "pid": os.getpid(), "host": socket.gethostname(), "heartbeat_ts": current_ts()}
-    if _set_entry(_datasets(), _as_observed(dataset_id, kind, entry), kind, fields):
+    if store.JobEntries().update(dataset_id, kind, _as_observed(entry), fields):
         return JobRecord(dataset_id, kind, entry["attempt"], owner=owner)
     return None

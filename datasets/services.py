@@ -13,27 +13,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError
 from django_mongodb_backend import transaction
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from datasets.constants import FINISHED_PROJECT_STATUSES, ImageFlag
+from datasets import hooks, store
+from datasets.constants import ImageFlag
 from datasets.documents import (
     category_document,
     category_id_for,
     image_document_of,
-    insert_only,
     label_document,
     label_id_for,
 )
 from datasets.errors import (
     DatasetNotFound,
-    DatasetOccupied,
     FlagGroupsNotList,
     FlagIdsMissing,
     FlagIdsNotList,
@@ -48,37 +44,26 @@ from datasets.images import (
     ImageModel,
     annotation_types,
     dump_metadata,
-    ensure_image_indexes,
-    forget_image_indexes,
     image_collection_name,
-    staging_collection_names,
-    task_image_collection_name,
-    with_new_revision,
 )
-from datasets.models import Category, DataSet, DatasetStatus, Label
+from datasets.models import DataSet, DatasetStatus, Label
 from datasets.objects import Object, uri_to_url
-from dds_site import mongo
 from dds_site.documents import current_ts
 from dds_site.errors import WorkflowConflict
 
 if TYPE_CHECKING:
-    from pymongo.collection import Collection
+    from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-DUPLICATE_KEY = 11000
-WRITE_CONFLICT = 112
 # States of an image in a dataset's batch buffer (kept in the image's private attributes).
 QUEUED, WRITTEN = "queued", "written"
 ADD_IMAGE_ATTEMPTS = 5
 MAX_IMAGE_ID = 2**53  # beyond MongoDB's int64 a query would fail; such ids are bad input
-# Writer threads overlap image inserts with building the next batch (one in flight per batch).
-_writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dds-image-writer")
-# Raw collection names of the labeling app; used directly so deleting a dataset does not depend
-# on the labeling models being importable.
-LABEL_PROJECTS = "label_projects"
-LABEL_TASKS = "label_tasks"
-LABEL_TASK_ROLES = "label_task_roles"
+# Called with each batch of image documents of a dataset's image buffer right before it is
+# inserted (on the writer thread when written in the background): a seam for tests that inject
+# a failing write.
+before_images_insert: list[Callable[[list[dict]], None]] = []
 
 
 def _check_flag(flag: Any) -> int:
@@ -141,19 +126,22 @@ def dataset_create(
             raise
         # created concurrently with the same id: update it like an existing one
         return dataset_create(name=name, id_=id_, type=type, path=path, files=files, description=description)
-    Image(dataset.id).get_collection()  # creates the collection's indexes
+    store.image_collection(dataset.id)  # creates the collection's indexes
     return dataset
 
 
-def dataset_update(*, dataset: DataSet, name: str | None = None, description: str | None = None) -> DataSet:
-    """Change a dataset's name and/or description."""
-    changes: dict[str, Any] = {}
-    if name is not None:
-        if not name.strip():
-            raise InvalidDatasetArgument("dataset name must be a non-empty string.")
-        changes["name"] = name
-    if description is not None:
-        changes["description"] = description
+# What a curator may change by hand; status, counters and job entries belong to the workflows.
+EDITABLE_FIELDS = frozenset({"name", "description", "type", "path", "group_id", "group_name"})
+
+
+def dataset_update(*, dataset: DataSet, **changes: Any) -> DataSet:
+    """Change the given fields of ``EDITABLE_FIELDS`` (name, description, ...), and only those: a
+    counter an import updates meanwhile is never overwritten with a stale copy."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidDatasetArgument(f"dataset fields not editable: {', '.join(sorted(unknown))}.")
+    if "name" in changes and (not isinstance(changes["name"], str) or not changes["name"].strip()):
+        raise InvalidDatasetArgument("dataset name must be a non-empty string.")
     if changes:
         DataSet.objects.filter(pk=dataset.pk).update(**changes)
         for key, value in changes.items():
@@ -187,11 +175,7 @@ def dataset_add_object_types(*, dataset: DataSet, object_types: Iterable[str]) -
     new_types = sorted(set(object_types) - set(dataset.object_types or []))
     if not new_types:
         return
-    DataSet.get_collection().update_one(
-        {"_id": dataset.pk},
-        {"$addToSet": {"object_types": {"$each": new_types}}},
-        session=mongo.current_session(),
-    )
+    store.dataset_add_object_types(dataset.pk, new_types)
     dataset.object_types = sorted(set(dataset.object_types or []) | set(new_types))
 
 
@@ -220,48 +204,22 @@ def dataset_eval_description(dataset: DataSet) -> str | None:
 def dataset_cascade_delete(dataset: DataSet) -> None:
     """Delete a dataset and everything that refers to it, leaving no orphans.
 
-    Refused with ``DatasetOccupied`` (400207) while a label project that includes the dataset is
-    not finished (status not ``exported``; accepted-but-not-exported also blocks). Otherwise deletes
-    its categories, labels, label tasks and their task roles, removes it from finished projects'
-    ``datasets``, deletes the dataset, then drops ``images@dataset_<id>``,
-    ``label_task_images@dataset_<id>`` and the staging collections of its imports. The labeling
-    collections are addressed by their raw DDS names (``label_projects``, ``label_tasks``,
-    ``label_task_roles``) so this does not depend on the labeling app's models. The document
-    changes run in one transaction; collections cannot be dropped inside a transaction, so they are
-    dropped after the commit (dropping is idempotent, so a retry after a crash finishes the job).
+    In one transaction: the apps built on datasets delete what of theirs refers to it, or refuse
+    (``hooks.dataset_deleting``; the labeling app refuses with ``DatasetOccupied``, 400207, while an
+    unfinished label project includes the dataset); then its categories, labels and the dataset
+    go. Collections cannot be dropped inside a transaction, so after the commit its image
+    collection and the staging collections of its imports are dropped, and the other apps drop
+    theirs (``hooks.dataset_deleted``). Dropping is idempotent, so a retry after a crash
+    finishes the job.
     """
     dataset_id = dataset.pk
-    database = mongo.get_database()
     with transaction.atomic():
-        session = mongo.current_session()
-        blocking = database[LABEL_PROJECTS].find_one(
-            {"datasets.id": dataset_id, "status": {"$nin": sorted(FINISHED_PROJECT_STATUSES)}},
-            {"_id": 1, "name": 1, "status": 1},
-            session=session,
-        )
-        if blocking is not None:
-            raise DatasetOccupied(
-                f"dataset {dataset_id} is used by label project {blocking.get('name')!r} "
-                f"({blocking['_id']}, status {blocking.get('status')!r}); finish (export) it first.",
-                detail={"project_id": blocking["_id"], "project_name": blocking.get("name")},
-            )
-        task_ids = [
-            doc["_id"] for doc in database[LABEL_TASKS].find({"dataset_id": dataset_id}, {"_id": 1}, session=session)
-        ]
-        if task_ids:
-            database[LABEL_TASK_ROLES].delete_many({"task_id": {"$in": task_ids}}, session=session)
-            database[LABEL_TASKS].delete_many({"_id": {"$in": task_ids}}, session=session)
-        database[LABEL_PROJECTS].update_many(
-            {"datasets.id": dataset_id}, {"$pull": {"datasets": {"id": dataset_id}}}, session=session
-        )
-        Category.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
-        Label.get_collection().delete_many({"dataset_id": dataset_id}, session=session)
-        DataSet.get_collection().delete_one({"_id": dataset_id}, session=session)
+        hooks.dataset_deleting.send(sender=DataSet, dataset_id=dataset_id)
+        store.dataset_delete_rows(dataset_id)
     # With the staging collections of its imports: one killed midway leaves its own behind.
-    doomed = [image_collection_name(dataset_id), task_image_collection_name(dataset_id)]
-    for name in (*doomed, *staging_collection_names(database, dataset_id)):
-        database.drop_collection(name)
-        forget_image_indexes(database.name, name)
+    for name in (image_collection_name(dataset_id), *store.staging_collection_names(dataset_id)):
+        store.drop_image_collection(name)
+    hooks.dataset_deleted.send(sender=DataSet, dataset_id=dataset_id)
     dataset.__dict__.pop("_image_batch", None)
 
 
@@ -274,15 +232,9 @@ def label_get_or_create(*, dataset_id: str, name: str, label_type: str) -> str:
     Raises ``LabelTypeMismatch`` (400002) if the label set exists with another type; the upsert
     and the type check are one step, so two concurrent creators cannot both win.
     """
-    label_filter, create = insert_only(label_document(dataset_id, name, label_type))
-    label_id = label_filter["_id"]
-    document = Label.get_collection().find_one_and_update(
-        label_filter,
-        create,
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        session=mongo.current_session(),
-    )
+    wanted = label_document(dataset_id, name, label_type)
+    label_id = wanted["_id"]
+    document = store.label_get_or_create(wanted)
     if document.get("type") != label_type:
         raise LabelTypeMismatch(
             f"label {name!r} already exists with type {document.get('type')!r}, not {label_type!r}.",
@@ -293,9 +245,9 @@ def label_get_or_create(*, dataset_id: str, name: str, label_type: str) -> str:
 
 def category_get_or_create(*, dataset_id: str, name: str) -> str:
     """Id of the category ``name`` of the dataset, created if new."""
-    category_filter, create = insert_only(category_document(dataset_id, name))
-    Category.get_collection().update_one(category_filter, create, upsert=True, session=mongo.current_session())
-    return category_filter["_id"]
+    document = category_document(dataset_id, name)
+    store.categories_get_or_create([document])
+    return document["_id"]
 
 
 # --- images -----------------------------------------------------------------------------------
@@ -308,12 +260,7 @@ def annotation_add(*, image: ImageModel, obj: Object) -> None:
         raise DatasetNotFound(f"Dataset {image.dataset_id} not found.")
     obj.label_id = label_get_or_create(dataset_id=image.dataset_id, name=obj.label_name, label_type=obj.label_type)
     obj.category_id = category_get_or_create(dataset_id=image.dataset_id, name=obj.category_name)
-    image.get_collection().update_one(
-        {"_id": image.id},
-        with_new_revision({"$push": {"objects": obj.model_dump()}, "$setOnInsert": _image_insert_fields(image)}),
-        upsert=True,
-        session=mongo.current_session(),
-    )
+    store.image_push_object(image.dataset_id, image.id, obj.model_dump(), _image_insert_fields(image))
     image.objects.append(obj)
     dataset_add_object_types(dataset=dataset, object_types=annotation_types(obj))
 
@@ -365,36 +312,23 @@ def image_add(
     full_url = uri_to_url(uri)
     thumb_url = uri_to_url(thumb_uri) if thumb_uri else full_url
     model = Image(dataset.pk)
-    collection = model.get_collection()
-    session = mongo.current_session()
     fields = {"url": thumb_url, "url_full_res": full_url, "width": width, "height": height}
     fields.update({"flag": flag, "flag_ts": flag_ts, "metadata": metadata_json, "type": dataset.type})
     image = None
     for _attempt in range(ADD_IMAGE_ATTEMPTS):
-        if id is not None and collection.find_one({"_id": id}, {"_id": 1}, session=session) is not None:
-            collection.update_one(
-                {"_id": id},
-                with_new_revision({"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}),
-                session=session,
-            )
-            image = model.from_dict(collection.find_one({"_id": id}, session=session))
+        if id is not None and store.image_exists(dataset.pk, id):
+            image = model.from_dict(store.image_readd(dataset.pk, id, fields))
             break
-        idx = collection.count_documents({}, session=session)
+        idx = store.image_count(dataset.pk)
         candidate = model(id=id if id is not None else idx, idx=idx, dataset_id=dataset.pk, **fields)
-        try:
-            collection.insert_one(candidate._to_document(), session=session)
-        except DuplicateKeyError:
+        if not store.image_insert_new(dataset.pk, candidate._to_document()):
             continue  # a concurrent add took this id first: look again
-        except OperationFailure as exc:
-            if exc.code != WRITE_CONFLICT:
-                raise
-            continue  # the same race, reported as a write conflict by some servers
         image = candidate
         break
     if image is None:
         raise WorkflowConflict("Images are being added concurrently; retry.")
     image.dataset = dataset
-    dataset.num_images = collection.count_documents({}, session=session)
+    dataset.num_images = store.image_count(dataset.pk)
     DataSet.objects.filter(pk=dataset.pk).update(num_images=dataset.num_images)
     dataset_add_cover(dataset=dataset)
     return image
@@ -424,7 +358,7 @@ class ImageBatch:
         self._images: dict[Any, ImageModel] = {}
         self._open: dict[int, Any] = {}  # thread id -> key of the image it added last
         self._auto_ids = 0
-        self._insert: Future | None = None
+        self._writer: store.BackgroundWriter[list[dict]] | None = None
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -439,10 +373,7 @@ class ImageBatch:
 
     def _known_label_types(self) -> dict[str, str]:
         if self._label_types is None:
-            self._label_types = {
-                doc["name"]: doc.get("type", "")
-                for doc in Label.get_collection().find({"dataset_id": self.dataset.pk}, {"name": 1, "type": 1})
-            }
+            self._label_types = dict(Label.objects.filter(dataset_id=self.dataset.pk).values_list("name", "type"))
         return self._label_types
 
     def register(self, label: str, label_type: str, category: str) -> tuple[str, str]:
@@ -486,10 +417,10 @@ class ImageBatch:
         """Write everything queued (label sets, categories, images, object types).
 
         ``keep_open`` (the automatic flush of a full buffer) leaves each thread's last image
-        queued. With ``wait=False`` the image insert runs on a writer thread while the caller builds
-        the next batch; at most one insert is in flight, and its error, if any, is raised by the
-        next flush. ``batch_save_image`` and ``finish_batch_add_image`` write everything and wait,
-        so their writes are visible when they return. Inside an open transaction everything is
+        queued. With ``wait=False`` the image insert runs on a ``store.BackgroundWriter`` while the
+        caller builds the next batch; its error, if any, is raised by the next flush.
+        ``batch_save_image`` and ``finish_batch_add_image`` write everything and wait, so their
+        writes are visible when they return. Inside an open transaction everything is
         written synchronously in the transaction's session.
         """
         with self._lock:
@@ -505,15 +436,10 @@ class ImageBatch:
             if not images:
                 self._wait_for_insert()
                 return
-            collection = Image(self.dataset.pk).get_collection()
             if self._next_idx is None:
                 # estimated: the exact count scans the collection on some servers; an idx is an
                 # order, and re-imported ids keep theirs, so an estimate is safe here.
-                session = mongo.current_session()
-                if session is None:
-                    self._next_idx = collection.estimated_document_count()
-                else:
-                    self._next_idx = collection.count_documents({}, session=session)
+                self._next_idx = store.image_count(self.dataset.pk, estimate=True)
                 self._started_empty = self._next_idx == 0
             documents = []
             object_types: set[str] = set()
@@ -529,58 +455,43 @@ class ImageBatch:
                 documents.append(image_document_of(image))
             if self._first_url is None:
                 self._first_url = documents[0]["url"]
-            self._wait_for_insert()
-            session = mongo.current_session()
-            if session is not None or wait:
-                self._insert_images(collection, documents, session)
+            if store.in_transaction() or wait:
+                self._wait_for_insert()
+                self._inserter()(documents)
             else:
-                self._insert = _writer.submit(self._insert_images, collection, documents, None)
+                if self._writer is None:
+                    self._writer = store.BackgroundWriter(self._inserter(), name="dds-image-writer", depth=1)
+                self._writer.put(documents)
             self._object_types |= object_types
             dataset_add_object_types(dataset=self.dataset, object_types=self._object_types)
 
     def _wait_for_insert(self) -> None:
-        """Wait for the insert in flight; re-raise its error."""
-        insert, self._insert = self._insert, None
-        if insert is not None:
-            insert.result()
+        """Wait for the inserts in flight; re-raise their error."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
-    @staticmethod
-    def _insert_images(collection: Collection, documents: list[dict], session: Any) -> None:
-        """Insert new images; ids that already exist are updated in place, keeping their idx."""
-        try:
-            collection.insert_many(documents, ordered=False, session=session)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(error["code"] != DUPLICATE_KEY for error in errors):
-                raise
-            updates = []
-            for error in errors:
-                document = dict(documents[error["index"]])
-                document_id = document.pop("_id")
-                document.pop("idx", None)
-                updates.append(UpdateOne({"_id": document_id}, {"$set": document}))
-            collection.bulk_write(updates, ordered=False, session=session)
+    def _inserter(self) -> Callable[[list[dict]], None]:
+        """Inserts a batch of new images; ids that already exist are updated in place, keeping their idx."""
+        insert = store.image_inserter(image_collection_name(self.dataset.pk), update_existing=True)
+
+        def write(documents: list[dict]) -> None:
+            for hook in before_images_insert:
+                hook(documents)
+            insert(documents)
+
+        return write
 
     def _write_labels_and_categories(self) -> None:
         dataset_id = self.dataset.pk
         if self._pending_labels:
-            Label.get_collection().bulk_write(
-                [
-                    UpdateOne(*insert_only(label_document(dataset_id, name, label_type)), upsert=True)
-                    for name, label_type in self._pending_labels.items()
-                ],
-                ordered=False,
-                session=mongo.current_session(),
+            store.labels_get_or_create(
+                label_document(dataset_id, name, label_type) for name, label_type in self._pending_labels.items()
             )
             self._pending_labels = {}
         if self._pending_categories:
-            Category.get_collection().bulk_write(
-                [
-                    UpdateOne(*insert_only(category_document(dataset_id, name)), upsert=True)
-                    for name in sorted(self._pending_categories)
-                ],
-                ordered=False,
-                session=mongo.current_session(),
+            store.categories_get_or_create(
+                category_document(dataset_id, name) for name in sorted(self._pending_categories)
             )
             self._pending_categories = set()
 
@@ -588,13 +499,8 @@ class ImageBatch:
         """Flush, then set the image count and the cover; the import session ends here."""
         with self._lock:
             self.flush()
-            collection = Image(self.dataset.pk).get_collection()
-            ensure_image_indexes(collection, force=True)
-            session = mongo.current_session()
-            if session is None:
-                self.dataset.num_images = collection.estimated_document_count()
-            else:  # the estimate is not allowed in a transaction and would miss its inserts
-                self.dataset.num_images = collection.count_documents({}, session=session)
+            store.ensure_image_indexes(image_collection_name(self.dataset.pk), force=True)
+            self.dataset.num_images = store.image_count(self.dataset.pk, estimate=True)
             DataSet.objects.filter(pk=self.dataset.pk).update(num_images=self.dataset.num_images)
             if self._started_empty and self._first_url and not self.dataset.cover_url:
                 # the first image of an empty dataset has the smallest idx: no sort needed
@@ -676,16 +582,10 @@ def image_flags_set(*, dataset: DataSet, flag_groups: Any) -> None:
     """
     groups = _parse_flag_groups(flag_groups)
     flag_ts = int(time.time())
-    collection = Image(dataset.pk).get_collection()
+    link = f"/files/dataset_flags/{dataset.pk}.tsv"
     with transaction.atomic():
-        session = mongo.current_session()
         for flag, ids in groups:
             if ids:
-                collection.update_many(
-                    {"_id": {"$in": ids}},
-                    with_new_revision({"$set": {"flag": flag, "flag_ts": flag_ts}}),
-                    session=session,
-                )
-        link = f"/files/dataset_flags/{dataset.pk}.tsv"
-        DataSet.get_collection().update_one({"_id": dataset.pk}, {"$set": {"flag_export_link": link}}, session=session)
+                store.images_set_flag(dataset.pk, ids, flag, flag_ts)
+        DataSet.objects.filter(pk=dataset.pk).update(flag_export_link=link)
     dataset.flag_export_link = link

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from datasets import jobs
+from datasets import job_recovery, jobs
 from datasets.exporters.coco import export_coco
 from datasets.exporters.tsv import export_tsv
 from datasets.exporters.yolo import export_yolo
@@ -125,6 +125,12 @@ def export_dataset_task(dataset_id: str, spec: dict, confined: bool = True) -> d
 @app.task(name="datasets.calculate_fnfp", acks_late=True)
 def calculate_fnfp_task(dataset_id: str, with_coco_metrics: bool = True) -> dict:
     return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics)
+
+
+@app.task(name="datasets.recover_jobs")
+def recover_jobs_task() -> dict:
+    """Repair the jobs whose process died (scheduled by ``dds_site.celery``'s beat schedule)."""
+    return job_recovery.recover_stale_jobs()
 
 
 def _queued(dataset_id: str, kind: str, task) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The Celery application for long dataset jobs; used only when ``CELERY_BROKER_URL`` is set.
 
-Start a worker with ``celery -A dds_site worker``. Like ``manage.py``, a worker without
-``MONGODB_URI`` uses the embedded MongoDB recorded under ``var/``.
+Start a worker with ``celery -A dds_site worker --beat``. Like ``manage.py``, a worker without
+``MONGODB_URI`` uses the embedded MongoDB recorded under ``var/``. The beat schedule repairs
+dataset jobs whose process died (``datasets.job_recovery``) once per staleness window.
 """
 
 from __future__ import annotations
@@ -25,5 +26,8 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
+    beat_schedule={
+        "datasets.recover_jobs": {"task": "datasets.recover_jobs", "schedule": settings.DDS_JOB_STALE_AFTER_S},
+    },
 )
 app.autodiscover_tasks(["datasets"])

@@ -247,6 +247,18 @@ def get_collection(name: str):
     return connections["default"].get_collection(name)
 
 
+def ping(timeout_s: float) -> bool:
+    """Whether the database behind Django's connection answers a ping within ``timeout_s`` seconds."""
+    import pymongo
+
+    try:
+        with pymongo.timeout(timeout_s):
+            get_database().command("ping")
+    except pymongo.errors.PyMongoError:
+        return False
+    return True
+
+
 def current_session():
     """The PyMongo session of the open ``django_mongodb_backend.transaction.atomic`` block, if any."""
     from django.db import connections

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import pymongo
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from pymongo.errors import PyMongoError
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -39,12 +37,9 @@ class PingView(APIView):
         }
     )
     def get(self, request):
-        try:
-            with pymongo.timeout(settings.MONGODB_PING_TIMEOUT_MS / 1000):
-                mongo.get_database().command("ping")
-        except PyMongoError as exc:
+        if not mongo.ping(settings.MONGODB_PING_TIMEOUT_MS / 1000):
             detail = {"mongodb": False, "ts": current_ts()}
-            raise DatabaseUnavailable("mongodb is not available", detail=detail) from exc
+            raise DatabaseUnavailable("mongodb is not available", detail=detail)
         return Response({"mongodb": True, "ts": current_ts()})
 
 

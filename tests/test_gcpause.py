@@ -64,11 +64,11 @@ def test_fnfp_job_restores_the_collector_when_it_fails(db, monkeypatch):
 
     dataset = DataSet.create_dataset("gc")
 
-    def broken(*args, **kwargs):
+    def broken(dataset_id):
         assert not gc.isenabled()
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(fnfp, "_calculate", broken)
+    monkeypatch.setattr(fnfp.job, "after_collect", [broken])
     with pytest.raises(RuntimeError, match="disk on fire"):
         fnfp.calculate_fnfp(dataset.id)
     assert gc.isenabled()

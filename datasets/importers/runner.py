@@ -30,36 +30,24 @@ the swap, looking again until a look finds nothing new.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db import connections
-from pymongo.errors import OperationFailure
-
-from datasets import jobs
-from datasets.documents import category_document, insert_only, label_document
+from datasets import jobs, store
+from datasets.documents import category_document, label_document
 from datasets.images import (
-    REVISION,
-    ensure_image_indexes,
-    forget_image_indexes,
     image_collection_name,
     legacy_staging_collection_name,
-    revision_since,
     staging_collection_name,
-    staging_collection_names,
-    with_new_revision,
 )
 from datasets.importers.documents import SOURCE_KEY, image_record_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress, failure_reason
 from datasets.importers.records import ImageRecord, Problems
 from datasets.importers.spool import Spool
-from datasets.models import DataSet, DatasetStatus
+from datasets.models import DataSet, DatasetStatus, Label
 from datasets.objects import object_types_of
-from dds_site import mongo
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +56,24 @@ DIRECT = "direct"  # journalled mode of an import written straight into the empt
 DEFAULT_BATCH_SIZE = 500
 # How long the recovery of a killed direct import watches for the server's last insert batch.
 _SETTLE_S = 1.0
-_STAGING_KEY_INDEX = "source_key_for_late_edits"
 _TAKEN_OVER = "another import of this dataset took over"
-_NAMESPACE_NOT_FOUND = 26
 # Dataset fields an import sets at the swap.
 _SWAP_FIELDS = ("num_images", "object_types", "cover_url", "type", "path", "files", "status")
 
 ProgressCallback = Callable[[int, int | None], None]
+
+# Seams for tests that interleave other work with an import, or stop it at a given point. Each
+# hook is called with the arguments named, on the importing thread.
+before_batch_write: list[Callable[[list[dict]], None]] = []  # a batch of documents, before it is queued
+before_index: list[Callable[[str], None]] = []  # the collection written, before its indexes are built
+before_late_edit_look: list[Callable[[str], None]] = []  # the dataset id, before each look for late edits
+after_swap_journal: list[Callable[[str], None]] = []  # the dataset id, once the swap is journalled
+before_rename: list[Callable[[str, str], None]] = []  # the staging and live names, before the swap's rename
+
+
+def _call(hooks: list[Callable], *args: Any) -> None:
+    for hook in hooks:
+        hook(*args)
 
 
 class Importer(Protocol):
@@ -120,50 +119,17 @@ def _staging_of(dataset_id: str, entry: dict) -> str | None:
     return entry.get("staging") or legacy_staging_collection_name(dataset_id)
 
 
-def _rename(source: str, target: str) -> None:
-    database = mongo.get_database()
-    database.client.admin.command(
-        "renameCollection", f"{database.name}.{source}", to=f"{database.name}.{target}", dropTarget=True
-    )
+def _batch_writer(name: str, record: jobs.JobRecord) -> Callable[[list[dict]], None]:
+    """Inserts a batch into ``name`` once its attempt confirmed it still holds the job slot (one
+    small conditional write), so an attempt declared dead stops writing."""
+    insert = store.image_inserter(name)
 
+    def write(batch: list[dict]) -> None:
+        if not record.beat():
+            raise ImportInProgress(_TAKEN_OVER)
+        insert(batch)
 
-class _Writer(threading.Thread):
-    """Inserts document batches on its own thread, so parsing overlaps the server's work.
-
-    Before each batch it confirms that its attempt still holds the job slot (one small
-    conditional write), so an attempt declared dead stops writing.
-    """
-
-    def __init__(self, collection, record: jobs.JobRecord) -> None:
-        super().__init__(name="dds-import-writer", daemon=True)
-        self._collection = collection
-        self._record = record
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        while True:
-            batch = self._queue.get()
-            if batch is None:
-                return
-            if self.error is None:
-                try:
-                    if not self._record.beat():
-                        raise ImportInProgress(_TAKEN_OVER)
-                    self._collection.insert_many(batch, ordered=False)
-                except BaseException as exc:  # noqa: BLE001 - re-raised on the importing thread
-                    self.error = exc
-
-    def put(self, batch: list[dict]) -> None:
-        if self.error is not None:
-            raise self.error
-        self._queue.put(batch)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self.join()
-        if self.error is not None:
-            raise self.error
+    return write
 
 
 _USER_STATE_FIELDS = {"objects": 1, "flag": 1, "flag_ts": 1, SOURCE_KEY: 1}
@@ -182,10 +148,7 @@ def _user_state(document: dict) -> tuple[str, tuple[list, int, int]]:
 def _user_carry(dataset_id: str, spool: Spool) -> dict[str, int]:
     """Spool each previous image's User objects and flag by source key; returns key -> fingerprint."""
     fingerprints = {}
-    cursor = mongo.get_collection(image_collection_name(dataset_id)).find(
-        {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]}, _USER_STATE_FIELDS
-    )
-    for document in cursor:
+    for document in store.images_with_user_work(dataset_id, _USER_STATE_FIELDS):
         key, state = _user_state(document)
         spool.add_carry(key, state)
         fingerprints[key] = hash(repr(state))
@@ -193,7 +156,7 @@ def _user_carry(dataset_id: str, spool: Spool) -> dict[str, int]:
 
 
 def _carry_late_user_edits(
-    dataset_id: str, staging, fingerprints: dict[str, int], since: float
+    dataset_id: str, staging: str, fingerprints: dict[str, int], since: float
 ) -> tuple[int, set[str]]:
     """Carry user work done on the live images since ``since`` (a time) into staging.
 
@@ -201,31 +164,24 @@ def _carry_late_user_edits(
     indexed revision; the swap follows the first look that finds nothing new, so only an edit
     made in its last milliseconds can be missed. Returns (images changed, their object types).
     """
-    live = mongo.get_collection(image_collection_name(dataset_id))
     changed: set[str] = set()
     types: set[str] = set()
     keyed = False
     for _look in range(_LATE_EDIT_PASSES):
+        _call(before_late_edit_look, dataset_id)
         started = time.time()
         found = False
-        for document in live.find({REVISION: {"$gte": revision_since(since)}}, _USER_STATE_FIELDS):
+        for document in store.images_written_since(dataset_id, since, _USER_STATE_FIELDS):
             key, state = _user_state(document)
             fingerprint = hash(repr(state))
             if fingerprints.get(key, _NO_USER_WORK) == fingerprint:
                 continue
             if not keyed:  # staging is looked up by source key: indexed only when there is an edit
-                staging.create_index(SOURCE_KEY, name=_STAGING_KEY_INDEX)
+                store.staging_index_source_key(staging, SOURCE_KEY)
                 keyed = True
-            user_objects, flag, flag_ts = state
-            for obj in user_objects:
+            for obj in state[0]:
                 types |= object_types_of(obj)
-            staging.update_one({SOURCE_KEY: key}, with_new_revision({"$pull": {"objects": {"label_type": "User"}}}))
-            staging.update_one(
-                {SOURCE_KEY: key},
-                with_new_revision(
-                    {"$push": {"objects": {"$each": user_objects}}, "$set": {"flag": flag, "flag_ts": flag_ts}}
-                ),
-            )
+            store.staging_replace_user_work(staging, SOURCE_KEY, key, state)
             fingerprints[key] = fingerprint
             changed.add(key)
             found = True
@@ -233,30 +189,24 @@ def _carry_late_user_edits(
             break
         since = started
     if keyed:
-        staging.drop_index(_STAGING_KEY_INDEX)
+        store.staging_drop_source_key_index(staging)
     return len(changed), types
 
 
 def _check_label_types(dataset_id: str, labels: dict[str, str]) -> None:
     """A label set may not change type (e.g. a prediction set named like a GT set)."""
-    existing = mongo.get_collection("labels").find({"dataset_id": dataset_id}, {"name": 1, "type": 1})
-    for document in existing:
-        wanted = labels.get(document.get("name"))
-        if wanted is not None and document.get("type") != wanted:
+    for name, label_type in Label.objects.filter(dataset_id=dataset_id).values_list("name", "type"):
+        wanted = labels.get(name)
+        if wanted is not None and label_type != wanted:
             raise ImportFormatError(
-                f"label set {document['name']!r} exists with type {document.get('type')!r}, not {wanted!r}",
-                field="label",
+                f"label set {name!r} exists with type {label_type!r}, not {wanted!r}", field="label"
             )
 
 
 def _write_labels_and_categories(dataset_id: str, labels: dict[str, str], categories: list[str]) -> None:
     """Get-or-create (idempotent upserts by md5 id)."""
-    for name, label_type in labels.items():
-        mongo.get_collection("labels").update_one(
-            *insert_only(label_document(dataset_id, name, label_type)), upsert=True
-        )
-    for name in categories:
-        mongo.get_collection("categories").update_one(*insert_only(category_document(dataset_id, name)), upsert=True)
+    store.labels_get_or_create(label_document(dataset_id, name, label_type) for name, label_type in labels.items())
+    store.categories_get_or_create(category_document(dataset_id, name) for name in categories)
 
 
 def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None:
@@ -264,16 +214,11 @@ def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None
     fields. Idempotent; the last step is conditional on the attempt still holding the slot."""
     pending = entry["pending"]
     _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
-    database = mongo.get_database()
     staging = _staging_of(dataset_id, entry)
-    if staging and staging in database.list_collection_names(filter={"name": staging}):
-        try:
-            _rename(staging, image_collection_name(dataset_id))
-        except OperationFailure as exc:
-            # Renamed meanwhile: by the attempt itself, which woke up after a recovery adopted it.
-            if exc.code != _NAMESPACE_NOT_FOUND:
-                raise
-        forget_image_indexes(database.name, staging)
+    if staging and store.collection_exists(staging):
+        _call(before_rename, staging, image_collection_name(dataset_id))
+        # False when renamed meanwhile: by the attempt itself, which woke up after a recovery adopted it.
+        store.rename_image_collection(staging, image_collection_name(dataset_id))
     fields = {key: pending[key] for key in _SWAP_FIELDS}
     record.finish_with(dataset_fields=fields, unset=("pending",), **pending["result"])
 
@@ -299,9 +244,7 @@ def recover_import(dataset_id: str) -> str | None:
             _drop_collection(staging)
         else:
             _empty_live_collection(dataset_id, settle_s=_SETTLE_S)
-        mongo.get_collection("datasets").update_one(
-            {"_id": dataset_id, "status": DatasetStatus.IMPORTING}, {"$set": {"status": DatasetStatus.FAILED}}
-        )
+        DataSet.objects.filter(pk=dataset_id, status=DatasetStatus.IMPORTING).update(status=DatasetStatus.FAILED)
         record.fail(jobs.DIED, abandoned=True)
     return "failed"
 
@@ -392,7 +335,7 @@ def _close_failed(
 
 
 def _live_is_empty(dataset_id: str) -> bool:
-    return mongo.get_collection(image_collection_name(dataset_id)).find_one({}, {"_id": 1}) is None
+    return store.collection_is_empty(image_collection_name(dataset_id))
 
 
 def _empty_live_collection(dataset_id: str, *, settle_s: float = 0.0) -> None:
@@ -404,39 +347,131 @@ def _empty_live_collection(dataset_id: str, *, settle_s: float = 0.0) -> None:
     goes through the staging collection, whose swap replaces them.)
     """
     name = image_collection_name(dataset_id)
-    collection = mongo.get_collection(name)
     deadline = time.monotonic() + 10 * settle_s
     quiet_until = time.monotonic() + settle_s
     _drop_collection(name)
     while time.monotonic() < min(quiet_until, deadline):
         time.sleep(0.05)
-        if collection.find_one({}, {"_id": 1}) is not None:
+        if not store.collection_is_empty(name):
             _drop_collection(name)
             quiet_until = time.monotonic() + settle_s
     try:
-        ensure_image_indexes(collection, force=True)
+        store.ensure_image_indexes(name, force=True)
     except Exception:
         logger.exception("could not re-create the indexes of %s", name)
 
 
 def _drop_dead_stagings(dataset_id: str, keep: str | None) -> None:
     """Drop the staging collections of the dataset's earlier attempts (all dead: this one holds the slot)."""
-    for name in staging_collection_names(mongo.get_database(), dataset_id):
+    for name in store.staging_collection_names(dataset_id):
         if name != keep:
             _drop_collection(name)
 
 
 def _drop_collection(name: str) -> None:
     try:
-        mongo.get_database().drop_collection(name)
-        forget_image_indexes(mongo.get_database().name, name)
+        store.drop_image_collection(name)
     except Exception:
         logger.exception("could not drop the image collection %s", name)
 
 
 def _dataset_fields(dataset_id: str) -> dict:
-    document = mongo.get_collection("datasets").find_one({"_id": dataset_id}) or {}
-    return {key: document.get(key) for key in (*_SWAP_FIELDS, "detail_status")}
+    fields = (*_SWAP_FIELDS, "detail_status")
+    return DataSet.objects.filter(pk=dataset_id).values(*fields).first() or dict.fromkeys(fields)
+
+
+class _Laps:
+    """Seconds per phase of an import, for tuning."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._clock = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(now - self._clock, 3)
+        self._clock = now
+
+
+@dataclass
+class _Written:
+    """What an import wrote, gathered as it goes: what the swap sets on the dataset."""
+
+    count: int = 0
+    carried: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    categories: set[str] = field(default_factory=set)
+    object_types: set[str] = field(default_factory=set)
+    cover_url: str | None = None
+
+    def add(self, document: dict) -> None:
+        for obj in document["objects"]:
+            self.labels.setdefault(obj["label_name"], obj["label_type"])
+            if obj["category_name"]:
+                self.categories.add(obj["category_name"])
+            self.object_types |= object_types_of(obj)
+        if self.cover_url is None:
+            self.cover_url = document["url"]
+        self.count += 1
+
+
+def _carry_user_work(document: dict, previous: tuple[list, int, int] | None) -> bool:
+    """Add a previous image's User objects and flag to its new document; False if there were none."""
+    if previous is None:
+        return False
+    user_objects, flag, flag_ts = previous
+    document["objects"].extend(user_objects)
+    document["flag"], document["flag_ts"] = flag, flag_ts
+    return True
+
+
+def _write_images(
+    dataset_id: str,
+    importer: Importer,
+    problems: Problems,
+    carry: Spool,
+    writer: store.BackgroundWriter[list[dict]],
+    record: jobs.JobRecord,
+    progress: ProgressCallback | None,
+    batch_size: int,
+    laps: _Laps,
+) -> _Written:
+    """Build every image's document (with the user work carried over) and hand them to ``writer`` in batches."""
+    written = _Written()
+    carrying = carry.count_carry() > 0
+    batch: list[dict] = []
+    for image in importer.iter_images(problems):
+        # Ids are unique per importer (COCO checks duplicates; the others number images).
+        image_id = image.id if image.id is not None else written.count
+        document = image_record_document(
+            image, image_id=image_id, idx=written.count, dataset_id=dataset_id, dataset_type=importer.dataset_type
+        )
+        if carrying and _carry_user_work(document, carry.pop_carry(image.key)):
+            written.carried += 1
+        written.add(document)
+        batch.append(document)
+        if len(batch) >= batch_size:
+            if "first_batch" not in laps.phases:
+                laps.lap("first_batch")  # parsing / spooling before the first write
+            _put(writer, batch)
+            batch = []
+            _report(record, progress, written.count, importer.total)
+    if batch:
+        _put(writer, batch)
+    return written
+
+
+def _put(writer: store.BackgroundWriter[list[dict]], batch: list[dict]) -> None:
+    _call(before_batch_write, batch)
+    writer.put(batch)
+
+
+def _report(
+    record: jobs.JobRecord, progress: ProgressCallback | None, done: int, total: int | None, *, force: bool = False
+) -> None:
+    record.progress(done, total, force=force)
+    if progress:
+        progress(done, total)
 
 
 def _import(
@@ -453,112 +488,66 @@ def _import(
     dataset_id = dataset.id
     direct = staging is None
     _drop_dead_stagings(dataset_id, keep=staging)
+    target = image_collection_name(dataset_id) if direct else staging
     if direct:  # empty; unindexed inserts and one index build after are faster than indexed inserts
-        _drop_collection(image_collection_name(dataset_id))
-    target = connections["default"].get_collection(image_collection_name(dataset_id) if direct else staging)
+        _drop_collection(target)
     problems = Problems(skip_invalid)
-    labels: dict[str, str] = {}
-    categories: set[str] = set()
-    object_types: set[str] = set()
-    cover_url = None
-    count = 0
-    clock = time.monotonic()
-    phases: dict[str, float] = {}
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.monotonic()
-        phases[name] = round(now - clock, 3)
-        clock = now
-
+    laps = _Laps()
     with Spool() as carry:
         carry_started = time.time()
         fingerprints = _user_carry(dataset_id, carry)
-        carried_total = len(fingerprints)
-        carried = 0
-        writer = _Writer(target, record)
-        writer.start()
-        try:
-            batch: list[dict] = []
-            for image in importer.iter_images(problems):
-                # Ids are unique per importer (COCO checks duplicates; the others number images).
-                image_id = image.id if image.id is not None else count
-                document = image_record_document(
-                    image, image_id=image_id, idx=count, dataset_id=dataset_id, dataset_type=importer.dataset_type
-                )
-                if carried_total:
-                    previous = carry.pop_carry(image.key)
-                    if previous is not None:
-                        user_objects, flag, flag_ts = previous
-                        document["objects"].extend(user_objects)
-                        document["flag"], document["flag_ts"] = flag, flag_ts
-                        carried += 1
-                for obj in document["objects"]:
-                    labels.setdefault(obj["label_name"], obj["label_type"])
-                    if obj["category_name"]:
-                        categories.add(obj["category_name"])
-                    object_types |= object_types_of(obj)
-                if cover_url is None:
-                    cover_url = document["url"]
-                batch.append(document)
-                count += 1
-                if len(batch) >= batch_size:
-                    if "first_batch" not in phases:
-                        lap("first_batch")  # parsing / spooling before the first write
-                    writer.put(batch)
-                    batch = []
-                    record.progress(count, importer.total)
-                    if progress:
-                        progress(count, importer.total)
-            if batch:
-                writer.put(batch)
-        finally:
-            writer.close()
-        lap("write")
-        record.progress(count, importer.total, force=True)
-        if progress:
-            progress(count, importer.total)
+        with store.BackgroundWriter(_batch_writer(target, record), name="dds-import-writer") as writer:
+            written = _write_images(dataset_id, importer, problems, carry, writer, record, progress, batch_size, laps)
+        laps.lap("write")
+        _report(record, progress, written.count, importer.total, force=True)
         dropped = carry.count_carry()
-    if count == 0:
+    if written.count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
-    _check_label_types(dataset_id, labels)
+    _check_label_types(dataset_id, written.labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
-    ensure_image_indexes(target, force=True)
-    lap("index")
-    late_edits, late_types = 0, set()
+    _call(before_index, target)
+    store.ensure_image_indexes(target, force=True)
+    laps.lap("index")
+    late_edits = 0
     if not direct:  # in direct mode there was no previous image to carry work from
         # Last before the swap, so the time in which an edit can still be missed is short.
         late_edits, late_types = _carry_late_user_edits(dataset_id, target, fingerprints, carry_started)
-    object_types |= late_types
+        written.object_types |= late_types
     result = ImportResult(
         dataset_id=dataset_id,
-        num_images=count,
+        num_images=written.count,
         skipped=problems.skipped,
         skipped_examples=problems.examples,
-        carried_images=carried,
+        carried_images=written.carried,
         dropped_user_images=dropped,
         late_user_edits=late_edits,
     )
-    pending = {
-        "num_images": count,
-        "object_types": sorted(object_types),
-        "cover_url": cover_url,
+    pending = _swap_journal(importer, written, result)
+    if not record.update(state=jobs.SWAPPING, pending=pending):
+        raise ImportInProgress(_TAKEN_OVER)
+    _call(after_swap_journal, dataset_id)
+    where = {"mode": DIRECT} if direct else {"staging": staging}
+    _complete_swap(dataset_id, {**where, "pending": pending}, record)
+    laps.lap("swap")
+    result.phases = laps.phases
+    logger.info("import of dataset %s: %d images, phases %s", dataset_id, written.count, laps.phases)
+    return result
+
+
+def _swap_journal(importer: Importer, written: _Written, result: ImportResult) -> dict:
+    """What the swap sets, journalled before it starts so a recovery can finish it."""
+    return {
+        "num_images": written.count,
+        "object_types": sorted(written.object_types),
+        "cover_url": written.cover_url,
         "type": importer.dataset_type,
         "path": next(iter(importer.files.values()), None),
         "files": importer.files,
         "status": DatasetStatus.READY,
-        "labels": labels,
-        "categories": sorted(categories),
+        "labels": written.labels,
+        "categories": sorted(written.categories),
         "result": result.as_dict(),
     }
-    if not record.update(state=jobs.SWAPPING, pending=pending):
-        raise ImportInProgress(_TAKEN_OVER)
-    where = {"mode": DIRECT} if direct else {"staging": staging}
-    _complete_swap(dataset_id, {**where, "pending": pending}, record)
-    lap("swap")
-    result.phases = phases
-    logger.info("import of dataset %s: %d images, phases %s", dataset_id, count, phases)
-    return result
 
 
 def import_status(dataset_id: str) -> dict[str, Any] | None:

@@ -160,11 +160,10 @@ def wait_until_disconnected(app_name: str, timeout_s: float = 60.0) -> None:
 def import_killed_after_swap_journal(monkeypatch: pytest.MonkeyPatch, run: Callable[[], object]) -> None:
     """Run an import as a process killed right after journalling its swap: no failure handler runs."""
 
-    def killed(*args):
+    def killed(dataset_id):
         raise SystemExit("killed")
 
-    monkeypatch.setattr(runner, "_complete_swap", killed)
-    monkeypatch.setattr(runner, "_close_failed", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "after_swap_journal", [killed])
     with pytest.raises(SystemExit):
         run()
     monkeypatch.undo()

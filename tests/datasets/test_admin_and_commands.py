@@ -125,3 +125,28 @@ def test_admin_change_writes_only_changed_fields(admin_client, dataset):
     assert response.status_code == 302, response.content[:2000]
     stored = DataSet.objects.get(pk=dataset.pk)
     assert (stored.name, stored.num_images) == ("renamed", 42)
+
+
+def test_admin_cannot_change_a_datasets_status(admin_client, dataset):
+    url = f"/admin/datasets/dataset/{dataset.pk}/change/"
+    DataSet.objects.filter(pk=dataset.pk).update(status="importing")  # an import runs
+    assert b'name="status"' not in admin_client.get(url).content
+    form = {"name": "renamed", "description": "", "type": "", "path": "", "status": "ready"}
+    form.update({"group_id": "", "group_name": "", "_save": "Save"})
+    assert admin_client.post(url, form).status_code == 302
+    stored = DataSet.objects.get(pk=dataset.pk)
+    assert (stored.name, stored.status) == ("renamed", "importing")
+
+
+def test_dataset_update_changes_only_editable_fields(dataset):
+    from datasets import services
+    from datasets.errors import InvalidDatasetArgument
+
+    with pytest.raises(InvalidDatasetArgument, match="status"):
+        services.dataset_update(dataset=dataset, status="ready", name="x")
+    with pytest.raises(InvalidDatasetArgument, match="non-empty"):
+        services.dataset_update(dataset=dataset, name=" ")
+    assert DataSet.objects.get(pk=dataset.pk).name == dataset.name
+    services.dataset_update(dataset=dataset, path="/data/cats", group_name="pets")
+    stored = DataSet.objects.get(pk=dataset.pk)
+    assert (stored.path, stored.group_name) == ("/data/cats", "pets")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from datasets.errors import DatasetOccupied
-from datasets.images import Image, image_collection_name, task_image_collection_name
+from datasets.images import Image, image_collection_name
 from datasets.models import Category, DataSet, Label
 from dds_site import mongo
+from labeling.store import task_images_collection_name as task_image_collection_name
 
 pytestmark = pytest.mark.usefixtures("db")
 

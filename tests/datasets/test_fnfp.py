@@ -79,29 +79,28 @@ def test_fnfp_hand_computed_case(db):
 
 
 def test_fnfp_rerun_is_idempotent(db, monkeypatch):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     dataset = _hand_dataset()
     calculate_fnfp(dataset.id, with_coco_metrics=False)
     first = Image(dataset.id).find_one({"id": 1}).to_dict()
     writes = []
-    real_update_one = fnfp.UpdateOne
-    monkeypatch.setattr(fnfp, "UpdateOne", lambda *args: writes.append(args) or real_update_one(*args))
+    monkeypatch.setattr(job, "before_results_write", [writes.extend])
     calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert Image(dataset.id).find_one({"id": 1}).to_dict() == first
     assert writes == []  # nothing changed, nothing written
 
 
 def test_fnfp_write_failure_on_the_writer_thread_fails_the_job(db, monkeypatch):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     dataset = _hand_dataset()
     before = Image(dataset.id).find_one({"id": 1}).to_dict()
 
-    def broken(*args):
+    def broken(updates):
         raise RuntimeError("server gone")
 
-    monkeypatch.setattr(fnfp, "UpdateOne", broken)  # used on the writer thread
+    monkeypatch.setattr(job, "before_results_write", [broken])  # called on the writer thread
     with pytest.raises(RuntimeError, match="server gone"):
         calculate_fnfp(dataset.id, with_coco_metrics=False)
     stored = DataSet.objects.get(pk=dataset.id)
@@ -245,17 +244,14 @@ def test_matching_agrees_with_pycocotools(seed):
 
 
 def test_fnfp_does_not_lose_an_edit_made_while_it_runs(db, monkeypatch):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     dataset = _hand_dataset()
-    original = fnfp._collect
 
-    def collect_then_someone_edits(*args, **kwargs):
-        out = original(*args, **kwargs)
+    def collect_then_someone_edits(dataset_id):
         Image(dataset.id).find_one({"id": 1}).add_annotation("dog", label="late", label_type="User", bbox=(5, 5, 9, 9))
-        return out
 
-    monkeypatch.setattr(fnfp, "_collect", collect_then_someone_edits)
+    monkeypatch.setattr(job, "after_collect", [collect_then_someone_edits])
     result = calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert result.retried_images == 1
     image = Image(dataset.id).find_one({"id": 1})

@@ -95,17 +95,14 @@ def test_each_image_writer_renews_the_revision(db, write):
 
 @pytest.mark.parametrize("write", WRITERS, ids=lambda write: write.__name__.strip("_"))
 def test_fnfp_redoes_an_image_written_while_it_runs(db, monkeypatch, write):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     dataset = _dataset()
-    original = fnfp._collect
 
-    def collect_then_someone_writes(*args, **kwargs):
-        out = original(*args, **kwargs)
+    def collect_then_someone_writes(dataset_id):
         write(dataset)
-        return out
 
-    monkeypatch.setattr(fnfp, "_collect", collect_then_someone_writes)
+    monkeypatch.setattr(job, "after_collect", [collect_then_someone_writes])
     result = calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert result.retried_images == 1
     stored = Image(dataset.id).get_collection().find_one({"_id": 1})
@@ -131,7 +128,7 @@ def test_fnfp_writes_images_that_have_no_revision_yet(db):
 
 
 def test_fnfp_redoes_images_a_reimport_swapped_in_while_it_runs(db, monkeypatch, tmp_path):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     gt = coco_gt(2)
     results = coco_results(gt)
@@ -140,15 +137,12 @@ def test_fnfp_redoes_images_a_reimport_swapped_in_while_it_runs(db, monkeypatch,
     run_import(dataset, CocoImporter(str(gt_path), predictions=[PredictionFile("det", str(pred_path))]))
     # The re-import drops the near-miss predictions: its images differ from those the run read.
     moved_path = write_json(tmp_path / "det2.json", [r for r in results if r["score"] > 0.5])
-    original = fnfp._collect
 
-    def collect_then_reimport(*args, **kwargs):
-        out = original(*args, **kwargs)
+    def collect_then_reimport(dataset_id):
         importer = CocoImporter(str(gt_path), predictions=[PredictionFile("det", str(moved_path))])
         run_import(DataSet.objects.get(pk=dataset.id), importer)
-        return out
 
-    monkeypatch.setattr(fnfp, "_collect", collect_then_reimport)
+    monkeypatch.setattr(job, "after_collect", [collect_then_reimport])
     result = calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert result.retried_images == 2
     for image in Image(dataset.id).find_many({}):
@@ -159,7 +153,7 @@ def test_fnfp_redoes_images_a_reimport_swapped_in_while_it_runs(db, monkeypatch,
 
 
 def test_fnfp_redoes_only_the_images_written_meanwhile(db, monkeypatch):
-    from datasets import fnfp
+    from datasets.fnfp import job
 
     dataset = DataSet.create_dataset("three")
     for image_id in (1, 2, 3):
@@ -167,14 +161,11 @@ def test_fnfp_redoes_only_the_images_written_meanwhile(db, monkeypatch):
         image.batch_add_annotation("cat", bbox=(0, 0, 50, 50))
         image.batch_add_annotation("cat", label="det", label_type="Pred", conf=0.9, bbox=(1, 0, 50, 50))
     dataset.finish_batch_add_image()
-    original = fnfp._collect
 
-    def collect_then_someone_writes(*args, **kwargs):
-        out = original(*args, **kwargs)
+    def collect_then_someone_writes(dataset_id):
         _add_annotation(dataset)  # image 1
-        return out
 
-    monkeypatch.setattr(fnfp, "_collect", collect_then_someone_writes)
+    monkeypatch.setattr(job, "after_collect", [collect_then_someone_writes])
     result = calculate_fnfp(dataset.id, with_coco_metrics=False)
     assert result.retried_images == 1
     key = gt_result_key(label_id_for(dataset.id, "det"), "90")

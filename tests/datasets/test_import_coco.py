@@ -18,13 +18,14 @@ from django.db import connections
 
 from datasets import services
 from datasets.exporters.coco import export_coco
-from datasets.images import Image, image_collection_name, staging_collection_names
+from datasets.images import Image, image_collection_name
 from datasets.importers import runner
 from datasets.importers.coco import CocoImporter, PredictionFile
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.runner import import_status, run_import
 from datasets.importers.spool import Spool, remove_orphaned_spools
 from datasets.models import Category, DataSet, Label
+from datasets.store import staging_collection_names
 from datasets.tasks import run_import_spec
 from dds_site import mongo
 from tests.datasets.importing_helpers import (
@@ -46,7 +47,7 @@ def _dataset_id(tmp_path: Path) -> str:
 
 
 def _stagings(dataset_id: str) -> list[str]:
-    return staging_collection_names(mongo.get_database(), dataset_id)
+    return staging_collection_names(dataset_id)
 
 
 def _import(tmp_path: Path, gt: dict, *, results: list | None = None, dataset_id: str | None = None, **kwargs):
@@ -145,9 +146,8 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
     dataset, _ = _import(tmp_path, coco_gt(4))
     Image(dataset.id).find_one({"id": 10}).add_annotation("cat", label="mine", label_type="User", bbox=(1, 1, 5, 5))
     calls = {"n": 0}
-    original = runner._Writer.put
 
-    def put_while_someone_works(self, batch):
+    def put_while_someone_works(batch):
         calls["n"] += 1
         if calls["n"] == 1:  # the import is under way: a user labels image 20, removes work on image 10
             Image(dataset.id).find_one({"id": 20}).add_annotation(
@@ -156,9 +156,8 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
             image = Image(dataset.id).find_one({"id": 10})
             kept = [o.model_dump() for o in image.objects if o.label_type != "User"]
             Image(dataset.id).update_one({"id": 10}, {"objects": kept})
-        return original(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", put_while_someone_works)
+    monkeypatch.setattr(runner, "before_batch_write", [put_while_someone_works])
     _, result = _import(tmp_path, coco_gt(4), batch_size=2)
     assert result.carried_images == 1
     assert result.late_user_edits == 2
@@ -170,23 +169,20 @@ def test_user_work_done_during_a_reimport_is_kept(db, tmp_path, monkeypatch):
 def test_user_work_done_in_the_last_moments_before_the_swap_is_kept(db, tmp_path, monkeypatch):
     """Edits while the staging indexes are built and while the last look for edits runs."""
     dataset, _ = _import(tmp_path, coco_gt(4))
-    original_indexes, original_state = runner.ensure_image_indexes, runner._user_state
     looking = {"started": False}
 
-    def build_indexes_while_someone_works(collection, **kwargs):
-        if collection.name in _stagings(dataset.id):
+    def build_indexes_while_someone_works(name):
+        if name in _stagings(dataset.id):
             Image(dataset.id).find_one({"id": 20}).add_annotation("dog", label="mine", label_type="User")
             looking["started"] = True
-        return original_indexes(collection, **kwargs)
 
-    def look_while_someone_works(document):
+    def look_while_someone_works(dataset_id):
         if looking["started"]:
             looking["started"] = False
             services.image_flags_set(dataset=DataSet.objects.get(pk=dataset.id), flag_groups=[{"flag": 2, "ids": [30]}])
-        return original_state(document)
 
-    monkeypatch.setattr(runner, "ensure_image_indexes", build_indexes_while_someone_works)
-    monkeypatch.setattr(runner, "_user_state", look_while_someone_works)
+    monkeypatch.setattr(runner, "before_index", [build_indexes_while_someone_works])
+    monkeypatch.setattr(runner, "before_late_edit_look", [look_while_someone_works])
     _, result = _import(tmp_path, coco_gt(4))
     assert result.late_user_edits == 2
     assert [o.label_name for o in Image(dataset.id).find_one({"id": 20}).objects if o.label_type == "User"] == ["mine"]
@@ -205,15 +201,13 @@ def _snapshot(dataset_id: str) -> tuple:
 def _fail_second_write(monkeypatch) -> None:
     """Make the import's second batch write raise ``RuntimeError("disk on fire")``."""
     calls = {"n": 0}
-    original = runner._Writer.put
 
-    def failing_put(self, batch):
+    def failing_put(batch):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk on fire")
-        return original(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", failing_put)
+    monkeypatch.setattr(runner, "before_batch_write", [failing_put])
 
 
 def test_exception_mid_import_leaves_previous_dataset_intact(db, tmp_path, monkeypatch):
@@ -368,7 +362,7 @@ def _new_dataset_state(dataset_id: str) -> tuple:
 
 def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypatch):
     renames = []
-    monkeypatch.setattr(runner, "_rename", lambda source, target: renames.append(source))
+    monkeypatch.setattr(runner, "before_rename", [lambda source, target: renames.append(source)])
     dataset, result = _import(tmp_path, coco_gt(3))
     assert renames == []
     assert result.num_images == 3

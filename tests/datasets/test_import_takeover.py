@@ -20,13 +20,15 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import AutoReconnect
 
-from datasets import fnfp, jobs, tasks
-from datasets.images import Image, image_collection_name, staging_collection_name, staging_collection_names
+from datasets import jobs, store, tasks
+from datasets.fnfp import job as fnfp_job
+from datasets.images import Image, image_collection_name, staging_collection_name
 from datasets.importers import runner
 from datasets.importers.coco import CocoImporter
 from datasets.importers.errors import ImportInProgress
 from datasets.importers.runner import import_status, run_import
 from datasets.models import DataSet
+from datasets.store import staging_collection_names
 from dds_site import mongo
 from dds_site.documents import current_ts
 from tests.datasets.importing_helpers import coco_gt, import_killed_after_swap_journal, write_json
@@ -50,7 +52,7 @@ def _image_ids(dataset_id: str) -> list:
 
 
 def _stagings(dataset_id: str) -> list[str]:
-    return staging_collection_names(mongo.get_database(), dataset_id)
+    return staging_collection_names(dataset_id)
 
 
 def _late_docs(count: int, first: int = 90_000) -> list[dict]:
@@ -88,15 +90,13 @@ def _database_away(monkeypatch) -> dict:
         for name in names:
             monkeypatch.setattr(cls, name, failing(getattr(cls, name)))
     calls = {"n": 0}
-    original_put = runner._Writer.put
 
-    def put(self, batch):
+    def before_batch_write(batch):
         calls["n"] += 1
         if calls["n"] == 2:
             away["now"] = True
-        return original_put(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", put)
+    monkeypatch.setattr(runner, "before_batch_write", [before_batch_write])
     return away
 
 
@@ -142,7 +142,7 @@ def test_a_live_process_with_a_stale_heartbeat_loses_the_slot(db, tmp_path):
 def test_late_writes_of_a_taken_over_attempt_reach_neither_the_next_attempt_nor_the_dataset(db, tmp_path, monkeypatch):
     _import(tmp_path, 2)
     dataset_id = _dataset_id(tmp_path)
-    original_put, original_start = runner._Writer.put, jobs.job_start
+    original_start = jobs.job_start
     frozen: dict = {}
     records: list = []
 
@@ -150,7 +150,7 @@ def test_late_writes_of_a_taken_over_attempt_reach_neither_the_next_attempt_nor_
         records.append(original_start(*args, **kwargs))
         return records[-1]
 
-    def put(self, batch):
+    def before_batch_write(batch):
         if not frozen:
             # Attempt A writes its first batch, then freezes for longer than the staleness window:
             # attempt B takes over and runs while A sleeps.
@@ -159,13 +159,12 @@ def test_late_writes_of_a_taken_over_attempt_reach_neither_the_next_attempt_nor_
             stale = current_ts() - (jobs.stale_after_s() + 5) * 1000
             _set_entry(dataset_id, heartbeat_ts=stale)
             frozen["b"] = _import(tmp_path, 3, batch_size=1)
-            return original_put(self, batch)  # A wakes up and goes on writing
+            return  # A wakes up and goes on writing
         if "late" not in frozen:  # attempt B is writing: a late batch of A reaches the server now
             frozen["late"] = True
             mongo.get_collection(frozen["entry"]["staging"]).insert_many(_late_docs(500))
-        return original_put(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", put)
+    monkeypatch.setattr(runner, "before_batch_write", [before_batch_write])
     monkeypatch.setattr(jobs, "job_start", job_start)
     with pytest.raises(ImportInProgress, match="took over"):
         _import(tmp_path, 6, batch_size=2)
@@ -205,15 +204,13 @@ def test_a_late_write_into_a_dead_attempts_staging_does_not_appear_in_the_next_i
         dead, extra = f"{image_collection_name(dataset_id)}@staging", {}
     mongo.get_collection(dead).insert_many(_late_docs(3))
     _running_entry(dataset_id, pid=DEAD_PID, heartbeat_ts=current_ts(), **extra)
-    original_put = runner._Writer.put
     late: list = []
 
-    def put(self, batch):
+    def before_batch_write(batch):
         if not late:
             late.append(mongo.get_collection(dead).insert_many(_late_docs(500)))
-        return original_put(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", put)
+    monkeypatch.setattr(runner, "before_batch_write", [before_batch_write])
     result = _import(tmp_path, 4, batch_size=2)
     assert late
     assert result.num_images == 4
@@ -251,7 +248,7 @@ def test_an_interrupted_swap_of_an_earlier_version_is_rolled_forward(db, tmp_pat
     entry = jobs.job_entry(dataset_id, "import")
     assert entry["state"] == "swapping"
     legacy = f"{image_collection_name(dataset_id)}@staging"
-    runner._rename(entry["staging"], legacy)
+    store.rename_image_collection(entry["staging"], legacy)
     mongo.get_collection("datasets").update_one(
         {"_id": dataset_id},
         {
@@ -285,19 +282,20 @@ def test_an_import_beats_in_every_phase(db, tmp_path, monkeypatch, settings, pha
         entry = jobs.job_entry(dataset_id, "import")
         seen.append((entry["state"], jobs.entry_is_stale(entry), jobs.job_start(dataset_id, "import")))
 
-    target = {
-        "parse": (CocoImporter, "iter_images"),
-        "index": (runner, "ensure_image_indexes"),
-        "swap": (runner, "_rename"),
-    }[phase]
-    original = getattr(*target)
-
-    def slow_then_original(*args, **kwargs):
+    def slow(*args):
         if not seen:
             still_alive()
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(*target, slow_then_original)
+    if phase == "parse":
+        original = CocoImporter.iter_images
+
+        def slow_then_original(*args, **kwargs):
+            slow()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(CocoImporter, "iter_images", slow_then_original)
+    else:
+        monkeypatch.setattr(runner, {"index": "before_index", "swap": "before_rename"}[phase], [slow])
     _import(tmp_path, 3)
     assert seen == [("swapping" if phase == "swap" else "running", False, None)]
     assert _image_ids(dataset_id) == [10, 20, 30]
@@ -309,16 +307,22 @@ def test_exports_and_fnfp_beat_too(db, tmp_path, monkeypatch, settings, kind):
     _import(tmp_path, 2)
     dataset_id = _dataset_id(tmp_path)
     seen: list = []
-    target = (tasks, "export_coco") if kind == "export" else (fnfp, "_calculate")
-    original = getattr(*target)
 
-    def slow_then_original(*args, **kwargs):
+    def slow(*args):
         time.sleep(3 * jobs.stale_after_s())
         entry = jobs.job_entry(dataset_id, kind)
         seen.append((entry["state"], jobs.entry_is_stale(entry), jobs.job_start(dataset_id, kind)))
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(*target, slow_then_original)
+    if kind == "export":
+        original = tasks.export_coco
+
+        def slow_then_original(*args, **kwargs):
+            slow()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(tasks, "export_coco", slow_then_original)
+    else:
+        monkeypatch.setattr(fnfp_job, "after_collect", [slow])
     if kind == "export":
         tasks.run_export(dataset_id, {"format": "coco", "output": str(tmp_path / "out.json")}, confined=False)
     else:
@@ -341,13 +345,11 @@ def test_a_swap_finished_by_its_own_attempt_during_the_recovery_is_rolled_forwar
     dataset_id = _dataset_id(tmp_path)
     import_killed_after_swap_journal(monkeypatch, lambda: _import(tmp_path, 3))
     _set_entry(dataset_id, pid=DEAD_PID)
-    original_rename = runner._rename
 
     def renamed_by_the_attempt_first(source, target):
-        original_rename(source, target)  # the woken attempt
-        original_rename(source, target)  # the recovery: the source is gone
+        store.rename_image_collection(source, target)  # the woken attempt; the recovery then finds no source
 
-    monkeypatch.setattr(runner, "_rename", renamed_by_the_attempt_first)
+    monkeypatch.setattr(runner, "before_rename", [renamed_by_the_attempt_first])
     assert import_status(dataset_id)["state"] == "ready"
     assert _image_ids(dataset_id) == [10, 20, 30]
     assert _stagings(dataset_id) == []
@@ -366,15 +368,13 @@ def test_after_a_dead_direct_import_the_next_one_goes_through_staging(db, tmp_pa
     assert closed["abandoned"]
     assert live.estimated_document_count() == 0
     assert DataSet.objects.get(pk=dataset_id).status == "failed"
-    original_put = runner._Writer.put
     late: list = []
 
-    def put(self, batch):
+    def before_batch_write(batch):
         if not late:  # the dead attempt's last batch reaches the server only now
             late.append(live.insert_many(_late_docs(500, first=80_000)))
-        return original_put(self, batch)
 
-    monkeypatch.setattr(runner._Writer, "put", put)
+    monkeypatch.setattr(runner, "before_batch_write", [before_batch_write])
     _import(tmp_path, 4, batch_size=2)
     entry = jobs.job_entry(dataset_id, "import")
     assert late

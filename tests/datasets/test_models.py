@@ -408,10 +408,10 @@ def test_label_and_category_models():
 def test_batch_insert_error_of_a_background_flush_is_raised_by_finish(dataset, monkeypatch):
     from datasets import services
 
-    def failing_insert(collection, documents, session):
+    def failing_insert(documents):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.ImageBatch, "_insert_images", staticmethod(failing_insert))
+    monkeypatch.setattr(services, "before_images_insert", [failing_insert])
     for number in range(DataSet._batch_size):  # a full buffer flushes on the writer thread
         dataset.batch_add_image(f"http://img/{number}.jpg")
     with pytest.raises(RuntimeError, match="disk full"):
