@@ -102,7 +102,8 @@ class DatasetGalleryMixin:
                 for level in label_set.levels
             ],
             "legend": gallery.legend(dataset),
-            "page_sizes": gallery.PAGE_SIZES,
+            "page_sizes": sorted({*gallery.PAGE_SIZES, options.page_size}),
+            "default_page_size": gallery.DEFAULT_PAGE_SIZE,
             "flag_names": gallery.FLAG_NAMES,
             "error_kinds": gallery.ERROR_KINDS,
             "can_flag": self.has_change_permission(request, dataset),

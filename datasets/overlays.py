@@ -15,7 +15,6 @@ a GT object (key ``"<label_id>_<L>"``).
 from __future__ import annotations
 
 import base64
-import colorsys
 import hashlib
 import io
 import math
@@ -26,8 +25,12 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
-from datasets.fnfp import gt_result_key
-
+# Sasha Trubetskoy's "20 simple, distinct colours" without the palest (beige, apricot, lavender, mint) and
+# the greys, which vanish as thin strokes over photos.
+CATEGORY_PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+    "#469990", "#9a6324", "#800000", "#808000", "#000075", "#ffe119", "#fabed4",
+)  # fmt: skip
 MASK_MAX_SIDE = 256
 MASK_OPACITY = 110  # of 255: the picture stays visible under the mask
 _KEYPOINT_STRIDE = 6
@@ -99,12 +102,13 @@ class Drawable:
 
 
 def category_color(category_id: str) -> str:
-    """A stable, saturated colour for a category id (the same id always gets the same colour)."""
+    """A stable colour for a category id: the same id always gets the same colour, on every page.
+
+    One of ``CATEGORY_PALETTE`` (colours chosen to tell apart at a glance, over photos too), picked by
+    a hash of the id; two categories share a colour only by chance (1 in 15 for a pair).
+    """
     digest = hashlib.md5(str(category_id).encode("utf-8"), usedforsecurity=False).digest()
-    hue = int.from_bytes(digest[:2], "big") / 65536
-    lightness = 0.42 + (digest[2] % 3) * 0.06  # a little spread so neighbouring hues differ more
-    red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.78)
-    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+    return CATEGORY_PALETTE[int.from_bytes(digest[:4], "big") % len(CATEGORY_PALETTE)]
 
 
 def _finite(*values: Any) -> bool:
@@ -222,6 +226,8 @@ def fnfp_state(obj: dict, label_id: str, level: str) -> str:
     results = obj.get("compare_result")
     if not isinstance(results, dict):
         return ""
+    from datasets.fnfp import gt_result_key  # the analysis' own key; it loads the ORM, this module does not
+
     if obj.get("label_type") == "GT":
         return "FN" if results.get(gt_result_key(label_id, level)) == "FN" else ""
     if obj.get("label_id") == label_id and results.get(level) == "FP":

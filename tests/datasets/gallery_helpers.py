@@ -4,9 +4,11 @@ prediction set analysed for FN/FP: imported with the COCO importer, for the gall
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from PIL import Image as PILImage
+from PIL import ImageDraw
 
 from datasets.fnfp import calculate_fnfp
 from datasets.importers.coco import CocoImporter, PredictionFile
@@ -68,6 +70,74 @@ def import_gallery_dataset(directory: Path, dataset_id: str = "gallery") -> Data
     run_import(
         dataset,
         CocoImporter(str(gt_path), image_root=str(images), predictions=[PredictionFile("det", str(predictions_path))]),
+    )
+    calculate_fnfp(dataset_id)
+    return DataSet.objects.get(pk=dataset_id)
+
+
+SCENE_CATEGORIES = ["car", "person", "tree", "dog", "bicycle", "traffic light"]
+
+
+def _scene(rng: random.Random, width: int, height: int) -> tuple[PILImage.Image, list[dict]]:
+    """A picture of a few coloured shapes over a sky and a ground, and their GT annotations."""
+    picture = PILImage.new("RGB", (width, height), (rng.randint(120, 170), rng.randint(170, 210), 235))
+    draw = ImageDraw.Draw(picture)
+    horizon = int(height * rng.uniform(0.45, 0.65))
+    draw.rectangle([0, horizon, width, height], fill=(rng.randint(90, 130), rng.randint(110, 140), 80))
+    annotations = []
+    for _ in range(rng.randint(1, 4)):
+        category = rng.randrange(len(SCENE_CATEGORIES))
+        w, h = rng.randint(width // 10, width // 3), rng.randint(height // 8, height // 2)
+        x, y = rng.randint(0, width - w - 1), rng.randint(max(0, horizon - h), height - h - 1)
+        color = tuple(rng.randint(30, 230) for _ in range(3))
+        if category in (1, 2):  # people and trees as polygons
+            polygon = [x + w / 2, y, x + w, y + h, x, y + h]
+            draw.polygon(polygon, fill=color)
+            annotations.append({"category_id": category + 1, "bbox": [x, y, w, h], "segmentation": [polygon]})
+        else:
+            draw.rectangle([x, y, x + w, y + h], fill=color)
+            annotations.append({"category_id": category + 1, "bbox": [x, y, w, h]})
+    return picture, annotations
+
+
+def import_scene_dataset(directory: Path, count: int, *, dataset_id: str = "scenes", seed: int = 7) -> DataSet:
+    """``count`` generated JPEG scenes of various sizes with boxes and polygons, and a prediction set with
+    jittered boxes, random scores and a few false positives; imported and analysed for FN/FP."""
+    rng = random.Random(seed)
+    images_dir = directory / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    images, annotations, predictions = [], [], []
+    for image_id in range(1, count + 1):
+        width, height = rng.choice([(640, 480), (480, 640), (800, 450), (500, 500)])
+        picture, image_annotations = _scene(rng, width, height)
+        picture.save(images_dir / f"scene{image_id}.jpg", format="JPEG", quality=85)
+        images.append({"id": image_id, "file_name": f"scene{image_id}.jpg", "width": width, "height": height})
+        for annotation in image_annotations:
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "iscrowd": 0, **annotation})
+            if rng.random() < 0.8:
+                x, y, w, h = annotation["bbox"]
+                dx, dy = rng.randint(-6, 6), rng.randint(-6, 6)
+                jitter = [min(max(0, x + dx), width - w), min(max(0, y + dy), height - h), w, h]
+                predictions.append(
+                    {"image_id": image_id, "category_id": annotation["category_id"], "bbox": jitter,
+                     "score": round(rng.uniform(0.4, 0.99), 2)}
+                )  # fmt: skip
+        if rng.random() < 0.3:
+            predictions.append(
+                {"image_id": image_id, "category_id": rng.randint(1, len(SCENE_CATEGORIES)),
+                 "bbox": [10, 10, width // 5, height // 5], "score": round(rng.uniform(0.3, 0.9), 2)}
+            )  # fmt: skip
+    categories = [{"id": number + 1, "name": name} for number, name in enumerate(SCENE_CATEGORIES)]
+    gt_path = directory / "scenes.json"
+    gt_path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    predictions_path = directory / "detector.json"
+    predictions_path.write_text(json.dumps(predictions))
+    dataset = DataSet.get_importing_dataset("City scenes", id_=dataset_id)
+    run_import(
+        dataset,
+        CocoImporter(
+            str(gt_path), image_root=str(images_dir), predictions=[PredictionFile("detector", str(predictions_path))]
+        ),
     )
     calculate_fnfp(dataset_id)
     return DataSet.objects.get(pk=dataset_id)

@@ -81,6 +81,13 @@ if (filters) {
   for (const button of filters.querySelectorAll(".gal-apply")) button.hidden = true;
 }
 
+// the object list of one image: pointing at a row highlights its shapes
+for (const row of document.querySelectorAll("tr.ov-row")) {
+  const shapes = document.querySelectorAll(`g.ov[data-index="${row.dataset.index}"]`);
+  row.addEventListener("mouseenter", () => shapes.forEach((shape) => shape.classList.add("hl")));
+  row.addEventListener("mouseleave", () => shapes.forEach((shape) => shape.classList.remove("hl")));
+}
+
 // --- selection for flagging -------------------------------------------------------------------
 const boxes = [...document.querySelectorAll("input[name=ids][type=checkbox]")];
 const selectAll = document.querySelector("[data-select-all]");
