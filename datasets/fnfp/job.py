@@ -136,7 +136,6 @@ def _write_results(
     them are redone afterwards, one at a time from a fresh read.
     """
     single = len(thresholds) == 1
-    label_ids = list(thresholds)
     set_guarded = store.guarded_setter(dataset_id)
     conflicts: list[list[store.GuardedSet]] = []
 
@@ -152,23 +151,6 @@ def _write_results(
         if set_guarded(updates) != len(updates):
             conflicts.append(updates)
 
-    def redo(updates: list[store.GuardedSet]) -> int:
-        written = {update.image_id: update.written for update in updates}
-        current = store.image_revisions(dataset_id, written)
-        # An image written again since also shows another revision: redoing it is harmless.
-        missed = set(written) - {image_id for image_id, revision in current.items() if revision == written[image_id]}
-        redone = 0
-        for image_id in sorted(missed):
-            for _attempt in range(_RETRIES):
-                document = store.image_document(dataset_id, image_id, REDO_PROJECTION)
-                if document is None:
-                    break
-                update = guarded_update(ReadImage.of(document, label_ids), thresholds, single)
-                if update is None or store.image_set_guarded(dataset_id, update):
-                    redone += 1
-                    break
-        return redone
-
     batch: list[ReadImage] = []
     with store.BackgroundWriter(write, name="dds-fnfp-writer") as writer:
         for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
@@ -179,7 +161,27 @@ def _write_results(
                 if progress:
                     progress(count)
         writer.put(updates_of(batch))
-    return sum(redo(updates) for updates in conflicts)
+    return sum(_redo(dataset_id, updates, thresholds) for updates in conflicts)
+
+
+def _redo(dataset_id: str, updates: list[store.GuardedSet], thresholds: dict[str, list[dict]]) -> int:
+    """Recompute and write, from a fresh read, the images of a batch whose guard failed; returns how many."""
+    written = {update.image_id: update.written for update in updates}
+    current = store.image_revisions(dataset_id, written)
+    # An image written again since also shows another revision: redoing it is harmless.
+    missed = set(written) - {image_id for image_id, revision in current.items() if revision == written[image_id]}
+    return sum(_redo_image(dataset_id, image_id, thresholds) for image_id in sorted(missed))
+
+
+def _redo_image(dataset_id: str, image_id: int, thresholds: dict[str, list[dict]]) -> bool:
+    for _attempt in range(_RETRIES):
+        document = store.image_document(dataset_id, image_id, REDO_PROJECTION)
+        if document is None:
+            return False
+        update = guarded_update(ReadImage.of(document, list(thresholds)), thresholds, len(thresholds) == 1)
+        if update is None or store.image_set_guarded(dataset_id, update):
+            return True
+    return False
 
 
 def _prefetched(cursor, depth: int = 2) -> Iterator[dict]:

@@ -17,6 +17,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image as PILImage
@@ -221,39 +222,42 @@ class TsvImporter:
             )
             if label_type != "GT":
                 ann.conf = require_number(obj.get("conf", 1.0), file=path, record=where, field="conf")
-            box = obj.get("bounding_box")
-            if box:
-                if not isinstance(box, dict) or set(box) < {"xmin", "ymin", "xmax", "ymax"}:
-                    raise ImportFormatError(
-                        "bounding_box needs xmin, ymin, xmax, ymax", file=path, record=where, field="bounding_box"
-                    )
-                x0, y0, x1, y1 = (
-                    require_number(box[k], file=path, record=where, field="bounding_box")
-                    for k in ("xmin", "ymin", "xmax", "ymax")
-                )
-                ann.bbox = (x0 * image.width, y0 * image.height, (x1 - x0) * image.width, (y1 - y0) * image.height)
-            seg = obj.get("segmentation")
-            if seg:
-                if not isinstance(seg, str):
-                    raise ImportFormatError(
-                        "segmentation must be a string", file=path, record=where, field="segmentation"
-                    )
-                try:
-                    ann.polygons = [[parse_number(v) for v in part.split(",")] for part in seg.split("/")[1:] if part]
-                except ValueError as exc:
-                    raise ImportFormatError(
-                        "segmentation is not numbers", file=path, record=where, field="segmentation"
-                    ) from exc
-            alpha = obj.get("alpha")
-            if alpha:
-                needle = f'"{alpha}"'.encode()
-                at = parts[1].find(needle)
-                if not isinstance(alpha, str) or at < 0:
-                    raise ImportFormatError(
-                        "alpha must be a plain base64 string", file=path, record=where, field="alpha"
-                    )
-                begin = json_begin + at + 1
-                ann.alpha = range_url(path, begin, begin + len(alpha.encode()), "image/png")
+            if obj.get("bounding_box"):
+                ann.bbox = _bbox(obj["bounding_box"], image, path, where)
+            if obj.get("segmentation"):
+                ann.polygons = _polygons(obj["segmentation"], path, where)
+            if obj.get("alpha"):
+                ann.alpha = _alpha_url(obj["alpha"], parts[1], json_begin, path, where)
             check_annotation(ann, image, file=path, record=where)
             out.append(ann)
         return out
+
+
+def _bbox(box: Any, image: ImageRecord, path: str, where: str) -> tuple[float, float, float, float]:
+    """A normalised ``{xmin, ymin, xmax, ymax}`` as a pixel ``(x, y, w, h)``."""
+    if not isinstance(box, dict) or set(box) < {"xmin", "ymin", "xmax", "ymax"}:
+        message = "bounding_box needs xmin, ymin, xmax, ymax"
+        raise ImportFormatError(message, file=path, record=where, field="bounding_box")
+    x0, y0, x1, y1 = (
+        require_number(box[k], file=path, record=where, field="bounding_box") for k in ("xmin", "ymin", "xmax", "ymax")
+    )
+    return (x0 * image.width, y0 * image.height, (x1 - x0) * image.width, (y1 - y0) * image.height)
+
+
+def _polygons(seg: Any, path: str, where: str) -> list[list[float]]:
+    """DDS's ``"/x,y,.../x,y,..."`` segmentation as polygons."""
+    if not isinstance(seg, str):
+        raise ImportFormatError("segmentation must be a string", file=path, record=where, field="segmentation")
+    try:
+        return [[parse_number(v) for v in part.split(",")] for part in seg.split("/")[1:] if part]
+    except ValueError as exc:
+        raise ImportFormatError("segmentation is not numbers", file=path, record=where, field="segmentation") from exc
+
+
+def _alpha_url(alpha: Any, json_text: bytes, json_begin: int, path: str, where: str) -> str:
+    """A URL of the byte range of the line where the base64 ``alpha`` mask is."""
+    at = json_text.find(f'"{alpha}"'.encode()) if isinstance(alpha, str) else -1
+    if at < 0:
+        raise ImportFormatError("alpha must be a plain base64 string", file=path, record=where, field="alpha")
+    begin = json_begin + at + 1
+    return range_url(path, begin, begin + len(alpha.encode()), "image/png")
