@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
+from datasets.overlay_svg import svg_overlay
+from datasets.overlays import image_drawables
 from labeling import selectors
 from labeling.dataset_images import images_by_ids
 from labeling.models import LabelTask
@@ -24,9 +27,13 @@ class Verdict:
 
 @dataclass
 class LabelCard:
+    """One labeler's label of an image, drawn as the dataset gallery draws annotations."""
+
     labeler: str
     annotations: list[dict]
     verdicts: list[Verdict] = field(default_factory=list)
+    svg: SafeString | str = ""
+    categories: list[tuple[str, str]] = field(default_factory=list)  # (name, colour) of the drawn objects
 
     @property
     def objects_text(self) -> str:
@@ -67,18 +74,28 @@ def task_image_page(task: LabelTask, *, after: int | None = None, size: int = PA
     return ImagePage(cards=cards, next_cursor=docs[-1]["idx"] if more else None, total=task.num_total)
 
 
+def _label_card(label: dict, source: dict, verdicts: list[Verdict]) -> LabelCard:
+    annotations = [item for item in label.get("annotations") or [] if isinstance(item, dict)]
+    width, height = source.get("width") or 0, source.get("height") or 0
+    drawables = image_drawables({"width": width, "height": height}, objects=annotations, mask_max_side=THUMBNAIL_SIZE)
+    categories = dict.fromkeys((drawable.category_name or "?", drawable.color) for drawable in drawables)
+    return LabelCard(
+        labeler=label.get("user_name") or label.get("user_id", "?"),
+        annotations=annotations,
+        verdicts=verdicts,
+        svg=svg_overlay(drawables, width, height),
+        categories=list(categories),
+    )
+
+
 def _card(task: LabelTask, doc: dict, source: dict) -> ImageCard:
     shaped = selectors.shape_task_image(doc, reviewer_view=None, only_user_id=None)
     verdicts: dict[str, list[Verdict]] = {}
     for review in shaped["reviews"]:
         verdicts.setdefault(review["label_id"], []).append(Verdict(review.get("user_name", "?"), review["action"]))
     labels = [
-        LabelCard(
-            labeler=label.get("user_name") or label.get("user_id", "?"),
-            annotations=list(label.get("annotations") or []),
-            verdicts=verdicts.get(label["id"], []),
-        )
-        for label in shaped["labels"]
+        _label_card(label, source, verdicts.get(label["id"], []))
+        for label in sorted(shaped["labels"], key=lambda label: label.get("user_name") or "")
     ]
     image_id = doc["image_id"]
     return ImageCard(
