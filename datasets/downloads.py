@@ -14,11 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from datasets import jobs
+from datasets import jobs, store
 from datasets.errors import ExportNotFound, ExportRunning
-from datasets.images import image_collection_name
 from datasets.models import DataSet
-from dds_site import mongo
 from dds_site.files import is_in_data_roots, resolve_data_path
 
 CHUNK_BYTES = 256 * 1024
@@ -120,8 +118,6 @@ def flags_filename(dataset: DataSet) -> str:
 
 def iter_flag_lines(dataset: DataSet, batch_size: int = 1000) -> Iterator[bytes]:
     """One line per image, by image id: dataset name, TAB, ``{"time": flag_ts, "id": id, "flag": flag}``."""
-    collection = mongo.get_collection(image_collection_name(dataset.pk))
-    cursor = collection.find({}, {"flag": 1, "flag_ts": 1}, batch_size=batch_size).sort("_id", 1)
-    for image in cursor:
+    for image in store.images_by_id(dataset.pk, {"flag": 1, "flag_ts": 1}, batch_size=batch_size):
         record = {"time": image.get("flag_ts", 0), "id": image["_id"], "flag": image.get("flag", 0)}
         yield f"{dataset.name}\t{json.dumps(record)}\n".encode()

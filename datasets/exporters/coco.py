@@ -16,6 +16,7 @@ from pycocotools import mask as mask_utils
 
 from datasets.exporters.common import (
     atomic_output,
+    category_names,
     file_name_of,
     iter_images,
     label_names,
@@ -24,14 +25,13 @@ from datasets.exporters.common import (
     pixel_box,
 )
 from datasets.importers.errors import OutputExists
-from dds_site import mongo
 
 _IMAGE_META_SKIP = {"file_name", "coco_url", "width", "height", "id"}
 
 
 def _category_table(dataset_id: str) -> dict[str, int]:
     """Category name -> COCO id (1-based, by name)."""
-    names = sorted(doc["name"] for doc in mongo.get_collection("categories").find({"dataset_id": dataset_id}))
+    names = category_names(dataset_id)
     return {name: number for number, name in enumerate(names, start=1)}
 
 

@@ -10,23 +10,27 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from datasets.images import image_collection_name
+from datasets import store
 from datasets.importers.errors import ImportFormatError, OutputExists
 from datasets.importers.records import parse_number
-from dds_site import mongo
+from datasets.models import Category, Label
 
 _PROJECTION = {"objects": 1, "width": 1, "height": 1, "url": 1, "metadata": 1, "idx": 1, "source_key": 1}
 
 
 def iter_images(dataset_id: str, batch_size: int = 1000) -> Iterator[dict]:
     """Every image document of the dataset by ``idx``, through one cursor (bounded memory)."""
-    collection = mongo.get_collection(image_collection_name(dataset_id))
-    yield from collection.find({}, _PROJECTION, batch_size=batch_size).sort([("idx", 1), ("_id", 1)])
+    yield from store.images_by_idx(dataset_id, _PROJECTION, batch_size=batch_size)
+
+
+def category_names(dataset_id: str) -> list[str]:
+    """The dataset's category names, sorted."""
+    return sorted(Category.objects.filter(dataset_id=dataset_id).values_list("name", flat=True))
 
 
 def label_names(dataset_id: str, names: list[str] | None, *, types: tuple[str, ...]) -> dict[str, str]:
     """Chosen label sets ``{name: type}``; all sets of ``types`` when ``names`` is None."""
-    rows = {doc["name"]: doc.get("type") for doc in mongo.get_collection("labels").find({"dataset_id": dataset_id})}
+    rows = dict(Label.objects.filter(dataset_id=dataset_id).values_list("name", "type"))
     if names is None:
         return {name: kind for name, kind in rows.items() if kind in types}
     missing = [name for name in names if name not in rows]

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from datasets.exporters.common import atomic_output, iter_images, label_names, metadata_of
-from dds_site import mongo
+from datasets.models import DataSet
 from dds_site.files import is_in_data_roots
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,7 @@ class _RangeReader:
     """Reads the base64 text byte-range URLs point at, from the files a dataset may read."""
 
     def __init__(self, dataset_id: str) -> None:
-        document = mongo.get_collection("datasets").find_one({"_id": dataset_id}, {"files": 1}) or {}
-        files = document.get("files") or {}
+        files = DataSet.objects.filter(pk=dataset_id).values_list("files", flat=True).first() or {}
         self._own = {Path(p).resolve() for p in files.values() if isinstance(p, str) and p}
         self._allowed: dict[str, bool] = {}
         self.unread = 0

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from datasets.exporters.common import (
+    category_names,
     file_name_of,
     iter_images,
     label_names,
@@ -35,7 +36,6 @@ from datasets.exporters.common import (
     unwritable,
 )
 from datasets.importers.errors import OutputExists
-from dds_site import mongo
 from dds_site.files import safe_join, safe_relative_name
 
 # Reasons to try the next name for a label file (a name or directory taken, a path too long).
@@ -74,7 +74,7 @@ def export_yolo(
     if not overwrite and _occupied(output_dir):
         raise OutputExists(str(output_dir))
     chosen = label_names(dataset_id, [prediction] if prediction else labels, types=("GT",))
-    names = sorted(doc["name"] for doc in mongo.get_collection("categories").find({"dataset_id": dataset_id}))
+    names = category_names(dataset_id)
     index = {name: number for number, name in enumerate(names)}
     num_images = num_lines = renamed = 0
     with _staged_directory(output_dir, overwrite=overwrite) as staging:
