@@ -509,3 +509,30 @@ class TaskRole(OrmDocumentMixin, models.Model):
     @staticmethod
     def can_review_image(user: User, task_id: str) -> bool:
         return TaskRole.is_task_reviewer(user, task_id)
+
+
+class WorkflowEvent(models.Model):
+    """One status change of a project or a task: who did what, when, from which status to which.
+
+    Written by ``labeling.checkpoint`` together with the change it records (in one transaction), so the
+    history is complete. ``task`` is None for a change of the project itself. The actor is kept as a
+    snapshot (id and name) so the history outlives the user; None is a script or the seed's model API.
+    """
+
+    project = models.ForeignKey(LabelProject, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    task = models.ForeignKey(
+        LabelTask, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+    actor_id = models.CharField(max_length=32, null=True, blank=True)
+    actor_name = models.CharField(max_length=150, default="", blank=True)
+    action = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    created_ts = models.BigIntegerField(default=current_ts)
+
+    class Meta:
+        db_table = "label_workflow_events"
+        indexes = [models.Index(fields=["project", "task", "created_ts"], name="lwe_project_task_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status} -> {self.to_status}"

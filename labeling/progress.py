@@ -3,8 +3,9 @@
 Label and review actions move counters with ``$inc`` from the status diff of the one image they
 changed; recounts group the task's images on the indexed ``task_id`` (never the whole dataset) and are
 used by the multi-document steps (role init, replacement, restart) and as the seed's
-``update_progress_for_all_roles``. Status changes of tasks are conditional updates, so exactly one
-caller moves a task and adjusts the project's counters.
+``update_progress_for_all_roles``. Status changes go through ``labeling.checkpoint`` (conditional
+updates with a history entry), so exactly one caller moves a task and adjusts the project's counters.
+``actor`` is the user whose action caused a change (None: a script or the seed's model API).
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, IntegrityError
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from dds_site import mongo
 from dds_site.errors import WorkflowConflict
-from labeling import workflow
+from labeling import checkpoint, store, workflow
 from labeling.models import LabelProject, LabelTask, TaskRole
-from labeling.task_images import LabelTaskImage
-from labeling.workflow import COUNTER_FIELD, COUNTER_FIELDS, LEADERS, ProjectStatus, TaskStatus
+from labeling.store import DuplicateKeyError, PyMongoError
+from labeling.workflow import COUNTER_FIELD, COUNTER_FIELDS, LEADERS, ProjectAction, ProjectStatus, TaskAction
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
-
-
-def _session():
-    return mongo.current_session()
 
 
 def _role_filter(task_id: str, key: str, slot: str | None = None) -> dict:
@@ -57,10 +56,8 @@ class ActiveRoles:
 def active_roles(task_id: str) -> ActiveRoles:
     """The task's active roles (one indexed query)."""
     found = list(
-        TaskRole.get_collection().find(
-            {"task_id": task_id, "is_active": True},
-            projection={"role": 1, "user_id": 1, "user_name": 1, "slot": 1},
-            session=_session(),
+        store.orm(TaskRole).find(
+            {"task_id": task_id, "is_active": True}, projection={"role": 1, "user_id": 1, "user_name": 1, "slot": 1}
         )
     )
     return ActiveRoles(
@@ -76,6 +73,7 @@ def apply_image_change(
     old: Mapping[str, str],
     new: Mapping[str, str],
     slots: Mapping[str, str] | None = None,
+    actor: User | None = None,
 ):
     """Move the role counters by one image's status change, then refresh flags and task completion.
 
@@ -89,12 +87,12 @@ def apply_image_change(
     """
     slots = slots or {}
     try:
-        roles = TaskRole.get_collection()
+        roles = store.orm(TaskRole)
         for key, inc in workflow.counter_deltas(old, new).items():
             inc = {field: n for field, n in inc.items() if n}
             if inc:
-                roles.update_one(_role_filter(task.id, key, slots.get(key)), {"$inc": inc}, session=_session())
-        refresh_completion(task=task, project=project)
+                roles.update_one(_role_filter(task.id, key, slots.get(key)), {"$inc": inc})
+        refresh_completion(task=task, project=project, actor=actor)
     except (DuplicateKeyError, IntegrityError) as exc:
         logger.warning("progress of task %s lost a race (%s); recounting", task.pk, exc)
         with contextlib.suppress(PyMongoError, DatabaseError):
@@ -102,73 +100,68 @@ def apply_image_change(
         raise WorkflowConflict() from exc
 
 
-def refresh_completion(*, task: LabelTask, project: LabelProject) -> None:
+def refresh_completion(*, task: LabelTask, project: LabelProject, actor: User | None = None) -> None:
     """Store each active role's completed flags; move a finished working task to reviewing.
 
     Flags are written only if the counters still hold the values they were computed from, so a
     slower caller never overwrites a newer caller's flags.
     """
-    collection = TaskRole.get_collection()
-    active = list(collection.find({"task_id": task.id, "is_active": True}, session=_session()))
+    collection = store.orm(TaskRole)
+    active = list(collection.find({"task_id": task.id, "is_active": True}))
     for role in active:
         flags = workflow.completion_flags(role, review_times=project.review_times or 0, num_total=task.num_total)
         if any(role.get(name) != value for name, value in flags.items()):
             seen = {field: role.get(field, 0) for field in COUNTER_FIELDS}
-            collection.update_one({"_id": role["_id"], **seen}, {"$set": flags}, session=_session())
+            collection.update_one({"_id": role["_id"], **seen}, {"$set": flags})
         role.update(flags)
     if workflow.task_is_complete(active):
-        task_transition(task=task, source=TaskStatus.WORKING, target=TaskStatus.REVIEWING)
+        task_transition(task=task, action=TaskAction.COMPLETE, actor=actor, source=workflow.TaskStatus.WORKING)
 
 
-def task_transition(*, task: LabelTask, source: str, target: str, extra: dict | None = None) -> bool:
-    """Move a task from ``source`` to ``target`` if it is still there; adjust the project counters."""
-    moved = LabelTask.objects.filter(pk=task.pk, status=source).update(status=target, **(extra or {}))
-    if not moved:
+def task_transition(
+    *, task: LabelTask, action: str, actor: User | None, source: str | None = None, extra: dict | None = None
+) -> bool:
+    """Move a task by ``action`` through the checkpoint (False if it is no longer in ``source``), then
+    move the project's task counters; a project whose tasks are all accepted goes on to reviewing."""
+    source = task.status if source is None else source
+    if not checkpoint.move_task(task=task, action=action, actor=actor, source=source, fields=extra):
         return False
-    task.status = target
-    for name, value in (extra or {}).items():
-        setattr(task, name, value)
     decremented = workflow.TASK_COUNTER_FIELD[source]
-    inc = {decremented: -1, workflow.TASK_COUNTER_FIELD[target]: 1}
-    projects = LabelProject.get_collection()
-    after = projects.find_one_and_update(
-        {"_id": task.project_id, decremented: {"$gt": 0}}, {"$inc": inc}, return_document=True, session=_session()
+    inc = {decremented: -1, workflow.TASK_COUNTER_FIELD[task.status]: 1}
+    after = store.orm(LabelProject).find_one_and_update(
+        {"_id": task.project_id, decremented: {"$gt": 0}}, {"$inc": inc}
     )
     if after is None:
         # The stored counters do not count this task (stale, e.g. left so by DDS): count the tasks instead.
-        project_recount(project=task.project)
+        project_recount(project=task.project, actor=actor)
     else:
-        _maybe_project_reviewing(after)
+        _maybe_project_reviewing(after, actor)
     task.refresh_cached_project()
     return True
 
 
-def _maybe_project_reviewing(project_doc: Mapping | None) -> None:
+def _maybe_project_reviewing(project_doc: Mapping | None, actor: User | None) -> None:
     """All tasks accepted: a working project goes to reviewing (DDS did this from any status)."""
     if not project_doc or project_doc.get("task_num_total", 0) == 0:
         return
     if project_doc["task_num_accepted"] == project_doc["task_num_total"]:
-        LabelProject.get_collection().update_one(
-            {
-                "_id": project_doc["_id"],
-                "status": ProjectStatus.WORKING,
-                "task_num_accepted": project_doc["task_num_total"],
-            },
-            {"$set": {"status": ProjectStatus.REVIEWING}},
-            session=_session(),
+        checkpoint.move_project(
+            project=project_doc["_id"],
+            action=ProjectAction.COMPLETE,
+            actor=actor,
+            source=ProjectStatus.WORKING,
+            where={"task_num_accepted": project_doc["task_num_total"]},
         )
 
 
-def project_recount(*, project: LabelProject) -> LabelProject:
+def project_recount(*, project: LabelProject, actor: User | None = None) -> LabelProject:
     """DDS's ``update_subtask_counter``: count the project's tasks per status (indexed ``project_id``)."""
     pipeline = [{"$match": {"project_id": project.id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
-    counts = {row["_id"]: row["n"] for row in LabelTask.aggregate(pipeline)}
+    counts = {row["_id"]: row["n"] for row in store.orm(LabelTask).aggregate(pipeline)}
     values = {field: counts.get(status, 0) for status, field in workflow.TASK_COUNTER_FIELD.items()}
     values["task_num_total"] = sum(counts.values())
-    after = LabelProject.get_collection().find_one_and_update(
-        {"_id": project.id}, {"$set": values}, return_document=True, session=_session()
-    )
-    _maybe_project_reviewing(after)
+    after = store.orm(LabelProject).find_one_and_update({"_id": project.id}, {"$set": values})
+    _maybe_project_reviewing(after, actor)
     project.refresh_from_db()
     return project
 
@@ -183,7 +176,7 @@ def count_statuses(*, task: LabelTask, keys: Iterable[str] | None = None) -> dic
     ]
     wanted = set(keys) if keys is not None else None
     result: dict[str, Counter] = {}
-    for row in LabelTaskImage(task.dataset_id).aggregate(pipeline):
+    for row in store.task_images(task.dataset_id).aggregate(pipeline):
         key = row["_id"]["k"]
         if wanted is None or key in wanted:
             result.setdefault(key, Counter())[row["_id"]["v"]] = row["n"]
@@ -192,18 +185,18 @@ def count_statuses(*, task: LabelTask, keys: Iterable[str] | None = None) -> dic
 
 def task_recount_total(*, task: LabelTask) -> LabelTask:
     """Set the task's ``num_total`` from its images (indexed ``task_id``)."""
-    count = LabelTaskImage(task.dataset_id).count_num({"task_id": task.id})
+    count = store.task_images(task.dataset_id).count({"task_id": task.id})
     if task.num_total != count:
         LabelTask.objects.filter(pk=task.pk).update(num_total=count)
         task.num_total = count
     return task
 
 
-def task_recount(*, task: LabelTask, only: Iterable[str] | None = None) -> None:
+def task_recount(*, task: LabelTask, only: Iterable[str] | None = None, actor: User | None = None) -> None:
     """Recount the counters of the task's active roles (or of the role ids in ``only``) from its images."""
     project = task.project
-    collection = TaskRole.get_collection()
-    roles = list(collection.find({"task_id": task.id, "is_active": True}, session=_session()))
+    collection = store.orm(TaskRole)
+    roles = list(collection.find({"task_id": task.id, "is_active": True}))
     if only is not None:
         wanted = set(only)
         roles = [role for role in roles if role["_id"] in wanted]
@@ -213,5 +206,5 @@ def task_recount(*, task: LabelTask, only: Iterable[str] | None = None) -> None:
         values = {field: by_status.get(status, 0) for status, field in COUNTER_FIELD.items()}
         flags = workflow.completion_flags(values, review_times=project.review_times or 0, num_total=task.num_total)
         values.update(flags)
-        collection.update_one({"_id": role["_id"]}, {"$set": values}, session=_session())
-    refresh_completion(task=task, project=project)
+        collection.update_one({"_id": role["_id"]}, {"$set": values})
+    refresh_completion(task=task, project=project, actor=actor)

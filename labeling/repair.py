@@ -17,12 +17,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dds_site import mongo
 from dds_site.errors import WorkflowConflict
-from labeling import progress, workflow
+from labeling import progress, store, workflow
 from labeling.models import LabelProject, LabelTask, TaskRole
-from labeling.task_images import LabelTaskImage, compare_and_set, image_state
+from labeling.task_images import compare_and_set, image_state
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 PAGE = 200
 ATTEMPTS = 50
@@ -45,14 +48,13 @@ class RepairReport:
 
 def _pages(task: LabelTask) -> Iterator[list[dict]]:
     """The task's images in pages of bounded ``idx`` ranges on the ``(task_id, idx)`` index."""
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     last = -1
     while True:
         batch = list(
             collection.find(
                 {"task_id": task.pk, "idx": {"$gt": last}},
                 projection={"labels": 1, "reviews": 1, "role_status": 1, "version": 1, "idx": 1},
-                session=mongo.current_session(),
             )
             .sort("idx", 1)
             .limit(PAGE)
@@ -64,10 +66,16 @@ def _pages(task: LabelTask) -> Iterator[list[dict]]:
 
 
 def _repair_image(
-    task: LabelTask, project: LabelProject, doc: dict, active: progress.ActiveRoles, *, dry_run: bool
+    task: LabelTask,
+    project: LabelProject,
+    doc: dict,
+    active: progress.ActiveRoles,
+    *,
+    dry_run: bool,
+    actor: User | None,
 ) -> bool | None:
     """Write one image's repaired state; True if it changed, False if clean, None if it kept changing."""
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     for _ in range(ATTEMPTS):
         stored = image_state(doc)
         repaired = workflow.without_inactive_workers(stored, active.names)
@@ -80,11 +88,16 @@ def _repair_image(
             # A counter write that loses a race has recounted the task already: the image is repaired.
             with contextlib.suppress(WorkflowConflict):
                 progress.apply_image_change(
-                    task=task, project=project, old=counted, new=repaired.role_status, slots=active.slots
+                    task=task,
+                    project=project,
+                    old=counted,
+                    new=repaired.role_status,
+                    slots=active.slots,
+                    actor=actor,
                 )
             return True
         # Written meanwhile: read it again, and the roles after it (a replacement may have run).
-        doc = collection.find_one({"_id": doc["_id"]}, session=mongo.current_session())
+        doc = collection.find_one({"_id": doc["_id"]})
         if doc is None:
             return False
         active = progress.active_roles(task.pk)
@@ -96,8 +109,11 @@ def task_may_have_leftovers(task: LabelTask) -> bool:
     return TaskRole.objects.filter(task_id=task.pk, is_active=False, role__in=sorted(workflow.WORKERS)).exists()
 
 
-def repair_task(*, task: LabelTask, dry_run: bool = False) -> RepairReport:
-    """Repair every image of ``task`` that carries work of users without an active role in it."""
+def repair_task(*, task: LabelTask, dry_run: bool = False, actor: User | None = None) -> RepairReport:
+    """Repair every image of ``task`` that carries work of users without an active role in it.
+
+    ``actor`` is whoever the repair runs for (a task that is now complete moves on in his name).
+    """
     report = RepairReport(tasks=1)
     project = task.project
     for batch in _pages(task):
@@ -105,7 +121,7 @@ def repair_task(*, task: LabelTask, dry_run: bool = False) -> RepairReport:
         active = progress.active_roles(task.pk)
         for doc in batch:
             report.images += 1
-            changed = _repair_image(task, project, doc, active, dry_run=dry_run)
+            changed = _repair_image(task, project, doc, active, dry_run=dry_run, actor=actor)
             if changed is None:
                 report.images_conflicting += 1
             elif changed:

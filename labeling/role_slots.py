@@ -14,27 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
-
+from labeling.store import SLOT_INDEX as SLOT_INDEX  # the index itself is the store's
+from labeling.store import STRING_SLOT, Collection, DuplicateKeyError
+from labeling.store import create_slot_index as create_slot_index
+from labeling.store import drop_slot_index as drop_slot_index
 from labeling.workflow import LEADERS
-
-SLOT_INDEX = "ltr_active_slot"
-STRING_SLOT = {"$type": "string"}
 
 
 def slot_for(task_id: str, role: str, number: int) -> str:
     """The slot of the ``number``-th holder of ``role`` in a task (leaders have one slot)."""
     return f"{task_id}:{role}" if role in LEADERS else f"{task_id}:{role}:{number}"
-
-
-def create_slot_index(collection: Collection) -> None:
-    """The unique partial index on the slots of ``label_task_roles`` (re-creating it is a no-op)."""
-    collection.create_index("slot", name=SLOT_INDEX, unique=True, partialFilterExpression={"slot": STRING_SLOT})
-
-
-def drop_slot_index(collection: Collection) -> None:
-    collection.drop_index(SLOT_INDEX)
 
 
 def backfill_slots(collection: Collection) -> int:

@@ -12,19 +12,16 @@ import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
-from pymongo import ASCENDING, IndexModel
 
-from dds_site import mongo
 from dds_site.documents import DocumentModel, current_ts
+from labeling import store
+from labeling.store import forget_indexes as forget_indexes  # the fixtures' and adoption's names
+from labeling.store import task_images_collection_name as task_images_collection_name
 from labeling.workflow import ImageState
 
 if TYPE_CHECKING:
     from accounts.models import User
     from labeling.models import LabelTask
-
-
-def task_images_collection_name(dataset_id: str) -> str:
-    return f"label_task_images@dataset_{dataset_id}"
 
 
 def _uuid_hex() -> str:
@@ -108,12 +105,7 @@ class LabelTaskImageModel(DocumentModel):
 
 _factory_lock = threading.Lock()
 _classes: dict[str, type[LabelTaskImageModel]] = {}
-_indexed: set[tuple[str, str]] = set()
-
-INDEXES = [
-    IndexModel([("task_id", ASCENDING), ("idx", ASCENDING)], name="task_id_idx"),
-    IndexModel([("image_id", ASCENDING)], name="image_id"),
-]
+INDEXES = store.TASK_IMAGE_INDEXES
 
 
 def LabelTaskImage(dataset_id: str) -> type[LabelTaskImageModel]:
@@ -131,18 +123,8 @@ def LabelTaskImage(dataset_id: str) -> type[LabelTaskImageModel]:
                 },
             )
             _classes[dataset_id] = model
-    ensure_indexes(dataset_id)
+    store.ensure_task_image_indexes(dataset_id)
     return model
-
-
-def ensure_indexes(dataset_id: str) -> None:
-    """Create the task-image indexes DDS lacked (§12.3), once per database and dataset."""
-    database = mongo.get_database()
-    key = (database.name, dataset_id)
-    if key in _indexed:
-        return
-    database[task_images_collection_name(dataset_id)].create_indexes(INDEXES)
-    _indexed.add(key)
 
 
 def image_state(doc: dict) -> ImageState:
@@ -162,13 +144,13 @@ def compare_and_set(dataset_id: str, doc: dict, old: ImageState, new: ImageState
     """
     changes: dict = {}
     unset: dict = {}
-    for store in ("labels", "reviews", "role_status"):
-        before, after = getattr(old, store), getattr(new, store)
+    for part in ("labels", "reviews", "role_status"):
+        before, after = getattr(old, part), getattr(new, part)
         for key, value in after.items():
             if before.get(key) != value:
-                changes[f"{store}.{key}"] = value
+                changes[f"{part}.{key}"] = value
         for key in before.keys() - after.keys():
-            unset[f"{store}.{key}"] = ""
+            unset[f"{part}.{key}"] = ""
     version = doc.get("version") or 0
     condition: dict = {"_id": doc["_id"], "version": version if version else {"$in": [0, None]}}
     if holder is not None:
@@ -178,10 +160,4 @@ def compare_and_set(dataset_id: str, doc: dict, old: ImageState, new: ImageState
         update["$set"] = changes
     if unset:
         update["$unset"] = unset
-    collection = LabelTaskImage(dataset_id).get_collection()
-    return collection.update_one(condition, update, session=mongo.current_session()).modified_count == 1
-
-
-def forget_indexes() -> None:
-    """Forget which collections were indexed (tests drop collections between tests)."""
-    _indexed.clear()
+    return store.task_images(dataset_id).update_one(condition, update).modified_count == 1

@@ -4,6 +4,7 @@ MongoDB aborts a transaction that writes a document someone else changed meanwhi
 ``TransientTransactionError`` such as ``WriteConflict``); the documented remedy is to run the whole
 transaction again. The step passed in must therefore do all its conditional writes inside, so a retry
 re-checks the state it finds (and fails with the workflow's own error if the other writer won).
+Inside an open transaction the step simply joins it: the outermost ``run_atomic`` does the retrying.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 from django_mongodb_backend import transaction
-from pymongo.errors import ConnectionFailure, PyMongoError
 
 from dds_site.errors import WorkflowConflict
+from labeling.store import ConnectionFailure, PyMongoError, in_transaction
 
 T = TypeVar("T")
 ATTEMPTS = 8
@@ -36,6 +37,8 @@ def _is_transient(exc: BaseException) -> bool:
 
 def run_atomic(step: Callable[[], T]) -> T:
     """``step()`` inside ``transaction.atomic()``; re-run on transient conflicts, else 409 in the end."""
+    if in_transaction():
+        return step()  # a retry must re-run the whole outer transaction, not this part of it
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():

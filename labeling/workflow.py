@@ -7,13 +7,23 @@ Where DDS has a bug (reference §12) the rule here is the corrected one and says
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import models
 
-from labeling.errors import LabelErrCode, project_error, task_error
+from dds_site.errors import InvalidTransition
+from labeling.errors import (
+    LabelerCount,
+    LabelErrCode,
+    LeaderCount,
+    ReviewerCount,
+    ReviewNotRequired,
+    RoleAlreadyInitialised,
+    RoleNotTaskLevel,
+    project_error,
+    task_error,
+)
 
 # --- vocabulary -------------------------------------------------------------------------------------------------
 
@@ -124,38 +134,122 @@ TASK_TRANSITIONS: dict[str, frozenset[str]] = {
     TaskStatus.ACCEPTED: frozenset({TaskStatus.REJECTED}),
 }
 
-# The task QA actions: (allowed from, to, error code when the task is elsewhere).
-TASK_QA: dict[str, tuple[str, str, int]] = {
-    TaskQAAction.ACCEPT: (TaskStatus.REVIEWING, TaskStatus.ACCEPTED, LabelErrCode.ACCEPT_NOT_REVIEWING),
-    TaskQAAction.REJECT: (TaskStatus.REVIEWING, TaskStatus.REJECTED, LabelErrCode.REJECT_NOT_REVIEWING),
-    TaskQAAction.FORCE_ACCEPT: (TaskStatus.REJECTED, TaskStatus.ACCEPTED, LabelErrCode.FORCE_ACCEPT_NOT_REJECTED),
+
+class TaskAction(models.TextChoices):
+    """The workflow actions that move a task, as the history records them."""
+
+    START = "start"  # its leaders are there
+    COMPLETE = "complete"  # every active role finished: off to review
+    ACCEPT = "accept"
+    REJECT = "reject"
+    FORCE_ACCEPT = "force_accept"
+    RESTART = "restart"
+    REOPEN = "reopen"  # its rejected project is reopened for rework
+
+
+class ProjectAction(models.TextChoices):
+    """The workflow actions that move a project, as the history records them."""
+
+    INIT = "init"
+    INIT_DONE = "init_done"
+    INIT_FAILED = "init_failed"
+    COMPLETE = "complete"  # every task accepted: off to the owner's review
+    ACCEPT = "accept"
+    REJECT = "reject"
+    REOPEN = "reopen"
+    EXPORT = "export"
+
+
+@dataclass(frozen=True)
+class Move:
+    """One action's edge of a status machine: the statuses it starts from, where it goes, and DDS's
+    error code when the object is elsewhere (None: an internal move, refused as ``InvalidTransition``)."""
+
+    sources: frozenset[str]
+    target: str
+    code: int | None = None
+
+
+TASK_MOVES: dict[str, Move] = {
+    TaskAction.START: Move(frozenset({TaskStatus.WAITING}), TaskStatus.WORKING),
+    TaskAction.COMPLETE: Move(frozenset({TaskStatus.WORKING}), TaskStatus.REVIEWING),
+    TaskAction.ACCEPT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.ACCEPTED, LabelErrCode.ACCEPT_NOT_REVIEWING),
+    TaskAction.REJECT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.REJECTED, LabelErrCode.REJECT_NOT_REVIEWING),
+    TaskAction.FORCE_ACCEPT: Move(
+        frozenset({TaskStatus.REJECTED}), TaskStatus.ACCEPTED, LabelErrCode.FORCE_ACCEPT_NOT_REJECTED
+    ),
+    TaskAction.RESTART: Move(frozenset({TaskStatus.REJECTED}), TaskStatus.WORKING, LabelErrCode.RESTART_NOT_REJECTED),
+    TaskAction.REOPEN: Move(frozenset({TaskStatus.ACCEPTED}), TaskStatus.REJECTED),
 }
 
-PROJECT_QA: dict[str, str] = {
-    ProjectQAAction.ACCEPT: ProjectStatus.ACCEPTED,
-    ProjectQAAction.REJECT: ProjectStatus.REJECTED,
+PROJECT_MOVES: dict[str, Move] = {
+    ProjectAction.INIT: Move(
+        frozenset({ProjectStatus.WAITING}), ProjectStatus.INITIALIZING, LabelErrCode.PROJECT_NOT_WAITING
+    ),
+    ProjectAction.INIT_DONE: Move(
+        frozenset({ProjectStatus.INITIALIZING}), ProjectStatus.WORKING, LabelErrCode.PROJECT_NOT_INITIALIZING
+    ),
+    ProjectAction.INIT_FAILED: Move(frozenset({ProjectStatus.INITIALIZING}), ProjectStatus.WAITING),
+    ProjectAction.COMPLETE: Move(frozenset({ProjectStatus.WORKING}), ProjectStatus.REVIEWING),
+    ProjectAction.ACCEPT: Move(
+        frozenset({ProjectStatus.REVIEWING}), ProjectStatus.ACCEPTED, LabelErrCode.PROJECT_NOT_REVIEWING
+    ),
+    ProjectAction.REJECT: Move(
+        frozenset({ProjectStatus.REVIEWING}), ProjectStatus.REJECTED, LabelErrCode.PROJECT_NOT_REVIEWING
+    ),
+    ProjectAction.REOPEN: Move(
+        frozenset({ProjectStatus.REJECTED}), ProjectStatus.WORKING, LabelErrCode.PROJECT_NOT_REJECTED
+    ),
+    ProjectAction.EXPORT: Move(
+        frozenset({ProjectStatus.ACCEPTED}), ProjectStatus.EXPORTED, LabelErrCode.PROJECT_NOT_ACCEPTED
+    ),
 }
+
+# The task QA actions and the project QA actions are moves of those names.
+TASK_QA_ACTIONS = frozenset(TaskQAAction.values)
+PROJECT_QA_ACTIONS = frozenset(ProjectQAAction.values)
 
 # A dataset stays bound to its project until the project is exported (or deleted): fixes DDS bug 18.
 PROJECT_STATUSES_HOLDING_DATASETS = frozenset(set(ProjectStatus.values) - {ProjectStatus.EXPORTED})
 
 
+def check_move(move: Move, current: str, transitions: Mapping[str, frozenset[str]], error: Callable[[int], Exception]):
+    """Refuse ``move`` from ``current`` unless the action starts there and the status machine allows it.
+
+    ``error(code)`` builds the action's DDS error; moves without a code raise ``InvalidTransition``.
+    """
+    if current in move.sources and move.target in transitions.get(current, frozenset()):
+        return
+    if move.code is not None:
+        raise error(move.code)
+    raise InvalidTransition(f"can't move from {current!r} to {move.target!r}.", detail={"from": current})
+
+
+def check_task_move(action: str, current: str) -> Move:
+    """The task move of ``action`` if it may start from ``current``; raises its DDS error otherwise."""
+    move = TASK_MOVES[action]
+    check_move(move, current, TASK_TRANSITIONS, task_error)
+    return move
+
+
+def check_project_move(action: str, current: str) -> Move:
+    """The project move of ``action`` if it may start from ``current``; raises its DDS error otherwise."""
+    move = PROJECT_MOVES[action]
+    check_move(move, current, PROJECT_TRANSITIONS, project_error)
+    return move
+
+
 def task_qa_target(action: str, current: str) -> str:
     """The status a task QA ``action`` moves a task in ``current`` to; raises DDS's code otherwise."""
-    if action not in TASK_QA:
+    if action not in TASK_QA_ACTIONS:
         raise task_error(LabelErrCode.TASK_QA_ACTION)
-    source, target, code = TASK_QA[action]
-    if current != source:
-        raise task_error(code)
-    return target
+    return check_task_move(action, current).target
 
 
 def project_qa_target(action: str, current: str) -> str:
-    if action not in PROJECT_QA:
+    if action not in PROJECT_QA_ACTIONS:
         raise project_error(LabelErrCode.PROJECT_QA_ACTION)
-    if current != ProjectStatus.REVIEWING:
-        raise project_error(LabelErrCode.PROJECT_NOT_REVIEWING)
-    return PROJECT_QA[action]
+    return check_project_move(action, current).target
 
 
 def task_status_after_leader(*, status: str, review_times: int, has_label_leader: bool, has_review_leader: bool) -> str:
@@ -198,17 +292,17 @@ def user_of_key(key: str) -> str:
 def check_init_roles(*, role: str, num_users: int, label_times: int, review_times: int, has_active: bool) -> None:
     """DDS's ``_check_init_role`` (reference §7.4), with the right message for 400216 (bug 20)."""
     if role not in TASK_BONDED_ROLES:
-        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
+        raise RoleNotTaskLevel()
     if role in LEADERS and num_users != 1:
-        raise task_error(LabelErrCode.LEADER_COUNT)
+        raise LeaderCount(expected=1, given=num_users)
     if role in REVIEW_KINDS and num_users > 0 and review_times == 0:
-        raise task_error(LabelErrCode.REVIEW_NOT_REQUIRED)
+        raise ReviewNotRequired()
     if role == Role.LABELER and num_users != label_times:
-        raise task_error(LabelErrCode.LABELER_COUNT)
+        raise LabelerCount(expected=label_times, given=num_users)
     if role == Role.REVIEWER and num_users != review_times:
-        raise task_error(LabelErrCode.REVIEWER_COUNT)
+        raise ReviewerCount(expected=review_times, given=num_users)
     if has_active:
-        raise task_error(LabelErrCode.ROLE_ALREADY_INITIALISED)
+        raise RoleAlreadyInitialised()
 
 
 def check_replace_role(*, role: str, old_user_id: str, new_user_id: str, old_has: bool, new_has: bool) -> None:
@@ -297,12 +391,23 @@ def check_init_config(batch_size: int | None, label_times: int | None, review_ti
         )
 
 
+def task_number(position: int, batch_size: int) -> int:
+    """The task (0-based, within one dataset) that takes the image at ``position`` (reference §7.3).
+
+    ``batch_size`` 0 means one task for the whole dataset.
+    """
+    return position // batch_size if batch_size else 0
+
+
 def task_sizes(num_images: int, batch_size: int) -> list[int]:
-    """Images per task for one dataset (reference §7.3): 0 means one task, even for an empty dataset."""
+    """Images per task for one dataset: 0 means one task, even for an empty dataset."""
     if batch_size == 0:
         return [num_images]
-    count = math.ceil(num_images / batch_size)
-    return [min(batch_size, num_images - k * batch_size) for k in range(count)]
+    sizes: dict[int, int] = {}
+    for position in range(num_images):
+        number = task_number(position, batch_size)
+        sizes[number] = sizes.get(number, 0) + 1
+    return list(sizes.values())
 
 
 # --- per-image, per-role statuses (reference §7.6, §7.7, §7.9) -----------------------------------------------------
@@ -502,15 +607,8 @@ def _derive_statuses_again(state: ImageState) -> None:
         found = state.review_of(reviewer, label_id)
         return found["action"] if found is not None else None
 
-    rejected = False
-    for reviewer in reviewers:
-        for key, label_id in current.items():
-            if verdict(reviewer, label_id) == ReviewAction.REJECT:
-                statuses[role_key(Role.REVIEWER, reviewer)] = statuses[key] = ImageStatus.REJECTED
-                rejected = True
-    if rejected:
-        for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
-            statuses[key] = ImageStatus.REJECTED
+    if _mark_rejections(statuses, reviewers, current, verdict):
+        _set_leaders(statuses, ImageStatus.REJECTED)
     elif labelers and all(statuses[key] == ImageStatus.REVIEWING for key in labelers):
         for key in statuses:
             statuses[key] = ImageStatus.REVIEWING
@@ -525,8 +623,28 @@ def _derive_statuses_again(state: ImageState) -> None:
         if statuses[key] in open_statuses and reviewers and accepted:
             statuses[key] = ImageStatus.ACCEPTED
     if labelers and all(statuses[key] == ImageStatus.ACCEPTED for key in labelers):
-        for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
-            statuses[key] = ImageStatus.ACCEPTED
+        _set_leaders(statuses, ImageStatus.ACCEPTED)
+
+
+def _mark_rejections(
+    statuses: dict[str, str],
+    reviewers: list[str],
+    current: Mapping[str, str],
+    verdict: Callable[[str, str], str | None],
+) -> bool:
+    """Reviewer and labeler of each rejected current label are ``rejected``; True if there was one."""
+    rejected = False
+    for reviewer in reviewers:
+        for key, label_id in current.items():
+            if verdict(reviewer, label_id) == ReviewAction.REJECT:
+                statuses[role_key(Role.REVIEWER, reviewer)] = statuses[key] = ImageStatus.REJECTED
+                rejected = True
+    return rejected
+
+
+def _set_leaders(statuses: dict[str, str], status: str) -> None:
+    for key in (Role.LABEL_LEADER, Role.REVIEW_LEADER):
+        statuses[key] = status
 
 
 def active_statuses(role_status: Mapping[str, str], active: Iterable[str]) -> dict[str, str]:
