@@ -1,11 +1,11 @@
-"""Reading a dataset's images and objects for the labeling workflow, through ``datasets.images``."""
+"""Reading a dataset's images and objects for the labeling workflow, through the datasets store."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from datasets import store
 from datasets.images import Image
-from dds_site import mongo
 
 
 def images_collection(dataset_id: str):
@@ -17,17 +17,8 @@ def iter_images(dataset_id: str, *, with_objects: bool = False, batch_size: int 
     projection = {"_id": 1, "idx": 1, "url": 1, "url_full_res": 1}
     if with_objects:
         projection["objects"] = 1
-    cursor = (
-        images_collection(dataset_id)
-        .find({}, projection=projection, session=mongo.current_session())
-        .sort([("idx", 1), ("_id", 1)])
-        .batch_size(batch_size)
-    )
-    yield from cursor
+    yield from store.images_by_idx(dataset_id, projection, batch_size=batch_size)
 
 
 def images_by_ids(dataset_id: str, image_ids: list[int], projection: dict | None = None) -> dict[int, dict]:
-    found = images_collection(dataset_id).find(
-        {"_id": {"$in": image_ids}}, projection=projection, session=mongo.current_session()
-    )
-    return {doc["_id"]: doc for doc in found}
+    return store.images_by_ids(dataset_id, image_ids, projection)

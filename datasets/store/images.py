@@ -74,6 +74,12 @@ def images_by_id(dataset_id: str, projection: dict | None = None, *, batch_size:
     return image_cursor(dataset_id, projection, batch_size=batch_size).sort("_id", 1)
 
 
+def images_by_ids(dataset_id: str, image_ids: Iterable[int], projection: dict | None = None) -> dict[int, dict]:
+    """``{image id: document}`` of the images with these ids that exist."""
+    found = image_collection(dataset_id).find({"_id": {"$in": list(image_ids)}}, projection, session=_session())
+    return {doc["_id"]: doc for doc in found}
+
+
 def image_revisions(dataset_id: str, image_ids: Iterable[int]) -> dict[int, Any]:
     """``{image id: rev}`` of the images that exist."""
     found = image_collection(dataset_id).find({"_id": {"$in": list(image_ids)}}, {REVISION: 1}, session=_session())
