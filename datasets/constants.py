@@ -31,9 +31,6 @@ class ImageFlag:
 # Statuses whose images may not be read (DDS's ``DatasetStatus.DontRead_``).
 DONT_READ_STATUSES = frozenset({"waiting", "importing", "processing", "failed"})
 
-# A label project counts as finished for its datasets only once exported.
-FINISHED_PROJECT_STATUSES = frozenset({"exported"})
-
 COCO_KEYPOINT_NAMES = [
     "nose",
     "left_eye",

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from datasets.constants import FINISHED_PROJECT_STATUSES
 from datasets.errors import DatasetOccupied
 from dds_site import mongo
 from labeling import store
 from labeling.models import LabelProject, LabelTask, TaskRole
+from labeling.workflow import ProjectStatus
+
+# A label project counts as finished for its datasets only once exported.
+FINISHED_PROJECT_STATUSES = (ProjectStatus.EXPORTED,)
 
 
 def refuse_or_delete_tasks(sender: Any, *, dataset_id: str, **kwargs: Any) -> None:
     projects = store.orm(LabelProject)
     blocking = projects.find_one(
-        {"datasets.id": dataset_id, "status": {"$nin": sorted(FINISHED_PROJECT_STATUSES)}},
+        {"datasets.id": dataset_id, "status": {"$nin": [str(status) for status in FINISHED_PROJECT_STATUSES]}},
         {"_id": 1, "name": 1, "status": 1},
     )
     if blocking is not None:
