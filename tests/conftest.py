@@ -1,4 +1,4 @@
-"""Shared fixtures: a database wiped after each test, API clients, and model factories."""
+"""Shared fixtures: a database wiped after each test, API clients, users (made by ``tests.factories``)."""
 
 from __future__ import annotations
 
@@ -43,16 +43,19 @@ def api_client():
 
 @pytest.fixture
 def make_user(db):
-    """``make_user("alice", is_staff=True)`` -> a saved, active user with password ``"<name>-pw-123"``."""
-    from accounts.models import User
+    """``make_user("alice", is_staff=True)`` -> a saved, active user with password ``"<name>-pw-123"``
+    (``tests.factories.UserFactory``)."""
+    from tests.factories import UserFactory
 
     def make(name: str, *, is_staff: bool = False, is_superuser: bool = False):
-        return User.objects.create_user(name, f"{name}-pw-123", is_staff=is_staff, is_superuser=is_superuser)
+        return UserFactory(name=name, is_staff=is_staff, is_superuser=is_superuser)
 
     return make
 
 
 @pytest.fixture
-def staff_client(make_user, api_client):
-    api_client.force_authenticate(make_user("staffer", is_staff=True))
+def staff_client(db, api_client):
+    from tests.factories import StaffFactory
+
+    api_client.force_authenticate(StaffFactory(name="staffer"))
     return api_client

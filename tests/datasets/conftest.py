@@ -1,4 +1,4 @@
-"""Fixtures of the datasets tests: users, API clients, datasets with images."""
+"""Fixtures of the datasets tests: users, API clients, datasets with images (``tests.factories``)."""
 
 from __future__ import annotations
 
@@ -7,39 +7,32 @@ from rest_framework.test import APIClient
 
 from datasets.models import DataSet
 from tests.datasets.helpers import add_images
+from tests.factories import DatasetFactory, StaffFactory, UserFactory, api_client_for
 
 
 @pytest.fixture
 def user(db):
-    from accounts.models import User
-
-    return User.objects.create_user("alice", "alice-password-1")
+    return UserFactory(name="alice")
 
 
 @pytest.fixture
 def staff(db):
-    from accounts.models import User
-
-    return User.objects.create_user("boss", "boss-password-1", is_staff=True)
+    return StaffFactory(name="boss")
 
 
 @pytest.fixture
 def client_user(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_client_for(user)
 
 
 @pytest.fixture
 def client_staff(staff) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
+    return api_client_for(staff)
 
 
 @pytest.fixture
 def dataset(db) -> DataSet:
-    return DataSet.create_dataset("cats", description="some cats")
+    return DatasetFactory(name="cats", description="some cats")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from datasets.models import DataSet
 from dds_site.files import resolve_data_path
+from tests.factories import password_of
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_token_and_session_both_authenticate(root, user):
     assert _file(APIClient(), Authorization=f"Token {token}").status_code == 200
     assert _file(APIClient(), Authorization="Token not-a-token").status_code == 401
     browser = APIClient()
-    assert browser.login(username="alice", password="alice-password-1")
+    assert browser.login(username=user.name, password=password_of(user.name))
     assert _thumb(browser).status_code == 200
 
 

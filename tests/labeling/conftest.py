@@ -1,4 +1,4 @@
-"""Fixtures of the labeling tests: users per role type, datasets with images, projects."""
+"""Fixtures of the labeling tests: users per role type, datasets with images, projects (``tests.factories``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from datasets.images import Image
 from datasets.models import DataSet
 from labeling import task_images
-from labeling.models import LabelProject
-
-USER_TYPES = ("staff", "owner", "manager", "label_leader", "review_leader", "labeler", "reviewer", "others")
+from labeling.models import LabelProject, LabelTask
+from tests.factories import DatasetFactory, LabelProjectFactory, StaffedTaskFactory, api_client_for, users_by_role
 
 
 @pytest.fixture(autouse=True)
@@ -23,69 +21,49 @@ def _fresh_index_marks():
 
 
 def make_users(prefix: str, per_type: int) -> dict[str, list[User]]:
-    users: dict[str, list[User]] = {}
-    for kind in USER_TYPES:
-        users[kind] = [
-            User.objects.create_user(f"{prefix}_{kind}_{n:02d}", "pw-12345678", is_staff=kind == "staff")
-            for n in range(per_type)
-        ]
-    return users
+    return users_by_role(prefix, per_type)
 
 
-def make_dataset(name: str, num_images: int = 0, *, objects: list[dict] | None = None) -> DataSet:
-    """A dataset with ``num_images`` image documents written in bulk."""
-    dataset = DataSet.create_dataset(name)
-    if num_images:
-        documents = [
-            {
-                "_id": number,
-                "idx": number,
-                "url": f"http://img/{name}/{number}.jpg",
-                "url_full_res": f"http://img/{name}/{number}-full.jpg",
-                "dataset_id": dataset.pk,
-                "width": 640,
-                "height": 480,
-                "objects": list(objects or []),
-            }
-            for number in range(num_images)
-        ]
-        Image(dataset.pk).get_collection().insert_many(documents)
-        DataSet.objects.filter(pk=dataset.pk).update(num_images=num_images)
-    return dataset
+def make_dataset(name: str, num_images: int = 0) -> DataSet:
+    """A dataset with ``num_images`` 640x480 images (``DatasetFactory``)."""
+    return DatasetFactory(name=name, num_images=num_images)
 
 
 @pytest.fixture
 def users(db) -> dict[str, list[User]]:
-    return make_users("lbl", 4)
+    return users_by_role("lbl", 4)
 
 
 @pytest.fixture
 def datasets(db) -> list[DataSet]:
-    return [make_dataset(f"dataset_{n:02d}", 100) for n in range(4)]
+    return [DatasetFactory(name=f"dataset_{n:02d}", num_images=100) for n in range(4)]
 
 
 @pytest.fixture
 def small_datasets(db) -> list[DataSet]:
-    return [make_dataset(f"small_{n:02d}", 10) for n in range(2)]
+    return [DatasetFactory(name=f"small_{n:02d}", num_images=10) for n in range(2)]
 
 
 def make_project(users, datasets, *, categories=("cat", "dog", "bird", "test"), **init) -> LabelProject:
-    project = LabelProject.create_project(
-        name="project",
+    """A project of the first staff user over ``datasets``, managed by the first two managers; initialised with the
+    keyword arguments of ``init_project`` if any are given."""
+    return LabelProjectFactory(
         owner=users["staff"][0],
         datasets=datasets,
         managers=users["manager"][:2],
-        categories=list(categories),
+        categories=categories,
+        init=init or None,
     )
-    if init:
-        project.init_project(**init)
-    return project
+
+
+def staffed_task(users, datasets, *, label_times: int, review_times: int, batch_size: int = 0) -> LabelTask:
+    """Task 0 of a new project over ``datasets`` (``make_project``), staffed by ``StaffedTaskFactory.for_users``."""
+    project = make_project(users, datasets, batch_size=batch_size, label_times=label_times, review_times=review_times)
+    return StaffedTaskFactory.for_users(users, project, label_times=label_times, review_times=review_times)
 
 
 def client_for(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_client_for(user)
 
 
 BOX = [{"category_name": "test", "bounding_box": {"xmin": 0.1, "ymin": 0.1, "xmax": 0.5, "ymax": 0.5}}]

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from labeling.errors import LabelTaskError
-from labeling.models import LabelTask, TaskRole
+from labeling.models import TaskRole
 from labeling.workflow import Role
-from tests.labeling.conftest import client_for, make_project
+from tests.labeling.conftest import client_for, staffed_task
 from tests.labeling.helpers import assert_counters_equal_recount, images_of
 
 BASE = "/api/v1/label-projects"
@@ -23,15 +23,9 @@ KEYPOINT = [10, 20, 0, 1, 2, 1]  # x, y, z, w, visibility, conf
 @pytest.fixture
 def labeling(users, small_datasets):
     """A working task with one labeler; yields (labeler client, label URL of its first image, image, task)."""
-    project = make_project(users, small_datasets[:1], batch_size=0, label_times=1, review_times=1)
-    task = LabelTask.objects.get(project_id=project.pk)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task.init_workers(users["labeler"][:1], Role.LABELER)
-    task.init_workers(users["reviewer"][:1], Role.REVIEWER)
-    task.refresh_from_db()
+    task = staffed_task(users, small_datasets[:1], label_times=1, review_times=1)
     image = images_of(task)[0]
-    url = f"{BASE}/{project.pk}/tasks/{task.pk}/images/{image.id}/label"
+    url = f"{BASE}/{task.project_id}/tasks/{task.pk}/images/{image.id}/label"
     return client_for(users["labeler"][0]), url, image, task
 
 

@@ -13,21 +13,8 @@ from hypothesis import strategies as st
 from labeling.errors import LabelTaskError
 from labeling.models import LabelTask
 from labeling.workflow import ImageStatus, Role, TaskStatus
-from tests.labeling.conftest import BOX, make_dataset, make_project
+from tests.labeling.conftest import BOX, make_dataset, make_project, staffed_task
 from tests.labeling.helpers import assert_counters_equal_recount, assert_project_counters_equal_recount, images_of
-
-
-def _staff(users, datasets, label_times, review_times):
-    project = make_project(users, datasets, batch_size=0, label_times=label_times, review_times=review_times)
-    task = LabelTask.objects.get(project_id=project.pk, idx=0)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    if review_times:
-        task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task.init_workers(users["labeler"][:label_times], Role.LABELER)
-    if review_times:
-        task.init_workers(users["reviewer"][:review_times], Role.REVIEWER)
-    task.refresh_from_db()
-    return project, task
 
 
 def _run_threads(jobs):
@@ -51,7 +38,8 @@ def _run_threads(jobs):
 
 def test_concurrent_labelers_and_reviewers_on_the_same_images(users, db):
     dataset = make_dataset("concurrent", 8)
-    project, task = _staff(users, [dataset], label_times=2, review_times=2)
+    task = staffed_task(users, [dataset], label_times=2, review_times=2)
+    project = task.project
     labelers, reviewers = users["labeler"][:2], users["reviewer"][:2]
     ids = [image.id for image in images_of(task)]
 
@@ -90,7 +78,8 @@ def test_concurrent_labelers_and_reviewers_on_the_same_images(users, db):
 
 def test_concurrent_mixed_actions_keep_counters_exact(users, db):
     dataset = make_dataset("mixed", 6)
-    project, task = _staff(users, [dataset], label_times=2, review_times=1)
+    task = staffed_task(users, [dataset], label_times=2, review_times=1)
+    project = task.project
     labelers, reviewer = users["labeler"][:2], users["reviewer"][0]
     for image in images_of(task):
         for labeler in labelers:
@@ -132,7 +121,8 @@ ACTIONS = st.lists(
 @given(actions=ACTIONS)
 def test_random_action_sequences_keep_counters_exact(users, db, actions):
     dataset = make_dataset("random", 3)
-    project, task = _staff(users, [dataset], label_times=2, review_times=1)
+    task = staffed_task(users, [dataset], label_times=2, review_times=1)
+    project = task.project
     labelers, reviewer = users["labeler"][:2], users["reviewer"][0]
     spares = list(users["labeler"][2:4])
     for name, who, which in actions:
@@ -167,7 +157,8 @@ def test_random_action_sequences_keep_counters_exact(users, db, actions):
 
 @pytest.mark.parametrize("status", ["accepted", "reviewing"])
 def test_invalid_actions_change_nothing(users, small_datasets, status):
-    project, task = _staff(users, small_datasets[:1], label_times=1, review_times=1)
+    task = staffed_task(users, small_datasets[:1], label_times=1, review_times=1)
+    project = task.project
     LabelTask.objects.filter(pk=task.pk).update(status=status)
     project.update_subtask_counter()
     before = [(i.id, i.version) for i in images_of(task)]

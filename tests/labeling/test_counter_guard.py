@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from labeling.models import LabelProject, LabelTask
-from labeling.workflow import Role, TaskStatus
-from tests.labeling.conftest import BOX, make_project
+from labeling.models import LabelProject
+from labeling.workflow import TaskStatus
+from tests.labeling.conftest import BOX, staffed_task
 from tests.labeling.helpers import assert_project_counters_equal_recount, images_of
 
 
 def test_a_transition_on_stale_project_counters_recounts_instead_of_going_negative(users, small_datasets):
-    project = make_project(users, small_datasets[:1], batch_size=5, label_times=1, review_times=0)
-    task = LabelTask.objects.filter(project_id=project.pk).order_by("idx").first()
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.init_workers(users["labeler"][:1], Role.LABELER)
+    task = staffed_task(users, small_datasets[:1], label_times=1, review_times=0, batch_size=5)
+    project = task.project
     # What DDS leaves behind: the task works, but the project still counts it as waiting.
     LabelProject.objects.filter(pk=project.pk).update(task_num_waiting=2, task_num_working=0)
 

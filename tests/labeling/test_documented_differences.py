@@ -7,9 +7,8 @@ import pytest
 from datasets.images import Image
 from datasets.models import Label
 from labeling.errors import LabelErrCode, LabelTaskError
-from labeling.models import LabelTask
-from labeling.workflow import ImageStatus, Role
-from tests.labeling.conftest import make_project
+from labeling.workflow import ImageStatus
+from tests.labeling.conftest import staffed_task
 from tests.labeling.helpers import images_of
 
 A, R = "accept", "reject"
@@ -19,21 +18,8 @@ def box(x: float, category: str = "cat") -> dict:
     return {"category_name": category, "bounding_box": {"xmin": x, "ymin": 0.1, "xmax": 0.5, "ymax": 0.5}}
 
 
-def staffed(users, datasets, *, label_times: int, review_times: int) -> LabelTask:
-    project = make_project(users, datasets, batch_size=0, label_times=label_times, review_times=review_times)
-    task = LabelTask.objects.filter(project_id=project.pk).order_by("idx").first()
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    if review_times:
-        task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task.init_workers(users["labeler"][:label_times], Role.LABELER)
-    if review_times:
-        task.init_workers(users["reviewer"][:review_times], Role.REVIEWER)
-    task.refresh_from_db()
-    return task
-
-
 def test_the_model_api_refuses_a_category_outside_the_project(users, small_datasets):
-    task = staffed(users, small_datasets[:1], label_times=1, review_times=0)
+    task = staffed_task(users, small_datasets[:1], label_times=1, review_times=0)
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], [box(0.1, "zebra")])
@@ -43,7 +29,7 @@ def test_the_model_api_refuses_a_category_outside_the_project(users, small_datas
 
 
 def test_a_reviewer_may_review_while_another_labeler_is_rejected(users, small_datasets):
-    task = staffed(users, small_datasets[:1], label_times=2, review_times=1)
+    task = staffed_task(users, small_datasets[:1], label_times=2, review_times=1)
     l1, l2 = users["labeler"][:2]
     reviewer = users["reviewer"][0]
     image = images_of(task)[0]
@@ -59,7 +45,7 @@ def test_a_reviewer_may_review_while_another_labeler_is_rejected(users, small_da
 
 
 def test_a_relabel_sends_accepting_reviewers_back_to_reviewing(users, small_datasets):
-    task = staffed(users, small_datasets[:1], label_times=2, review_times=2)
+    task = staffed_task(users, small_datasets[:1], label_times=2, review_times=2)
     l1, l2 = users["labeler"][:2]
     r1, r2 = users["reviewer"][:2]
     image = images_of(task)[0]
@@ -79,7 +65,7 @@ def test_a_relabel_sends_accepting_reviewers_back_to_reviewing(users, small_data
 
 
 def test_export_without_reviews_writes_only_the_latest_label(users, small_datasets):
-    task = staffed(users, small_datasets[:1], label_times=2, review_times=0)
+    task = staffed_task(users, small_datasets[:1], label_times=2, review_times=0)
     l1, l2 = users["labeler"][:2]
     for labeler, boxes in ((l1, [box(0.1), box(0.2)]), (l2, [box(0.3)])):  # L2's labels are the later ones
         for image in images_of(task):

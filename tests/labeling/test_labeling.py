@@ -8,6 +8,7 @@ from dds_site.errors import InvalidArgument
 from labeling.errors import LabelErrCode, LabelProjectError, LabelTaskError
 from labeling.models import LabelProject, LabelTask
 from labeling.workflow import ImageStatus, ProjectStatus, Role, TaskStatus
+from tests.factories import StaffedTaskFactory
 from tests.labeling.conftest import BOX, make_project
 from tests.labeling.helpers import assert_counters_equal_recount, assert_project_counters_equal_recount, images_of
 
@@ -16,13 +17,10 @@ A, R = "accept", "reject"
 
 def staffed_project(users, datasets):
     project = make_project(users, datasets, batch_size=0, label_times=2, review_times=2)
-    tasks = list(LabelTask.objects.filter(project_id=project.pk).order_by("idx"))
-    for task in tasks:
-        task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-        task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-        task.init_workers(users["labeler"][:2], Role.LABELER)
-        task.init_workers(users["reviewer"][:2], Role.REVIEWER)
-        task.refresh_from_db()
+    tasks = [
+        StaffedTaskFactory.for_users(users, project, label_times=2, review_times=2, idx=task.idx)
+        for task in LabelTask.objects.filter(project_id=project.pk).order_by("idx")
+    ]
     return project, tasks, users
 
 
@@ -358,10 +356,7 @@ def test_force_accept_and_project_qa_reopen_bug17(small):
 
 def test_review_times_zero_task_completes_on_labels(users, datasets):
     project = make_project(users, datasets[0:1], batch_size=40, label_times=2, review_times=0)
-    task = LabelTask.objects.get(project_id=project.pk, idx=2)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.init_workers(users["labeler"][:2], Role.LABELER)
-    task.refresh_from_db()
+    task = StaffedTaskFactory.for_users(users, project, label_times=2, review_times=0, idx=2)
     assert task.status == TaskStatus.WORKING
     for image in images_of(task):
         image.set_label(task, users["labeler"][0], BOX)

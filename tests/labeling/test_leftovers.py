@@ -19,7 +19,7 @@ from labeling.errors import LabelErrCode, LabelTaskError
 from labeling.models import LabelProject, LabelTask
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageState, Role, TaskStatus
-from tests.labeling.conftest import BOX, client_for, make_dataset, make_project
+from tests.labeling.conftest import BOX, client_for, make_dataset, staffed_task
 from tests.labeling.helpers import (
     assert_counters_equal_recount,
     assert_no_work_of_users_without_a_role,
@@ -158,14 +158,9 @@ def dds_task(users, db):
     (re-creating A's status key) and accepted B's copy: B accepted, the reviewer and the leaders rejected.
     """
     dataset = make_dataset("dds_leftovers", 2)
-    project = make_project(users, [dataset], batch_size=0, label_times=1, review_times=1)
-    task = LabelTask.objects.get(project_id=project.pk)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
+    task = staffed_task(users, [dataset], label_times=1, review_times=1)
+    project = task.project
     old, new, reviewer = users["labeler"][0], users["labeler"][1], users["reviewer"][0]
-    task.init_workers([old], Role.LABELER)
-    task.init_workers([reviewer], Role.REVIEWER)
-    task.refresh_from_db()
     for image in images_of(task):
         image.set_label(task, old, BOX)
     done = images_of(task)[1]
@@ -271,14 +266,8 @@ def test_a_rejected_task_with_leftovers_is_force_accepted_or_restarted_without_t
 def test_a_review_ignores_a_replaced_labelers_status_and_label(users, db):
     """DDS: the stale rejected status kept the leaders rejected whatever the active reviewer did."""
     dataset = make_dataset("dds_review", 1)
-    project = make_project(users, [dataset], batch_size=0, label_times=1, review_times=1)
-    task = LabelTask.objects.get(project_id=project.pk)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
+    task = staffed_task(users, [dataset], label_times=1, review_times=1)
     old, new, reviewer = users["labeler"][0], users["labeler"][1], users["reviewer"][0]
-    task.init_workers([old], Role.LABELER)
-    task.init_workers([reviewer], Role.REVIEWER)
-    task.refresh_from_db()
     images_of(task)[0].set_label(task, old, BOX)
     task.replace_worker(old, new, Role.LABELER)
     image = images_of(task)[0]

@@ -7,6 +7,7 @@ import pytest
 from labeling.errors import LabelErrCode, LabelTaskError
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
 from labeling.workflow import ImageStatus, Role, TaskStatus
+from tests.factories import StaffedTaskFactory
 from tests.labeling.conftest import BOX, make_project
 from tests.labeling.helpers import assert_counters_equal_recount, images_of
 
@@ -141,13 +142,7 @@ def test_init_roles_rejects_project_level_role_with_right_message_bug20(project1
 @pytest.fixture
 def staffed(project1, users):
     """Task 0 of project 1 with both leaders, labelers L1 L2 and reviewers R1 R2."""
-    task = tasks_of(project1)[0]
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task.init_workers(users["labeler"][:2], Role.LABELER)
-    task.init_workers(users["reviewer"][:2], Role.REVIEWER)
-    task.refresh_from_db()
-    return task
+    return StaffedTaskFactory.for_users(users, project1, label_times=2, review_times=2)
 
 
 @pytest.mark.parametrize("role", [Role.LABEL_LEADER, Role.REVIEW_LEADER])
