@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from datasets import store
 from datasets.constants import DONT_READ_STATUSES, ImageFlag
 from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
 from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
@@ -151,10 +152,9 @@ def image_count(dataset: DataSet, filters: ImageFilters) -> int:
     Never the stored ``num_images``, which DDS's ``add_image`` left stale. Unfiltered, it is the
     collection's own count from its metadata, which costs the same for any number of images.
     """
-    model = Image(dataset.pk)
     if filters.empty:
-        return model.get_collection().estimated_document_count()
-    return model.count_num(filters.to_mongo())
+        return store.image_count(dataset.pk, estimate=True)
+    return Image(dataset.pk).count_num(filters.to_mongo())
 
 
 def image_page(dataset: DataSet, filters: ImageFilters, *, page: int, page_size: int) -> tuple[list[dict], int | None]:
@@ -210,6 +210,24 @@ def image_keyset_page(
             break
         lower = bounds["$lte"]
     return _page_and_cursor(model, base, found, page_size)
+
+
+def image_list_page(
+    dataset: DataSet, filters: ImageFilters, *, page_size: int, cursor: int | None = None, page: int = 1
+) -> tuple[dict[str, Any], list[dict]]:
+    """One page of the image list: its paging fields (with ``next_cursor``) and its images.
+
+    A keyset page after ``cursor`` when one is given, else the numbered ``page`` (1-based) with the
+    ``count`` of matching images.
+    """
+    if cursor is not None:
+        images, next_cursor = image_keyset_page(dataset, filters, cursor=cursor, page_size=page_size)
+        paging: dict[str, Any] = {"cursor": cursor, "page_size": page_size}
+    else:
+        images, next_cursor = image_page(dataset, filters, page=page, page_size=page_size)
+        paging = {"count": image_count(dataset, filters), "page": page, "page_size": page_size}
+    paging["next_cursor"] = next_cursor
+    return paging, images
 
 
 def image_get(dataset: DataSet, image_id: int) -> dict:

@@ -106,17 +106,9 @@ class ImageViewSet(viewsets.ViewSet):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         filters = selectors.image_filters(params.get("category_id"), params.get("flag"), params.get("label_id"))
-        page_size = params["page_size"]
-        if "cursor" in params:
-            images, next_cursor = selectors.image_keyset_page(
-                dataset, filters, cursor=params["cursor"], page_size=page_size
-            )
-            body = {"cursor": params["cursor"], "page_size": page_size}
-        else:
-            images, next_cursor = selectors.image_page(dataset, filters, page=params["page"], page_size=page_size)
-            count = selectors.image_count(dataset, filters)
-            body = {"count": count, "page": params["page"], "page_size": page_size}
-        body["next_cursor"] = next_cursor
+        body, images = selectors.image_list_page(
+            dataset, filters, page_size=params["page_size"], cursor=params.get("cursor"), page=params["page"]
+        )
         body["results"] = [selectors.image_output(image) for image in images]
         return Response(body)
 
