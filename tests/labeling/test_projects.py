@@ -10,6 +10,7 @@ from labeling.errors import LabelErrCode, LabelProjectError
 from labeling.models import LabelProject, LabelTask, ProjectRole
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ProjectStatus, TaskStatus
+from tests.factories import DatasetFactory
 from tests.labeling.conftest import make_dataset, make_users
 
 COUNTERS = ("task_num_total", "task_num_waiting", "task_num_working", "task_num_reviewing")
@@ -251,11 +252,16 @@ def test_project_init_resume_after_crash_bug17(four):
 def test_project_init_pre_label(db):
     users = make_users("tpl", 1)
     box = {"xmin": 0.1, "ymin": 0.2, "xmax": 0.3, "ymax": 0.4}
-    objects = [
-        {"label_name": "model", "label_type": "Pred", "category_name": "Zebra", "bounding_box": box},
-        {"label_name": "GroundTruth", "label_type": "GT", "category_name": "cat", "bounding_box": box},
-    ]
-    dataset = make_dataset("pre", 3, objects=objects)
+    pixels = (64, 96, 128, 96)  # the box on the factory's 640x480 images
+    dataset = DatasetFactory(
+        name="pre",
+        num_images=3,
+        annotations=lambda _: [
+            {"category": "Zebra", "label": "model", "label_type": "Pred", "bbox": pixels},
+            {"category": "cat", "bbox": pixels},
+        ],
+    )
+    assert set(Label.objects.filter(dataset_id=dataset.pk).values_list("name", flat=True)) == {"model", "GroundTruth"}
     with pytest.raises(InvalidArgument):
         LabelProject.create_project(
             name="p",
@@ -263,10 +269,9 @@ def test_project_init_pre_label(db):
             datasets=[dataset],
             managers=users["manager"],
             categories=["cat"],
-            pre_label="model",
+            pre_label="other_model",  # not a label set of the dataset
         )
     assert not LabelProject.objects.exists()
-    Label.objects.create(id="m" * 32, name="model", type="Pred", dataset_id=dataset.pk)
     project = LabelProject.create_project(
         name="p",
         owner=users["staff"][0],

@@ -22,7 +22,7 @@ from labeling import services
 from labeling.errors import LabelErrCode, LabelTaskError
 from labeling.models import LabelTask, TaskRole
 from labeling.workflow import WAIT_FOR_LABELING, Role, TaskStatus, role_key
-from tests.labeling.conftest import BOX, make_dataset, make_project
+from tests.labeling.conftest import BOX, make_dataset, staffed_task
 from tests.labeling.helpers import (
     assert_counters_equal_recount,
     assert_no_work_of_users_without_a_role,
@@ -32,17 +32,6 @@ from tests.labeling.helpers import (
 
 BASE = "/api/v1/label-projects"
 REPLACE_ATTEMPTS = 20
-
-
-def _staff(users, dataset, *, label_times: int, review_times: int):
-    project = make_project(users, [dataset], batch_size=0, label_times=label_times, review_times=review_times)
-    task = LabelTask.objects.get(project_id=project.pk, idx=0)
-    task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-    task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task.init_workers(users["labeler"][:label_times], Role.LABELER)
-    task.init_workers(users["reviewer"][:review_times], Role.REVIEWER)
-    task.refresh_from_db()
-    return project, task
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def write_hook():
 )
 def test_a_replacement_between_the_role_check_and_the_write_refuses_the_write(users, db, write_hook, role, code):
     dataset = make_dataset("in_flight", 3)
-    _, task = _staff(users, dataset, label_times=1, review_times=1)
+    task = staffed_task(users, [dataset], label_times=1, review_times=1)
     labeler, reviewer = users["labeler"][0], users["reviewer"][0]
     image = images_of(task)[0]
     image.set_label(task, labeler, BOX)
@@ -184,7 +173,8 @@ class _Race:
 def test_labels_and_reviews_racing_replacements_leave_no_ghosts(users, db):
     """Threads label, review and replace at once through the API: no ghost work, no 500, exact counters."""
     dataset = make_dataset("races", 12)
-    project, task = _staff(users, dataset, label_times=2, review_times=1)
+    task = staffed_task(users, [dataset], label_times=2, review_times=1)
+    project = task.project
     race = _Race(task, f"{BASE}/{project.pk}/tasks/{task.pk}")
     labeler_chain = [users["labeler"][0], users["labeler"][2], users["labeler"][3], users["others"][0]]
     reviewer_chain = [users["reviewer"][0], users["reviewer"][1], users["reviewer"][2], users["others"][1]]
@@ -223,7 +213,8 @@ def test_a_counter_write_that_loses_a_race_is_a_409_not_a_500(users, db):
     """A duplicate key from the counter update after the image write (as the embedded server reports a role
     replaced at that moment) answers 409 with the DDS envelope; the label itself has landed."""
     dataset = make_dataset("lost_race", 3)
-    project, task = _staff(users, dataset, label_times=1, review_times=1)
+    task = staffed_task(users, [dataset], label_times=1, review_times=1)
+    project = task.project
     labeler = users["labeler"][0]
     roles = TaskRole.get_collection()
     # A decoy role document and a unique index that the labeler's next counter update will collide with.
