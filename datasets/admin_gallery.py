@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from datasets import gallery, selectors, services
 from datasets.errors import ImageNotFound
+from datasets.gallery_html import tiles_html
 from datasets.models import DataSet
 from datasets.serializers import MAX_IMAGE_NUMBER
 from dds_site.errors import DDSError
@@ -135,6 +136,12 @@ class DatasetGalleryMixin:
             sets,
             title=f"Gallery of {dataset.name}",
             page=page,
+            tiles_html=tiles_html(
+                page.tiles,
+                base_url=self._gallery_url(dataset),
+                query=options.query(),
+                can_flag=self.has_change_permission(request, dataset),
+            ),
             first_query=options.query(cursor=-1, page_number=1),
             next_query=next_query,
             query=options.query(),

@@ -1,20 +1,22 @@
 """The gallery of a dataset, as data for its pages: options read from the query string, label sets,
 the legend, and one tile per image with its SVG overlay.
 
-Images are read through the API's selectors (``image_filters``, ``image_keyset_page``, ``image_get``,
-``image_output``), with the API's own query validation (``ImageListQuery``), so the gallery shows what
-the API would return for the same filters. Bad parameters are reported and then ignored: the page
-shows what the valid ones select.
+Images are read through the API's selectors (``image_filters``, ``image_keyset_page``, ``image_get``),
+with the API's own query validation (``ImageListQuery``), so the gallery shows what the API would
+return for the same filters, and their thumbnails and files are the API's image routes. Bad parameters
+are reported and then ignored: the page shows what the valid ones select.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from django.http import QueryDict
+from django.urls import get_script_prefix, reverse
 
 from datasets import selectors
 from datasets.constants import ImageFlag
@@ -240,21 +242,36 @@ class Tile:
         return counts
 
 
+_IMAGE_ID_SLOT = 9_876_543_210_123
+
+
+@functools.lru_cache(maxsize=256)
+def _url_parts(name: str, dataset_id: str, script_prefix: str) -> tuple[str, str]:
+    before, _slot, after = reverse(name, args=[dataset_id, _IMAGE_ID_SLOT]).rpartition(str(_IMAGE_ID_SLOT))
+    return before, after
+
+
+def _served_url(name: str, image: dict) -> str:
+    """The URL the API serves an image's file or thumbnail at (the image routes of the API), reversed
+    once per dataset: a page has hundreds of images."""
+    before, after = _url_parts(name, str(image.get("dataset_id")), get_script_prefix())
+    return f"{before}{image['id']}{after}"
+
+
 def tile(image: dict, options: GalleryOptions, *, mask_max_side: int = DEFAULT_THUMBNAIL_SIZE) -> Tile:
     """An image document as a tile, its annotations drawn as ``options`` asks."""
-    output = selectors.image_output(image)
-    width, height = output.get("width") or 0, output.get("height") or 0
+    width, height = image.get("width") or 0, image.get("height") or 0
     drawables = image_drawables(image, fnfp=options.fnfp, mask_max_side=mask_max_side)
     thumb_width, thumb_height = thumbnail_size(width, height)
     captions = list(dict.fromkeys(d.caption for d in drawables if d.caption))
     return Tile(
-        id=output["id"],
-        idx=output["idx"],
-        flag=output["flag"],
+        id=image["id"],
+        idx=image.get("idx", image["id"]),
+        flag=image.get("flag", 0),
         width=width,
         height=height,
-        thumbnail_url=output["thumbnail_url"],
-        file_url=output["file_url"],
+        thumbnail_url=f"{_served_url('dataset-image-thumbnail', image)}?size={DEFAULT_THUMBNAIL_SIZE}",
+        file_url=_served_url("dataset-image-file", image),
         thumb_width=thumb_width,
         thumb_height=thumb_height,
         svg=svg_overlay(drawables, width, height, visible=options.visible),

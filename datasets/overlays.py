@@ -34,6 +34,7 @@ CATEGORY_PALETTE = (
 MASK_MAX_SIDE = 256
 MASK_OPACITY = 110  # of 255: the picture stays visible under the mask
 _KEYPOINT_STRIDE = 6
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,14 @@ def category_color(category_id: str) -> str:
 
 
 def _finite(*values: Any) -> bool:
-    return all(type(value) in (int, float) and math.isfinite(value) for value in values)
+    """Plain finite numbers (not bools, not strings); written out because a page checks thousands."""
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            continue
+        if kind is not float or value != value or value in (_INF, -_INF):
+            return False
+    return True
 
 
 def box_shape(bounding_box: Any, width: float, height: float) -> Box | None:

@@ -125,6 +125,22 @@ def test_gallery_draws_each_image_with_its_annotations(admin_client, dataset):
     assert "/api/v1/datasets/gallery/images/1/thumbnail?size=256" in html
 
 
+def test_gallery_escapes_what_the_data_says(admin_client, dataset):
+    collection = Image("gallery").get_collection()
+    objects = collection.find_one({"_id": 3})["objects"]
+    objects[0]["caption"] = '<img src=x onerror="alert(1)">'
+    objects[0]["category_name"] = "<b>cat</b>"
+    collection.update_one({"_id": 3}, {"$set": {"objects": objects, "flag": "<i>"}})
+    html = admin_client.get(_gallery()).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "<b>cat</b>" not in html
+    assert "<i>" not in html
+    html = admin_client.get(_gallery() + "3/").content.decode()
+    assert "<img src=x" not in html
+    assert "<b>cat</b>" not in html
+
+
 def test_gallery_legend_and_label_sets(admin_client, dataset):
     html = admin_client.get(_gallery()).content.decode()
     for category in selectors.category_list(dataset):

@@ -58,7 +58,17 @@ def test_box_is_scaled_from_normalised_to_pixels():
 
 
 @pytest.mark.parametrize(
-    "value", [None, {}, {"xmin": 0.1}, {"xmin": "a", "ymin": 0, "xmax": 1, "ymax": 1}, [1, 2, 3, 4]]
+    "value",
+    [
+        None,
+        {},
+        {"xmin": 0.1},
+        {"xmin": "a", "ymin": 0, "xmax": 1, "ymax": 1},
+        {"xmin": True, "ymin": 0, "xmax": 1, "ymax": 1},
+        {"xmin": float("nan"), "ymin": 0, "xmax": 1, "ymax": 1},
+        {"xmin": 0, "ymin": 0, "xmax": float("inf"), "ymax": 1},
+        [1, 2, 3, 4],
+    ],
 )
 def test_malformed_boxes_are_skipped(value):
     assert box_shape(value, 100, 100) is None
