@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django.urls import reverse
 
 from datasets import store
 from datasets.constants import DONT_READ_STATUSES, ImageFlag
 from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
-from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.images import Image
 from datasets.models import Category, DataSet, Label
 
@@ -112,38 +109,10 @@ def image_filters(category_id: Any = None, flag: Any = None, label_id: Any = Non
 
 
 def image_output(data: dict) -> dict:
-    """An image as the API returns it: DDS's fields plus parsed ``metadata`` and ``desc``, and the
-    URLs this server serves its file and a thumbnail at (``url`` keeps DDS's stored value)."""
-    raw_metadata = data.get("metadata") or "{}"
-    try:
-        metadata = json.loads(raw_metadata)
-    except (TypeError, ValueError):
-        metadata = {}
-    objects = []
-    for obj in data.get("objects") or []:
-        obj = dict(obj)
-        obj["source"] = obj.get("label_type")
-        obj["segmentation"] = obj.get("segmentation") or ""
-        obj["caption"] = obj.get("caption") or ""
-        objects.append(obj)
-    return {
-        "id": data["id"],
-        "idx": data.get("idx", data["id"]),
-        "dataset_id": data.get("dataset_id"),
-        "type": data.get("type"),
-        "url": data.get("url"),
-        "url_full_res": data.get("url_full_res") or data.get("url"),
-        "file_url": reverse("dataset-image-file", args=[data.get("dataset_id"), data["id"]]),
-        "thumbnail_url": reverse("dataset-image-thumbnail", args=[data.get("dataset_id"), data["id"]])
-        + f"?size={DEFAULT_THUMBNAIL_SIZE}",
-        "width": data.get("width"),
-        "height": data.get("height"),
-        "flag": data.get("flag", 0),
-        "flag_ts": data.get("flag_ts", 0),
-        "objects": objects,
-        "desc": raw_metadata,
-        "metadata": metadata,
-    }
+    """An image as the API returns it (``datasets.serializers.ImageOutput`` renders it)."""
+    from datasets.serializers import ImageOutput
+
+    return ImageOutput(data).data
 
 
 def image_count(dataset: DataSet, filters: ImageFilters) -> int:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
+from django.urls import get_script_prefix, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.job_status import job_status_for
 from datasets.models import DataSet
 from dds_site.api import OmitUnknownMixin, created_ts_field
+from dds_site.output import DictOutput
 
 
 class DatasetOutput(OmitUnknownMixin, serializers.ModelSerializer):
@@ -63,6 +71,8 @@ class DatasetUpdateInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
+BOX_HELP = "xmin, ymin, xmax, ymax normalised to 0-1; {} when there is no box."
+POINTS_HELP = "Keypoints, 6 numbers each: x, y, z, w, visibility, conf."
 MAX_IMAGE_NUMBER = 2**53  # ids and idx must fit MongoDB's int64; larger input is a 400, not a 500
 
 
@@ -95,49 +105,108 @@ class LabelOutput(serializers.Serializer):
     coco_metrics = CocoMetricsOutput(allow_null=True, help_text="COCO bbox metrics of a prediction set, by FN/FP")
 
 
-class ObjectOutput(serializers.Serializer):
-    """One annotation of an image; ``source`` repeats ``label_type`` as DDS's API did."""
-
-    label_name = serializers.CharField()
-    label_type = serializers.CharField()
-    source = serializers.CharField()
-    label_id = serializers.CharField()
-    category_id = serializers.CharField()
-    category_name = serializers.CharField()
-    conf = serializers.FloatField()
-    is_group = serializers.BooleanField(allow_null=True)
-    bounding_box = serializers.DictField(child=serializers.FloatField(), allow_null=True)
-    segmentation = serializers.CharField(allow_blank=True)
-    alpha = serializers.CharField(allow_blank=True, allow_null=True)
-    points = serializers.ListField(child=serializers.FloatField(), allow_null=True)
-    lines = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
-    point_colors = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
-    point_names = serializers.ListField(child=serializers.CharField(), allow_null=True)
-    caption = serializers.CharField(allow_blank=True)
-    confirm_type = serializers.IntegerField(allow_null=True)
-    compare_result = serializers.DictField(child=serializers.CharField(), allow_null=True)
-    matched_det_idx = serializers.IntegerField(allow_null=True)
-    mask = serializers.DictField(allow_null=True)
+_IMAGE_ID_SLOT = 9_007_199_254_740_993  # beyond any image id (2**53 + 1): marks where the id goes
 
 
-class ImageOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    idx = serializers.IntegerField()
-    dataset_id = serializers.CharField()
-    type = serializers.CharField(allow_null=True)
-    url = serializers.CharField()
-    url_full_res = serializers.CharField()
-    file_url = serializers.CharField(help_text="The image file served by this API (302 to a remote URL).")
-    thumbnail_url = serializers.CharField(help_text="A JPEG thumbnail (?size=128|256|512) served by this API.")
-    width = serializers.IntegerField(allow_null=True)
-    height = serializers.IntegerField(allow_null=True)
-    flag = serializers.IntegerField()
-    flag_ts = serializers.IntegerField()
-    objects = ObjectOutput(many=True)
-    desc = serializers.CharField(help_text="The stored metadata JSON string.")
-    metadata = serializers.DictField(help_text="The parsed metadata.")
+@functools.lru_cache(maxsize=1024)
+def _image_url_parts(name: str, dataset_id: str | None, script_prefix: str) -> tuple[str, str]:
+    path = reverse(name, args=[dataset_id, _IMAGE_ID_SLOT])
+    before, _slot, after = path.rpartition(str(_IMAGE_ID_SLOT))
+    return before, after
 
 
+def image_url(name: str, dataset_id: str | None, image_id: int) -> str:
+    """``reverse(name, args=[dataset_id, image_id])``, resolved once per dataset: a page has hundreds of images."""
+    before, after = _image_url_parts(name, dataset_id, get_script_prefix())
+    return f"{before}{image_id}{after}"
+
+
+class ObjectOutput(DictOutput):
+    """One annotation of an image as stored (reference §3.3), with every field: a field an earlier
+    writer left out shows the model's default. ``source`` repeats ``label_type`` as DDS's API did."""
+
+    label_name = serializers.CharField(read_only=True)
+    label_type = serializers.CharField(read_only=True)
+    source = serializers.CharField(source="label_type", read_only=True)
+    label_id = serializers.CharField(read_only=True, default="")
+    category_id = serializers.CharField(read_only=True, default="")
+    category_name = serializers.CharField(read_only=True, default="")
+    conf = serializers.FloatField(read_only=True, default=1.0)
+    is_group = serializers.BooleanField(read_only=True, allow_null=True, default=False)
+    bounding_box = serializers.DictField(
+        child=serializers.FloatField(), read_only=True, allow_null=True, default=dict, help_text=BOX_HELP
+    )
+    segmentation = serializers.SerializerMethodField(help_text='Polygons "x,y,x,y,..." joined by "/".')
+    alpha = serializers.CharField(read_only=True, allow_null=True, default="")
+    points = serializers.ListField(
+        child=serializers.FloatField(), read_only=True, allow_null=True, default=list, help_text=POINTS_HELP
+    )
+    lines = serializers.ListField(child=serializers.IntegerField(), read_only=True, allow_null=True, default=list)
+    point_colors = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, allow_null=True, default=list
+    )
+    point_names = serializers.ListField(child=serializers.CharField(), read_only=True, allow_null=True, default=list)
+    caption = serializers.SerializerMethodField()
+    confirm_type = serializers.IntegerField(read_only=True, allow_null=True, default=0)
+    compare_result = serializers.DictField(child=serializers.CharField(), read_only=True, allow_null=True, default=dict)
+    matched_det_idx = serializers.IntegerField(read_only=True, allow_null=True, default=None)
+    mask = serializers.DictField(read_only=True, allow_null=True, default=dict, help_text="RLE {counts, size}.")
+
+    def get_segmentation(self, obj: dict) -> str:
+        return obj.get("segmentation") or ""
+
+    def get_caption(self, obj: dict) -> str:
+        return obj.get("caption") or ""
+
+
+class ImageOutput(DictOutput):
+    """An image as the API returns it: DDS's fields plus parsed ``metadata`` and ``desc``, and the
+    URLs this server serves its file and a thumbnail at (``url`` keeps DDS's stored value)."""
+
+    id = serializers.IntegerField(read_only=True)
+    idx = serializers.SerializerMethodField(help_text="Sort position (the id when a DDS image has none).")
+    dataset_id = serializers.CharField(read_only=True)
+    type = serializers.CharField(read_only=True, allow_null=True, default=None)
+    url = serializers.CharField(read_only=True)
+    url_full_res = serializers.SerializerMethodField(help_text="The full-resolution URL (``url`` when not set).")
+    file_url = serializers.SerializerMethodField(help_text="The image file served by this API (302 to a remote URL).")
+    thumbnail_url = serializers.SerializerMethodField(
+        help_text="A JPEG thumbnail (?size=128|256|512) served by this API."
+    )
+    width = serializers.IntegerField(read_only=True, allow_null=True, default=None)
+    height = serializers.IntegerField(read_only=True, allow_null=True, default=None)
+    flag = serializers.IntegerField(read_only=True, default=0)
+    flag_ts = serializers.IntegerField(read_only=True, default=0)
+    objects = ObjectOutput(many=True, read_only=True, default=list)
+    desc = serializers.SerializerMethodField(help_text="The stored metadata JSON string.")
+    metadata = serializers.SerializerMethodField(help_text="The parsed metadata.")
+
+    def get_idx(self, image: dict) -> int:
+        return image.get("idx", image["id"])
+
+    def get_url_full_res(self, image: dict) -> str:
+        return image.get("url_full_res") or image.get("url")
+
+    def get_file_url(self, image: dict) -> str:
+        return image_url("dataset-image-file", image.get("dataset_id"), image["id"])
+
+    def get_thumbnail_url(self, image: dict) -> str:
+        path = image_url("dataset-image-thumbnail", image.get("dataset_id"), image["id"])
+        return f"{path}?size={DEFAULT_THUMBNAIL_SIZE}"
+
+    def get_desc(self, image: dict) -> str:
+        return image.get("metadata") or "{}"
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_metadata(self, image: dict) -> dict:
+        try:
+            metadata = json.loads(image.get("metadata") or "{}")
+        except (TypeError, ValueError):
+            return {}
+        return metadata if isinstance(metadata, dict) else {}
+
+
+@extend_schema_serializer(many=False)  # one page object, though ``list`` answers it
 class ImagePageOutput(serializers.Serializer):
     count = serializers.IntegerField(required=False, help_text="Matching images (numbered pages only).")
     page = serializers.IntegerField(required=False)

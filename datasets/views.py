@@ -109,7 +109,7 @@ class ImageViewSet(viewsets.ViewSet):
         body, images = selectors.image_list_page(
             dataset, filters, page_size=params["page_size"], cursor=params.get("cursor"), page=params["page"]
         )
-        body["results"] = [selectors.image_output(image) for image in images]
+        body["results"] = ImageOutput(images, many=True).data
         return Response(body)
 
     @extend_schema(operation_id="datasets_images_retrieve", responses=ImageOutput)
@@ -121,7 +121,7 @@ class ImageViewSet(viewsets.ViewSet):
             image_id = None
         if image_id is None or abs(image_id) > MAX_IMAGE_NUMBER:
             raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.")
-        return Response(selectors.image_output(selectors.image_get(dataset, image_id)))
+        return Response(ImageOutput(selectors.image_get(dataset, image_id)).data)
 
     @extend_schema(operation_id="datasets_images_flags", request=FlagsInput, responses=FlagsOutput)
     def flags(self, request: Request, dataset_id: str) -> Response:

@@ -203,15 +203,5 @@ def shape_task_image(doc: dict, *, reviewer_view: str | None, only_user_id: str 
     reviews = [review for review in reviews if review["label_id"] in label_ids]
     if reviewer_view is not None:
         reviews = [review for review in reviews if review["user_id"] == reviewer_view]
-    return {
-        "id": doc["_id"],
-        "idx": doc["idx"],
-        "image_id": doc["image_id"],
-        "task_id": doc["task_id"],
-        "url": doc.get("url", ""),
-        "url_full_res": doc.get("url_full_res", ""),
-        "default_labels": doc.get("default_labels"),
-        "labels": labels,
-        "reviews": reviews,
-        "role_status": doc.get("role_status") or {},
-    }
+    # rendered by serializers.TaskImageOutput
+    return {**doc, "labels": labels, "reviews": reviews, "role_status": doc.get("role_status") or {}}

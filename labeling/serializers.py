@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from dds_site.output import DictOutput
 from labeling.models import PROJECT_COUNTER_FIELDS, LabelProject, LabelTask, TaskRole
 from labeling.workflow import MAX_INIT_VALUE, ImageStatus, ProjectQAAction, ReviewAction, Role, TaskQAAction
 
 # Integers are stored in MongoDB as int64: larger input is a 400, not an OverflowError (500).
 MAX_PAGE = 10**9
 MAX_IDX = 2**53
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"counts": {"type": "string"}, "size": {"type": "array", "items": {"type": "integer"}}},
+                "required": ["counts", "size"],
+            },
+            {"type": "string", "enum": [""]},
+        ],
+        "description": 'An RLE mask {counts, size: [height, width]}, or "" for none.',
+    }
+)
+class MaskField(serializers.JSONField):
+    """An annotation's RLE mask, or ``""``."""
 
 
 def _id(**kwargs) -> serializers.CharField:
@@ -100,6 +119,71 @@ class TaskImageQuery(serializers.Serializer):
     cursor = serializers.IntegerField(
         min_value=-1, max_value=MAX_IDX, required=False, help_text="Last idx seen (keyset paging)."
     )
+
+
+class TaskAnnotationOutput(DictOutput):
+    """One annotation of a label, as the labeler submitted it (checked and normalised), or of a pre-label
+    made from a dataset's label set: category and box only, the fields marked optional are then absent."""
+
+    category_name = serializers.CharField(read_only=True)
+    category_id = serializers.CharField(read_only=True, help_text="The category name (labels name categories).")
+    bounding_box = serializers.DictField(
+        child=serializers.FloatField(), read_only=True, help_text="xmin, ymin, xmax, ymax in 0-1; {} for none."
+    )
+    segmentation = serializers.CharField(required=False, help_text='Polygons "x,y,x,y,..." joined by "/", or "".')
+    mask = MaskField(required=False)
+    points = serializers.ListField(
+        child=serializers.FloatField(), required=False, help_text="6 numbers per keypoint: x, y, z, w, v, conf."
+    )
+    lines = serializers.ListField(child=serializers.IntegerField(), required=False)
+    point_colors = serializers.ListField(child=serializers.IntegerField(), required=False)
+    point_names = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class TaskLabelOutput(DictOutput):
+    """One labeler's label of an image (``UserLabelData``)."""
+
+    id = serializers.CharField(read_only=True)
+    user_id = serializers.CharField(read_only=True)
+    user_name = serializers.CharField(read_only=True)
+    annotations = TaskAnnotationOutput(many=True, read_only=True)
+    created_ts = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch.")
+
+
+class TaskReviewOutput(DictOutput):
+    """One reviewer's verdict on one label (``UserReviewData``)."""
+
+    id = serializers.CharField(read_only=True)
+    user_id = serializers.CharField(read_only=True)
+    user_name = serializers.CharField(read_only=True)
+    action = serializers.ChoiceField(choices=ReviewAction.choices, read_only=True)
+    label_id = serializers.CharField(read_only=True)
+    created_ts = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch.")
+
+
+class TaskImageOutput(DictOutput):
+    """A task image as the caller's role sees it: each labeler's latest label and the reviews of those
+    labels, filtered for the viewer; ``role_status`` maps ``<role>_<user id>`` to that role's status."""
+
+    id = serializers.CharField(source="_id", read_only=True, help_text='"<task id>_<idx>"')
+    idx = serializers.IntegerField(read_only=True)
+    image_id = serializers.IntegerField(read_only=True)
+    task_id = serializers.CharField(read_only=True)
+    url = serializers.CharField(read_only=True, default="")
+    url_full_res = serializers.CharField(read_only=True, default="")
+    default_labels = TaskLabelOutput(read_only=True, allow_null=True, default=None, help_text="The pre-label.")
+    labels = TaskLabelOutput(many=True, read_only=True, default=list)
+    reviews = TaskReviewOutput(many=True, read_only=True, default=list)
+    role_status = serializers.DictField(child=serializers.CharField(), read_only=True, default=dict)
+
+
+@extend_schema_serializer(many=False)  # one page object, though ``list`` answers it
+class TaskImagePageOutput(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Images of the task in the requested status for the role.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    next_cursor = serializers.IntegerField(allow_null=True, help_text="The last idx of the page; pass as ?cursor=.")
+    image_list = TaskImageOutput(many=True)
 
 
 class ProjectOutput(serializers.ModelSerializer):

@@ -30,9 +30,13 @@ from labeling.serializers import (
     ProjectReopenInput,
     ReplaceInput,
     ReviewInput,
+    TaskImageOutput,
+    TaskImagePageOutput,
     TaskImageQuery,
+    TaskLabelOutput,
     TaskOutput,
     TaskQAInput,
+    TaskReviewOutput,
     TaskRoleOutput,
     WorkersInput,
 )
@@ -300,7 +304,7 @@ class TaskImageViewSet(viewsets.ViewSet):
         return selectors.task_get(self.kwargs["task_pk"], project.pk)
 
     @extend_schema(
-        operation_id="label_projects_tasks_images_list", parameters=[TaskImageQuery], responses=OpenApiTypes.OBJECT
+        operation_id="label_projects_tasks_images_list", parameters=[TaskImageQuery], responses=TaskImagePageOutput
     )
     def list(self, request, project_pk=None, task_pk=None):
         task = self._task()
@@ -323,19 +327,21 @@ class TaskImageViewSet(viewsets.ViewSet):
                 "page": query["page"],
                 "page_size": query["page_size"],
                 "next_cursor": next_cursor,
-                "image_list": images,
+                "image_list": TaskImageOutput(images, many=True).data,
             }
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=TaskImageOutput)
     def retrieve(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
         key, only_user = selectors.task_image_view(task=task, user=request.user)
         doc = services.task_image_get(task=task, image_id=pk)
         reviewer = key.split("_", 1)[1] if key.startswith(f"{Role.REVIEWER}_") else None
-        return Response(selectors.shape_task_image(doc, reviewer_view=reviewer, only_user_id=only_user))
+        return Response(
+            TaskImageOutput(selectors.shape_task_image(doc, reviewer_view=reviewer, only_user_id=only_user)).data
+        )
 
-    @extend_schema(request=LabelInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=LabelInput, responses=TaskLabelOutput)
     @action(detail=True, methods=["post"])
     def label(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
@@ -348,9 +354,9 @@ class TaskImageViewSet(viewsets.ViewSet):
             annotations=data["annotations"],
             base_label_id=data.get("base_label_id"),
         )
-        return Response(label)
+        return Response(TaskLabelOutput(label).data)
 
-    @extend_schema(request=ReviewInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ReviewInput, responses=TaskReviewOutput)
     @action(detail=True, methods=["post"])
     def review(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
@@ -359,4 +365,4 @@ class TaskImageViewSet(viewsets.ViewSet):
         review = services.task_image_review(
             task=task, image_id=pk, reviewer=request.user, label_id=data["label_id"], action=data["action"]
         )
-        return Response(review)
+        return Response(TaskReviewOutput(review).data)
