@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from dds_site.errors import DDSError
-from labeling import admin_access, admin_display, admin_history, admin_views, progress, rules, services
+from labeling import admin_access, admin_display, admin_views, progress, rules, services
 from labeling.models import LabelProject, LabelTask, TaskRole
 
 
@@ -351,6 +351,3 @@ class TaskRoleAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:labeling_labeltask_change", args=[role.task_id]), role.task_id
         )
-
-
-admin_history.attach(LabelProjectAdmin, LabelTaskAdmin)
