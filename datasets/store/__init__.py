@@ -1,4 +1,5 @@
-"""The datasets app's store: the only place it talks to MongoDB through PyMongo.
+"""The datasets app's store: the only place it talks to MongoDB through PyMongo (besides the seed's
+document API of ``dds_site.documents``, which ``ImageModel`` and the ORM models carry).
 
 It owns the per-dataset image collections (names, indexes, staging collections of imports),
 image revisions, the raw writes the ORM cannot express on ``DataSet``/``Label``/``Category``

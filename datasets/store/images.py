@@ -1,8 +1,9 @@
 """Reads and writes of image documents (``images@dataset_<id>`` and an import's staging collection).
 
 Every function takes the open ``django_mongodb_backend`` transaction's session when there is one,
-except the writers handed to a ``BackgroundWriter``: those run on another thread, outside any
-transaction, with collections bound on the caller's thread.
+except the writers handed to a ``BackgroundWriter`` (they run on another thread, with collections
+bound on the caller's thread) and the writes into an import's staging collection, which no
+transaction ever covers (it is swapped in by a rename).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 ``where`` arguments match fields of the entry (values or query operators, e.g.
 ``{"attempt": a, "state": {"$in": [...]}}``); a write happens only if the entry still matches, which
-is how a stale attempt is kept from overwriting a newer one (see ``datasets.jobs``).
+is how a stale attempt is kept from overwriting a newer one (see ``datasets.jobs``). These writes
+never join an open transaction, on purpose: a job's state must be visible at once and outlive a
+rollback of the work it describes.
 """
 
 from __future__ import annotations
