@@ -13,25 +13,23 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from pymongo import UpdateOne
-
+from datasets import store as dataset_store
 from datasets.constants import LabelName
 from datasets.documents import object_document
-from datasets.images import with_new_revision
 from datasets.models import DataSet, Label, LabelType
 from datasets.objects import object_types_of
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
-from dds_site import mongo
 from dds_site.errors import InvalidArgument
-from labeling import workflow
+from labeling import checkpoint, store, workflow
 from labeling.annotations import POINT_ARITY
-from labeling.dataset_images import images_by_ids, images_collection
-from labeling.errors import LabelErrCode, project_error
+from labeling.dataset_images import images_by_ids
 from labeling.models import LabelProject, LabelTask
-from labeling.task_images import LabelTaskImage
-from labeling.workflow import ImageState, ProjectStatus, ReviewAction
+from labeling.workflow import ImageState, ProjectAction, ReviewAction
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +39,10 @@ EXPORT_STATUS_KEY = "export_label_project"
 
 def iter_task_images(task: LabelTask, page: int = PAGE) -> Iterator[list[dict]]:
     """A task's images in pages, by bounded ``idx`` ranges on the ``(task_id, idx)`` index."""
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     last = -1
     while True:
-        batch = list(
-            collection.find({"task_id": task.pk, "idx": {"$gt": last}}, session=mongo.current_session())
-            .sort("idx", 1)
-            .limit(page)
-        )
+        batch = list(collection.find({"task_id": task.pk, "idx": {"$gt": last}}).sort("idx", 1).limit(page))
         if not batch:
             return
         yield batch
@@ -61,11 +55,12 @@ def _state(doc: dict) -> ImageState:
     )
 
 
-def project_export(*, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER) -> LabelProject:
+def project_export(
+    *, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER, actor: User | None = None
+) -> LabelProject:
     """Write the project's accepted labels into its datasets as the label set ``<name>[<project id[:8]>]``."""
     project.refresh_from_db()
-    if project.status != ProjectStatus.ACCEPTED:
-        raise project_error(LabelErrCode.PROJECT_NOT_ACCEPTED)
+    workflow.check_project_move(ProjectAction.EXPORT, project.status)
     if not isinstance(label_set_name, str) or not label_set_name.strip():
         raise InvalidArgument("label_set_name must be a non-empty string.")
     if label_set_name.strip() in (LabelName.GROUND_TRUTH, LabelName.USER_ANNOTATION):
@@ -86,24 +81,21 @@ def project_export(*, project: LabelProject, label_set_name: str, label_type: st
         if not _export_dataset(project, dataset, name, label_type):
             failed.append(dataset.pk)
     if not failed:
-        LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.ACCEPTED).update(status=ProjectStatus.EXPORTED)
+        checkpoint.move_project(project=project, action=ProjectAction.EXPORT, actor=actor)
     project.refresh_from_db()
     return project
 
 
 def _export_dataset(project: LabelProject, dataset: DataSet, name: str, label_type: str) -> bool:
     previous = dataset.status
-    DataSet.get_collection().update_one(
-        {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "importing"}}
-    )
+    dataset_store.dataset_set_detail(dataset.pk, EXPORT_STATUS_KEY, "importing")
     try:
         label_id = label_get_or_create(dataset_id=dataset.pk, name=name, label_type=label_type)
         types: set[str] = set()
         categories: dict[str, str] = {}
-        images = images_collection(dataset.pk)
         for task in LabelTask.objects.filter(project_id=project.pk, dataset_id=dataset.pk).order_by("idx"):
             for batch in iter_task_images(task):
-                operations = []
+                changes = []
                 for doc in batch:
                     label = workflow.exported_label(_state(doc), force_accepted=task.force_accepted)
                     objects = []
@@ -115,31 +107,15 @@ def _export_dataset(project: LabelProject, dataset: DataSet, name: str, label_ty
                             categories[category] = category_get_or_create(dataset_id=dataset.pk, name=category)
                         types |= object_types_of(annotation)
                         objects.append(_object(annotation, name, label_type, label_id, categories[category]))
-                    # Pull then push: a re-run replaces this label set's objects instead of adding twice,
-                    # and the other label sets' objects of the image are never rewritten.
-                    operations.append(
-                        UpdateOne(
-                            {"_id": doc["image_id"]}, with_new_revision({"$pull": {"objects": {"label_id": label_id}}})
-                        )
-                    )
-                    if objects:
-                        operations.append(
-                            UpdateOne(
-                                {"_id": doc["image_id"]}, with_new_revision({"$push": {"objects": {"$each": objects}}})
-                            )
-                        )
-                if operations:
-                    images.bulk_write(operations, ordered=True)
+                    changes.append((doc["image_id"], label_id, objects))
+                # The datasets store pulls then pushes: a re-run replaces this label set's objects.
+                dataset_store.label_set_objects_replace(dataset.pk, changes)
         dataset_add_object_types(dataset=dataset, object_types=types)
     except Exception:  # any failure marks this dataset failed; the others still export
         logger.exception("export of project %s into dataset %s failed", project.pk, dataset.pk)
-        DataSet.get_collection().update_one(
-            {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "failed", "status": previous}}
-        )
+        dataset_store.dataset_set_detail(dataset.pk, EXPORT_STATUS_KEY, "failed", status=previous)
         return False
-    DataSet.get_collection().update_one(
-        {"_id": dataset.pk}, {"$set": {f"detail_status.{EXPORT_STATUS_KEY}": "ready", "status": previous}}
-    )
+    dataset_store.dataset_set_detail(dataset.pk, EXPORT_STATUS_KEY, "ready", status=previous)
     return True
 
 

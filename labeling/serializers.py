@@ -249,3 +249,17 @@ class TaskOutput(serializers.ModelSerializer):
             data["labelers"] = by_kind[Role.LABELER]
             data["reviewers"] = by_kind[Role.REVIEWER]
         return data
+
+
+class WorkflowEventOutput(serializers.Serializer):
+    """One entry of a project's or a task's history: who did what, when, from which status to which."""
+
+    id = serializers.CharField(read_only=True)
+    project_id = serializers.CharField(read_only=True)
+    task_id = serializers.CharField(read_only=True, allow_null=True)
+    actor_id = serializers.CharField(read_only=True, allow_null=True, help_text="None: a script or the model API.")
+    actor_name = serializers.CharField(read_only=True)
+    action = serializers.CharField(read_only=True)
+    from_status = serializers.CharField(read_only=True)
+    to_status = serializers.CharField(read_only=True)
+    created_ts = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch.")

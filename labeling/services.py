@@ -13,21 +13,18 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import IntegrityError
-from pymongo import InsertOne
-from pymongo.errors import DuplicateKeyError
 
 from accounts.models import User
 from datasets.models import DataSet, Label
-from dds_site import mongo
 from dds_site.documents import current_ts
 from dds_site.errors import InvalidArgument, WorkflowConflict
-from labeling import progress, repair, role_slots, selectors, workflow
+from labeling import checkpoint, progress, repair, role_slots, selectors, store, workflow
 from labeling.annotations import validate_annotations
 from labeling.dataset_images import iter_images
 from labeling.errors import LabelErrCode, project_error, task_error
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
+from labeling.store import DuplicateKeyError, InsertOne
 from labeling.task_images import (
-    LabelTaskImage,
     LabelTaskImageModel,
     UserLabelData,
     UserReviewData,
@@ -40,9 +37,11 @@ from labeling.workflow import (
     WORKERS,
     ImageState,
     ImageStatus,
+    ProjectAction,
     ProjectStatus,
     ReviewAction,
     Role,
+    TaskAction,
     TaskStatus,
 )
 
@@ -50,10 +49,6 @@ logger = logging.getLogger(__name__)
 
 CAS_RETRIES = 50
 INSERT_BATCH = 1000
-
-
-def _session():
-    return mongo.current_session()
 
 
 def _snapshot(user: User) -> dict:
@@ -87,10 +82,9 @@ def project_role_delete(*, project: LabelProject, user_ids: list[str], role: str
 
 def _occupied_dataset_ids(dataset_ids: list[str]) -> set[str]:
     """Datasets already bound to a project that is not exported (deleted projects free theirs, bug 18)."""
-    found = LabelProject.get_collection().find(
+    found = store.orm(LabelProject).find(
         {"datasets.id": {"$in": dataset_ids}, "status": {"$in": sorted(workflow.PROJECT_STATUSES_HOLDING_DATASETS)}},
         projection={"datasets": 1},
-        session=_session(),
     )
     return {item["id"] for doc in found for item in doc.get("datasets", [])} & set(dataset_ids)
 
@@ -184,29 +178,31 @@ def project_init(
     label_times: int | None = None,
     review_times: int | None = None,
     resume: bool = False,
+    actor: User | None = None,
 ) -> LabelProject:
     """Split the project's datasets into tasks (reference §7.3).
 
-    The project is claimed by a conditional ``waiting -> initializing`` update, so one caller runs it.
+    The project is claimed by the checkpoint's ``waiting -> initializing`` move, so one caller runs it.
     Images are streamed and task images written in bulk. A failure rolls the project back to waiting
     (DDS stayed in initializing forever, bug 17); ``resume=True`` re-runs an initialisation that a crash
     left in initializing, after removing what it had written.
     """
     project.refresh_from_db()
     if resume:
-        if project.status != ProjectStatus.INITIALIZING:
-            raise project_error(LabelErrCode.PROJECT_NOT_INITIALIZING)
+        # Resuming finishes an initialisation: the project must be where the crash left it.
+        workflow.check_project_move(ProjectAction.INIT_DONE, project.status)
         batch_size = project.batch_size if batch_size is None else batch_size
         label_times = project.label_times if label_times is None else label_times
         review_times = project.review_times if review_times is None else review_times
-    elif project.status != ProjectStatus.WAITING:
-        raise project_error(LabelErrCode.PROJECT_NOT_WAITING)
+    else:
+        workflow.check_project_move(ProjectAction.INIT, project.status)
     workflow.check_init_config(batch_size, label_times, review_times)
     config = {"batch_size": batch_size, "label_times": label_times, "review_times": review_times}
-    source = ProjectStatus.INITIALIZING if resume else ProjectStatus.WAITING
-    claimed = LabelProject.objects.filter(pk=project.pk, status=source).update(
-        status=ProjectStatus.INITIALIZING, **config
-    )
+    if resume:
+        # Not a status change: the project stays initializing, under the configuration given now.
+        claimed = LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.INITIALIZING).update(**config)
+    else:
+        claimed = checkpoint.move_project(project=project, action=ProjectAction.INIT, actor=actor, fields=config)
     if not claimed:
         raise project_error(LabelErrCode.PROJECT_NOT_WAITING)
     project.refresh_from_db()
@@ -216,19 +212,17 @@ def project_init(
     except BaseException:
         logger.exception("initialisation of label project %s failed; rolling back", project.pk)
         _remove_tasks(project)
-        LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.INITIALIZING).update(
-            status=ProjectStatus.WAITING
-        )
+        checkpoint.move_project(project=project, action=ProjectAction.INIT_FAILED, actor=actor)
         raise
-    LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.INITIALIZING).update(
-        status=ProjectStatus.WORKING,
-        categories=workflow.merge_categories(project.categories, pre_categories),
-        task_num_total=num_tasks,
-        task_num_waiting=num_tasks,
-        task_num_working=0,
-        task_num_reviewing=0,
-        task_num_rejected=0,
-        task_num_accepted=0,
+    counters = dict.fromkeys(workflow.TASK_COUNTER_FIELD.values(), 0) | {
+        "task_num_total": num_tasks,
+        "task_num_waiting": num_tasks,
+    }
+    checkpoint.move_project(
+        project=project,
+        action=ProjectAction.INIT_DONE,
+        actor=actor,
+        fields={"categories": workflow.merge_categories(project.categories, pre_categories), **counters},
     )
     project.refresh_from_db()
     return project
@@ -241,7 +235,7 @@ def _remove_tasks(project: LabelProject) -> None:
     for task_id, dataset_id in tasks:
         by_dataset.setdefault(dataset_id, []).append(task_id)
     for dataset_id, task_ids in by_dataset.items():
-        LabelTaskImage(dataset_id).get_collection().delete_many({"task_id": {"$in": task_ids}})
+        store.task_images(dataset_id).delete_many({"task_id": {"$in": task_ids}})
     TaskRole.objects.filter(project_id=project.pk).delete()
     LabelTask.objects.filter(project_id=project.pk).delete()
 
@@ -276,7 +270,7 @@ def _generate_tasks(project: LabelProject) -> tuple[int, set[str]]:
 def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: int, pre_categories: set[str]) -> int:
     """Create one dataset's tasks and task images; returns the number of tasks."""
     batch_size = project.batch_size or 0
-    collection = LabelTaskImage(dataset_id).get_collection()
+    collection = store.task_images(dataset_id)
     sizes: dict[str, int] = {}
 
     def new_task() -> str:
@@ -291,10 +285,12 @@ def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: i
         return created.pk
 
     pending: list[InsertOne] = []
-    task_id = new_task() if batch_size == 0 else ""  # batch 0: one task per dataset, even an empty one
+    task_ids = [new_task()] if batch_size == 0 else []  # batch 0: one task per dataset, even an empty one
     for position, image in enumerate(iter_images(dataset_id, with_objects=bool(project.pre_label))):
-        if batch_size and position % batch_size == 0:
-            task_id = new_task()
+        number = workflow.task_number(position, batch_size)
+        while len(task_ids) <= number:
+            task_ids.append(new_task())
+        task_id = task_ids[number]
         sizes[task_id] += 1
         pending.append(
             InsertOne(
@@ -324,35 +320,37 @@ def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: i
 
 
 def project_delete(*, project: LabelProject) -> None:
-    """Delete a project with its tasks, roles and task images; its datasets are free again (bug 18)."""
+    """Delete a project with its tasks, roles, task images and history; its datasets are free again (bug 18)."""
     _remove_tasks(project)
 
     def _delete() -> None:
         ProjectRole.objects.filter(project_id=project.pk).delete()
+        checkpoint.forget_project(project.pk)
         LabelProject.objects.filter(pk=project.pk).delete()
 
     run_atomic(_delete)
 
 
-def project_qa(*, project: LabelProject, action: str) -> LabelProject:
+def project_qa(*, project: LabelProject, action: str, actor: User | None = None) -> LabelProject:
     """Owner accepts or rejects a project in reviewing (reference §7.10)."""
     project.refresh_from_db()
-    target = workflow.project_qa_target(action, project.status)
-    if not LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.REVIEWING).update(status=target):
+    workflow.project_qa_target(action, project.status)
+    if not checkpoint.move_project(project=project, action=action, actor=actor):
         raise project_error(LabelErrCode.PROJECT_NOT_REVIEWING)
     project.refresh_from_db()
     return project
 
 
-def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None) -> LabelProject:
+def project_reopen(
+    *, project: LabelProject, task_ids: list[str] | None = None, actor: User | None = None
+) -> LabelProject:
     """Reopen a rejected project for rework (DDS had no way out of rejected, bug 17).
 
     The project goes back to working and the chosen tasks (default: all) from accepted to rejected,
-    so their label leaders can restart them.
+    so their label leaders can restart them; one transaction, one history entry per moved object.
     """
     project.refresh_from_db()
-    if project.status != ProjectStatus.REJECTED:
-        raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
+    workflow.check_project_move(ProjectAction.REOPEN, project.status)
     tasks = LabelTask.objects.filter(project_id=project.pk, status=TaskStatus.ACCEPTED)
     if task_ids is not None:
         known = set(LabelTask.objects.filter(project_id=project.pk, pk__in=task_ids).values_list("id", flat=True))
@@ -361,14 +359,22 @@ def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None) 
         tasks = tasks.filter(pk__in=task_ids)
 
     def _reopen() -> None:
-        if not LabelProject.objects.filter(pk=project.pk, status=ProjectStatus.REJECTED).update(
-            status=ProjectStatus.WORKING
-        ):
+        moved = checkpoint.move_project(
+            project=project, action=ProjectAction.REOPEN, actor=actor, source=ProjectStatus.REJECTED
+        )
+        if not moved:
             raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
-        tasks.update(status=TaskStatus.REJECTED, force_accepted=False)
+        for task in tasks:
+            checkpoint.move_task(
+                task=task,
+                action=TaskAction.REOPEN,
+                actor=actor,
+                source=TaskStatus.ACCEPTED,
+                fields={"force_accepted": False},
+            )
 
     run_atomic(_reopen)
-    return progress.project_recount(project=project)
+    return progress.project_recount(project=project, actor=actor)
 
 
 # --- task roles ---------------------------------------------------------------------------------------------------
@@ -435,9 +441,7 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     def _write() -> None:
         TaskRole.objects.bulk_create(roles)
         project_role_add(project=project, user_ids=[user.pk for user in users], role=role)
-        LabelTaskImage(task.dataset_id).get_collection().update_many(
-            {"task_id": task.pk}, {"$set": keys, "$inc": {"version": 1}}, session=_session()
-        )
+        store.task_images(task.dataset_id).update_many({"task_id": task.pk}, {"$set": keys, "$inc": {"version": 1}})
 
     try:
         run_atomic(_write)
@@ -447,7 +451,7 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     return roles
 
 
-def task_set_leader(*, task: LabelTask, user: User, role: str) -> tuple[TaskRole, TaskRole]:
+def task_set_leader(*, task: LabelTask, user: User, role: str, actor: User | None = None) -> tuple[TaskRole, TaskRole]:
     """Set (or replace) a task's label or review leader; start the task once it is staffed."""
     if role not in LEADERS:
         raise task_error(LabelErrCode.NOT_LEADER_ROLE)
@@ -463,7 +467,7 @@ def task_set_leader(*, task: LabelTask, user: User, role: str) -> tuple[TaskRole
         has_review_leader=selectors.task_has_active_role(task.pk, Role.REVIEW_LEADER),
     )
     if target != task.status:
-        progress.task_transition(task=task, source=task.status, target=target)
+        progress.task_transition(task=task, action=TaskAction.START, actor=actor)
     return created, created
 
 
@@ -487,8 +491,8 @@ def task_init_workers(*, task: LabelTask, users: list[User], role: str) -> list[
                 f"role_status.{workflow.role_key(Role.LABELER, r.user_id)}": ImageStatus.REVIEWING for r in labelers
             }
             keys = {f"role_status.{workflow.role_key(role, r.user_id)}": ImageStatus.REVIEWING for r in roles}
-            LabelTaskImage(task.dataset_id).get_collection().update_many(
-                {"task_id": task.pk, **ready}, {"$set": keys, "$inc": {"version": 1}}, session=_session()
+            store.task_images(task.dataset_id).update_many(
+                {"task_id": task.pk, **ready}, {"$set": keys, "$inc": {"version": 1}}
             )
         progress.task_recount(task=task, only=[r.pk for r in roles])
     return [TaskRole.objects.get(pk=r.pk) for r in roles]
@@ -515,8 +519,8 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
         # The counters are copied from the old role as this transaction deactivates it: a label or
         # review counting for the old role meanwhile makes the transaction conflict and run again,
         # and one counting later finds the slot, and the image keys, with the new holder.
-        before = TaskRole.get_collection().find_one_and_update(
-            {"_id": old_role.pk, "is_active": True}, {"$set": {"is_active": False, "slot": None}}, session=_session()
+        before = store.orm(TaskRole).find_one_and_update_before(
+            {"_id": old_role.pk, "is_active": True}, {"$set": {"is_active": False, "slot": None}}
         )
         if before is None:
             raise WorkflowConflict()
@@ -543,36 +547,34 @@ def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: 
 
 
 def _move_image_work(*, task: LabelTask, role: str, old_user: User, new_user: User) -> None:
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     old_key, new_key = workflow.role_key(role, old_user.pk), workflow.role_key(role, new_user.pk)
-    store = "labels" if role == Role.LABELER else "reviews"
+    part = "labels" if role == Role.LABELER else "reviews"
     collection.update_many(
         {"task_id": task.pk},
         {
             "$rename": {
                 f"role_status.{old_key}": f"role_status.{new_key}",
-                f"{store}.{old_user.pk}": f"{store}.{new_user.pk}",
+                f"{part}.{old_user.pk}": f"{part}.{new_user.pk}",
             },
             "$inc": {"version": 1},
         },
-        session=_session(),
     )
     collection.update_many(
-        {"task_id": task.pk, f"{store}.{new_user.pk}.0": {"$exists": True}},
+        {"task_id": task.pk, f"{part}.{new_user.pk}.0": {"$exists": True}},
         {
             "$set": {
-                f"{store}.{new_user.pk}.$[].user_id": new_user.pk,
-                f"{store}.{new_user.pk}.$[].user_name": new_user.name,
+                f"{part}.{new_user.pk}.$[].user_id": new_user.pk,
+                f"{part}.{new_user.pk}.$[].user_name": new_user.name,
             }
         },
-        session=_session(),
     )
 
 
 # --- tasks --------------------------------------------------------------------------------------------------------
 
 
-def _repair_leftovers(task: LabelTask) -> None:
+def _repair_leftovers(task: LabelTask, actor: User | None) -> None:
     """Drop the work of replaced users from the task's images before a task-level verb judges the task.
 
     DDS left such work behind (bug 14) and it can hold a finished task in working for good; the repair
@@ -580,45 +582,43 @@ def _repair_leftovers(task: LabelTask) -> None:
     worker replaced are read.
     """
     if repair.task_may_have_leftovers(task):
-        repair.repair_task(task=task)
+        repair.repair_task(task=task, actor=actor)
         task.refresh_from_db()
 
 
-def task_restart(*, task: LabelTask) -> LabelTask:
+def task_restart(*, task: LabelTask, actor: User | None = None) -> LabelTask:
     """A label leader restarts a rejected task: every active role gets every image ``rejected``.
 
     Labels and reviews are kept; counters are recounted and, unlike DDS (bug 19), the project's task
     counters follow at once.
     """
     task.refresh_from_db()
-    if task.status != TaskStatus.REJECTED:
-        raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
-    _repair_leftovers(task)
+    workflow.check_task_move(TaskAction.RESTART, task.status)
+    _repair_leftovers(task, actor)
     keys = [progress.role_key_of({"role": r.role, "user_id": r.user_id}) for r in selectors.task_roles(task.pk)]
 
     def _restart() -> None:
-        if not progress.task_transition(task=task, source=TaskStatus.REJECTED, target=TaskStatus.WORKING):
+        moved = progress.task_transition(task=task, action=TaskAction.RESTART, actor=actor, source=TaskStatus.REJECTED)
+        if not moved:
             raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
-        LabelTaskImage(task.dataset_id).get_collection().update_many(
+        store.task_images(task.dataset_id).update_many(
             {"task_id": task.pk},
             {"$set": {"role_status": workflow.restart_role_status(keys)}, "$inc": {"version": 1}},
-            session=_session(),
         )
-        progress.task_recount(task=task)
+        progress.task_recount(task=task, actor=actor)
 
     run_atomic(_restart)
     task.refresh_from_db()
     return task
 
 
-def task_qa(*, task: LabelTask, action: str) -> LabelTask:
+def task_qa(*, task: LabelTask, action: str, actor: User | None = None) -> LabelTask:
     """A manager accepts, rejects or force-accepts a task (reference §7.9)."""
     task.refresh_from_db()
-    _repair_leftovers(task)
-    target = workflow.task_qa_target(action, task.status)
-    source = task.status
-    extra = {"force_accepted": action == workflow.TaskQAAction.FORCE_ACCEPT}
-    if not progress.task_transition(task=task, source=source, target=target, extra=extra):
+    _repair_leftovers(task, actor)
+    workflow.task_qa_target(action, task.status)
+    extra = {"force_accepted": action == TaskAction.FORCE_ACCEPT}
+    if not progress.task_transition(task=task, action=action, actor=actor, extra=extra):
         task.refresh_from_db()
         workflow.task_qa_target(action, task.status)
         raise WorkflowConflict()
@@ -630,11 +630,7 @@ def task_qa(*, task: LabelTask, action: str) -> LabelTask:
 
 
 def _load_image(task: LabelTask, image_id: str) -> dict:
-    doc = (
-        LabelTaskImage(task.dataset_id)
-        .get_collection()
-        .find_one({"_id": image_id, "task_id": task.pk}, session=_session())
-    )
+    doc = store.task_images(task.dataset_id).find_one({"_id": image_id, "task_id": task.pk})
     if doc is None:
         raise task_error(LabelErrCode.TASK_IMAGE_NOT_FOUND)
     return doc
@@ -730,7 +726,7 @@ def task_image_label(
         if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
             counted = workflow.active_statuses(stored.role_status, active.names)
             progress.apply_image_change(
-                task=task, project=project, old=counted, new=new.role_status, slots=active.slots
+                task=task, project=project, old=counted, new=new.role_status, slots=active.slots, actor=labeler
             )
             return label
         task = _fresh_task(task)
@@ -769,7 +765,7 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
         if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
             counted = workflow.active_statuses(stored.role_status, active.names)
             progress.apply_image_change(
-                task=task, project=project, old=counted, new=new.role_status, slots=active.slots
+                task=task, project=project, old=counted, new=new.role_status, slots=active.slots, actor=reviewer
             )
             return review
         task = _fresh_task(task)

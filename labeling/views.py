@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from datasets.models import DataSet
 from dds_site.api import PagePagination
-from labeling import export, permissions, selectors, services
+from labeling import checkpoint, export, permissions, selectors, services
 from labeling.errors import LabelErrCode, LabelTaskError, project_error, task_error
 from labeling.models import LabelProject, LabelTask
 from labeling.serializers import (
@@ -39,6 +39,7 @@ from labeling.serializers import (
     TaskReviewOutput,
     TaskRoleOutput,
     WorkersInput,
+    WorkflowEventOutput,
 )
 from labeling.workflow import Role
 
@@ -164,6 +165,15 @@ class LabelProjectViewSet(viewsets.ViewSet):
             project=project, label_set_name=data["label_name"], label_type=data["label_type"]
         )
         return Response(_project_output(request, project))
+
+    @extend_schema(responses=WorkflowEventOutput(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """The project's status changes, newest first: who, which action, when, from -> to (paged)."""
+        events = checkpoint.project_history(project=self._project(pk), actor=request.user)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(WorkflowEventOutput(page, many=True).data)
 
     @extend_schema(request=LeadersInput, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"], url_path="leaders")
@@ -291,6 +301,15 @@ class LabelTaskViewSet(viewsets.ViewSet):
         permissions.ensure_can_qa_task(request.user, task)
         data = _parse(TaskQAInput, request.data)
         return Response(TaskOutput(services.task_qa(task=task, action=data["action"])).data)
+
+    @extend_schema(responses=WorkflowEventOutput(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, project_pk=None, pk=None):
+        """The task's status changes, newest first: who, which action, when, from -> to (paged)."""
+        events = checkpoint.task_history(task=self._task(pk), actor=request.user)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(WorkflowEventOutput(page, many=True).data)
 
 
 class TaskImageViewSet(viewsets.ViewSet):
