@@ -163,24 +163,8 @@ def image_document_of(image: ImageModel) -> dict:
 
     Read from the field values directly: equivalent to ``model_dump()`` for these plain-typed
     models and an order of magnitude cheaper (pydantic's serializer was the largest client-side
-    cost of an import).
+    cost of an import). A field added to ``ImageModel`` but not to ``image_document`` is a TypeError.
     """
-    return image_document(
-        image_id=image.id,
-        idx=image.idx,
-        url=image.url,
-        dataset_id=image.dataset_id,
-        type=image.type,
-        url_full_res=image.url_full_res,
-        objects=[dict(obj.__dict__) for obj in image.objects],
-        width=image.width,
-        height=image.height,
-        metadata=image.metadata,
-        flag=image.flag,
-        flag_ts=image.flag_ts,
-        num_fn=image.num_fn,
-        num_fn_cat=image.num_fn_cat,
-        num_fp=image.num_fp,
-        num_fp_cat=image.num_fp_cat,
-        label_confirm=image.label_confirm,
-    )
+    fields = dict(image.__dict__)
+    objects = [dict(obj.__dict__) for obj in fields.pop("objects")]
+    return image_document(image_id=fields.pop("id"), objects=objects, **fields)

@@ -288,6 +288,35 @@ def _check_image_args(image_id: Any, width: Any, height: Any, flag: Any, flag_ts
         raise InvalidDatasetArgument("flag_ts must be an integer.")
 
 
+def _new_image_fields(
+    dataset: DataSet,
+    uri: Any,
+    thumb_uri: Any,
+    width: Any,
+    height: Any,
+    image_id: Any,
+    metadata: Any,
+    flag: Any,
+    flag_ts: Any,
+) -> dict:
+    """The checked fields of an image added through the seed API (400002 on bad input): the
+    thumbnail URL falls back to the full-resolution one, ``file://`` URIs become local-file URLs."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidDatasetArgument("uri must be a non-empty string.")
+    _check_image_args(image_id, width, height, flag, flag_ts)
+    full_url = uri_to_url(uri)
+    return {
+        "url": uri_to_url(thumb_uri) if thumb_uri else full_url,
+        "url_full_res": full_url,
+        "width": width,
+        "height": height,
+        "flag": flag,
+        "flag_ts": flag_ts,
+        "metadata": dump_metadata(metadata),
+        "type": dataset.type,
+    }
+
+
 def image_add(
     *,
     dataset: DataSet,
@@ -305,15 +334,8 @@ def image_add(
     An existing image with this ``id`` keeps its idx and its ``User`` annotations only; its other
     fields are updated. A new image gets idx = number of images, and id = ``id`` or that idx.
     """
-    if not isinstance(uri, str) or not uri:
-        raise InvalidDatasetArgument("uri must be a non-empty string.")
-    _check_image_args(id, width, height, flag, flag_ts)
-    metadata_json = dump_metadata(metadata)
-    full_url = uri_to_url(uri)
-    thumb_url = uri_to_url(thumb_uri) if thumb_uri else full_url
+    fields = _new_image_fields(dataset, uri, thumb_uri, width, height, id, metadata, flag, flag_ts)
     model = Image(dataset.pk)
-    fields = {"url": thumb_url, "url_full_res": full_url, "width": width, "height": height}
-    fields.update({"flag": flag, "flag_ts": flag_ts, "metadata": metadata_json, "type": dataset.type})
     image = None
     for _attempt in range(ADD_IMAGE_ATTEMPTS):
         if id is not None and store.image_exists(dataset.pk, id):
@@ -524,22 +546,12 @@ def image_batch_add(
     flag_ts: int = 0,
 ) -> ImageModel:
     """Queue an image for the dataset's batch (see ``ImageBatch``); returns it for annotations."""
-    if not isinstance(uri, str) or not uri:
-        raise InvalidDatasetArgument("uri must be a non-empty string.")
-    _check_image_args(id_, width, height, flag, flag_ts)
-    full_url = uri_to_url(uri)
+    fields = _new_image_fields(dataset, uri, thumb_uri, width, height, id_, metadata, flag, flag_ts)
     image = Image(dataset.pk)(
         id=id_ if id_ is not None else -1,  # -1: assigned from idx at flush
         idx=-1,
-        type=dataset.type,
         dataset_id=dataset.pk,
-        url=uri_to_url(thumb_uri) if thumb_uri else full_url,
-        url_full_res=full_url,
-        width=width,
-        height=height,
-        flag=flag,
-        flag_ts=flag_ts,
-        metadata=dump_metadata(metadata),
+        **fields,
     )
     image.dataset = dataset
     dataset.image_batch.add(image, explicit_id=id_ is not None)
