@@ -19,6 +19,7 @@ from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import User, UserStatus
 from accounts.rules import Verb
 from dds_site.admin_confirm import confirmation_page, is_confirmed
+from dds_site.admin_display import ms_datetime
 
 admin.site.login_form = ThrottledAdminLoginForm
 
@@ -26,17 +27,21 @@ admin.site.login_form = ThrottledAdminLoginForm
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("name",)
-    list_display = ("name", "status", "is_staff", "is_superuser")
-    list_filter = ("status", "is_staff", "is_superuser")
+    list_display = ("name", "status", "is_staff", "is_superuser", "created", "last_login")
+    list_filter = ("status", "is_staff", "is_superuser", "groups")
     search_fields = ("name",)
-    readonly_fields = ("last_login", "created_ts")
+    readonly_fields = ("last_login", "created")
     fieldsets = (
         (None, {"fields": ("name", "password")}),
         ("Status", {"fields": ("status", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "created_ts")}),
+        ("Dates", {"fields": ("last_login", "created")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("name", "password1", "password2")}),)
     actions = ["ban_users", "unban_users", "reset_passwords", "delete_selected"]
+
+    @admin.display(description="Created", ordering="created_ts")
+    def created(self, user: User) -> str:
+        return ms_datetime(user.created_ts)
 
     # --- who may do what (accounts.rules) -----------------------------------------------
 
