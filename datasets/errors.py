@@ -32,6 +32,13 @@ class LabelTypeMismatch(InvalidDatasetArgument):
     """An existing label set of that name has another type."""
 
 
+class LabelSetNameReserved(InvalidDatasetArgument):
+    """The names of the ground truth and of the users' annotations cannot be given to another label set."""
+
+    code = 400150
+    message = "label set name can't be GroundTruth and UserAnnotation."
+
+
 class FlagGroupsNotList(DDSError, ValueError):
     code = 400100
     message = "flag_groups must be a list of object."

@@ -26,13 +26,9 @@ class ErrCode:
     BAD_REQUEST = 400000
     PARAMETER_MISSING = 400001
     PARAMETER_INVALID = 400002
-    ANNOTATION_NOT_LIST = 400050
-    ANNOTATION_MISSING_CATEGORY = 400051
-    ANNOTATION_MISSING_BBOX = 400052
-    ANNOTATION_BBOX_FORMAT = 400053
-    ANNOTATION_FORMAT = 400054
-    LABEL_SET_NAME_RESERVED = 400150
-    LABEL_SET_NAME_TAKEN = 400151
+    # The codes of one app's errors (flags 4001xx, label sets 400150, labeling 2000xx/4002xx/4030xx/4041xx) are
+    # defined once, on their classes. DDS codes nothing here raises are left out: 400050-400054 (unused in DDS
+    # too), 400151 and 500001 (label clone), 404054-404056 (FN/FP look-ups).
     UNAUTHORIZED = 401000
     FORBIDDEN = 403000
     AUTHENTICATION_FAILED = 403050
@@ -40,9 +36,6 @@ class ErrCode:
     DATASET_NOT_FOUND = 404050
     DATASET_NOT_READABLE = 404051
     DATASET_IMAGE_NOT_FOUND = 404053
-    DATASET_NO_FNFP = 404054
-    DATASET_LABEL_NOT_FOUND = 404055
-    DATASET_FNFP_PRECISION_NOT_FOUND = 404056
     # Ours: an image's local file is missing, unreadable, or not a local file this server serves.
     IMAGE_FILE_NOT_FOUND = 404061
     CONFLICT = 409000
@@ -51,7 +44,6 @@ class ErrCode:
     # Ours (DDS has none): too many attempts; the response says when to retry (Retry-After).
     TOO_MANY_REQUESTS = 429000
     INTERNAL = 500000
-    LABEL_CLONE_FAILED = 500001
     # Ours: the database cannot be reached (or timed out); the request may be retried later.
     DATABASE_UNAVAILABLE = 503000
 

@@ -1,169 +1,40 @@
-"""Errors of the labeling workflow, with DDS's codes (reference §5.2).
+"""Errors of the labeling workflow: one named class per DDS code (reference §5.2).
 
-``LabelProjectError`` and ``LabelTaskError`` keep DDS's constructor ``(code, msg, http_status)`` and
-subclass our ``DDSError``, so the API's exception handler turns them into ``{"code", "message", "detail"}``.
+Every class carries its code and DDS's message once. ``LabelProjectError`` and ``LabelTaskError`` are the
+seed's bases and keep DDS's constructor ``(code, msg, http_status)``, which finds the message of a known
+code; the named classes take ``(message=None, *, detail=None)`` as every ``DDSError`` does. All subclass
+``DDSError``, so the API's exception handler turns them into ``{"code", "message", "detail"}`` with the
+HTTP status ``code // 1000``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from dds_site.errors import DDSError
-
-
-class LabelErrCode:
-    """Labeling error codes and their DDS messages."""
-
-    BATCH_ASSIGN_LEADERS_PARTIAL = 200001
-    BATCH_ASSIGN_WORKERS_PARTIAL = 200002
-    USER_NOT_FOUND = 400200
-    USER_NOT_ACTIVE = 400201
-    DATASET_NOT_FOUND = 400202
-    TASK_NOT_IN_PROJECT = 400203
-    MANAGERS_EMPTY = 400204
-    DATASETS_EMPTY = 400205
-    CATEGORIES_EMPTY = 400206
-    DATASET_OCCUPIED = 400207
-    MANAGERS_EMPTY_ON_EDIT = 400208
-    PROJECT_NOT_WAITING = 400209
-    CONFIG_INCOMPLETE = 400210
-    PROJECT_QA_ACTION = 400211
-    PROJECT_NOT_REVIEWING = 400212
-    PROJECT_NOT_ACCEPTED = 400213
-    LEADERS_EMPTY = 400214
-    WORKERS_EMPTY = 400215
-    ROLE_NOT_TASK_LEVEL = 400216
-    REPLACE_SAME_USER = 400217
-    OLD_USER_LACKS_ROLE = 400218
-    NEW_USER_HAS_ROLE = 400219
-    TRANSFER_OTHER_TASK = 400220
-    TRANSFER_OTHER_KIND = 400221
-    RESTART_NOT_REJECTED = 400222
-    TASK_QA_ACTION = 400223
-    ACCEPT_NOT_REVIEWING = 400224
-    REJECT_NOT_REVIEWING = 400225
-    FORCE_ACCEPT_NOT_REJECTED = 400226
-    ANNOTATION_MISSING_FIELDS = 400227
-    ANNOTATION_INVALID = 400228
-    LABEL_TASK_NOT_WORKING = 400229
-    LABEL_ALREADY_ACCEPTED = 400230
-    REVIEW_TASK_NOT_WORKING = 400231
-    REVIEW_LABELING_UNFINISHED = 400232
-    REVIEW_LABEL_NOT_FOUND = 400233
-    REVIEW_ALREADY_DONE = 400234
-    LAST_OWNER = 400235
-    LEADER_COUNT = 400236
-    REVIEW_NOT_REQUIRED = 400237
-    LABELER_COUNT = 400238
-    REVIEWER_COUNT = 400239
-    ROLE_ALREADY_INITIALISED = 400240
-    NOT_LEADER_ROLE = 400241
-    # Ours (DDS has no such state): reopening needs a rejected project.
-    PROJECT_NOT_REJECTED = 400242
-    PROJECT_NOT_INITIALIZING = 400243
-    # Ours: DDS let one user label and review the same task, and so accept his own labels.
-    SELF_REVIEW = 400244
-    CANT_VIEW_TASK = 403051
-    CANT_VIEW_ROLE = 403052
-    CANT_CREATE_PROJECT = 403053
-    CANT_VIEW_PROJECT = 403054
-    CANT_EDIT_PROJECT = 403055
-    CANT_INIT_PROJECT = 403056
-    CANT_QA_PROJECT = 403057
-    CANT_EXPORT_PROJECT = 403058
-    CANT_ASSIGN_LEADER = 403059
-    CANT_ASSIGN_WORKER = 403060
-    CANT_RESTART_TASK = 403061
-    CANT_QA_TASK = 403062
-    CANT_LABEL_IMAGE = 403063
-    CANT_REVIEW_IMAGE = 403064
-    PROJECT_NOT_FOUND = 404150
-    ROLE_NOT_FOUND = 404151
-    TASK_NOT_FOUND = 404152
-    TASK_IMAGE_NOT_FOUND = 404153
-    CONFLICT = 409000
-
-
-MESSAGES: dict[int, str] = {
-    LabelErrCode.USER_NOT_FOUND: "user not found for label project.",
-    LabelErrCode.USER_NOT_ACTIVE: "user not active for label project.",
-    LabelErrCode.DATASET_NOT_FOUND: "dataset not found for label project.",
-    LabelErrCode.TASK_NOT_IN_PROJECT: "label task not found for label project.",
-    LabelErrCode.MANAGERS_EMPTY: "managers can't be empty when creating label project.",
-    LabelErrCode.DATASETS_EMPTY: "datasets can't be empty when creating label project.",
-    LabelErrCode.CATEGORIES_EMPTY: "categories can't be empty when creating label project.",
-    LabelErrCode.DATASET_OCCUPIED: "dataset is occupied by other label project.",
-    LabelErrCode.MANAGERS_EMPTY_ON_EDIT: "managers can't be empty when editing label project.",
-    LabelErrCode.PROJECT_NOT_WAITING: "label project must be in status of waiting for init.",
-    LabelErrCode.CONFIG_INCOMPLETE: "batch_size, label_times, review_times must be set at the same time.",
-    LabelErrCode.PROJECT_QA_ACTION: "qa action error, must be 'accept' or 'reject'.",
-    LabelErrCode.PROJECT_NOT_REVIEWING: "label project must be in status of reviewing.",
-    LabelErrCode.PROJECT_NOT_ACCEPTED: "label project must be in status of accepted.",
-    LabelErrCode.LEADERS_EMPTY: "labeler_leader_id and reviewer_leader_id can not be empty at the same time.",
-    LabelErrCode.WORKERS_EMPTY: "labeler_ids and reviewer_ids can not be empty at the same time.",
-    LabelErrCode.ROLE_NOT_TASK_LEVEL: "label project role is not task level, so it cannot be bounded to a task.",
-    LabelErrCode.REPLACE_SAME_USER: "can't replace role with the same user.",
-    LabelErrCode.OLD_USER_LACKS_ROLE: "old user does not have the task role to be replaced.",
-    LabelErrCode.NEW_USER_HAS_ROLE: "new user already have the task role.",
-    LabelErrCode.TRANSFER_OTHER_TASK: "can't transfer role between different task.",
-    LabelErrCode.TRANSFER_OTHER_KIND: "can't transfer role to different kind.",
-    LabelErrCode.RESTART_NOT_REJECTED: "label task must be in status of rejected.",
-    LabelErrCode.TASK_QA_ACTION: "qa action error, must be 'accept', 'reject' or 'force_accept'.",
-    LabelErrCode.ACCEPT_NOT_REVIEWING: "label task must be in status of reviewing.",
-    LabelErrCode.REJECT_NOT_REVIEWING: "label task must be in status of reviewing.",
-    LabelErrCode.FORCE_ACCEPT_NOT_REJECTED: "label task must be in status of rejected.",
-    LabelErrCode.ANNOTATION_MISSING_FIELDS: "label annotation missing fields.",
-    LabelErrCode.ANNOTATION_INVALID: "label annotation field value invalid.",
-    LabelErrCode.LABEL_TASK_NOT_WORKING: "label image require task status be working.",
-    LabelErrCode.LABEL_ALREADY_ACCEPTED: "label image require unfinished reviewing.",
-    LabelErrCode.REVIEW_TASK_NOT_WORKING: "review image require task status be working.",
-    LabelErrCode.REVIEW_LABELING_UNFINISHED: "review image require finished labeling.",
-    LabelErrCode.REVIEW_LABEL_NOT_FOUND: "review image target label not found.",
-    LabelErrCode.REVIEW_ALREADY_DONE: "image has already been reviewed.",
-    LabelErrCode.LAST_OWNER: "can't delete all owners of label project.",
-    LabelErrCode.LEADER_COUNT: "num of task leader mismatches config.",
-    LabelErrCode.REVIEW_NOT_REQUIRED: "task does not require reviewer.",
-    LabelErrCode.LABELER_COUNT: "num of task labeler mismatches config.",
-    LabelErrCode.REVIEWER_COUNT: "num of task reviewer mismatches config.",
-    LabelErrCode.ROLE_ALREADY_INITIALISED: "can't init roles for task with active roles.",
-    LabelErrCode.NOT_LEADER_ROLE: "task role not of leader kind.",
-    LabelErrCode.PROJECT_NOT_REJECTED: "label project must be in status of rejected.",
-    LabelErrCode.PROJECT_NOT_INITIALIZING: "label project must be in status of initializing to resume init.",
-    LabelErrCode.SELF_REVIEW: "a user can't be both labeler and reviewer of one task (see DDS_ALLOW_SELF_REVIEW).",
-    LabelErrCode.CANT_VIEW_TASK: "User can't view label project.",
-    LabelErrCode.CANT_VIEW_ROLE: "User can't view label project role.",
-    LabelErrCode.CANT_CREATE_PROJECT: "User can't create label project.",
-    LabelErrCode.CANT_VIEW_PROJECT: "User can't view label project.",
-    LabelErrCode.CANT_EDIT_PROJECT: "User can't edit label project.",
-    LabelErrCode.CANT_INIT_PROJECT: "User can't init label project.",
-    LabelErrCode.CANT_QA_PROJECT: "User can't QA label project.",
-    LabelErrCode.CANT_EXPORT_PROJECT: "User can't export label project.",
-    LabelErrCode.CANT_ASSIGN_LEADER: "User can't assign label task leader.",
-    LabelErrCode.CANT_ASSIGN_WORKER: "User can't assign label task worker.",
-    LabelErrCode.CANT_RESTART_TASK: "User can't restart label task.",
-    LabelErrCode.CANT_QA_TASK: "User can't QA label task.",
-    LabelErrCode.CANT_LABEL_IMAGE: "User can't label task image.",
-    LabelErrCode.CANT_REVIEW_IMAGE: "User can't review task image.",
-    LabelErrCode.PROJECT_NOT_FOUND: "Label project not found.",
-    LabelErrCode.ROLE_NOT_FOUND: "Label project role not found.",
-    LabelErrCode.TASK_NOT_FOUND: "Label project task not found.",
-    LabelErrCode.TASK_IMAGE_NOT_FOUND: "Label task image not found.",
-    LabelErrCode.CONFLICT: "The object was changed by someone else; reload and retry.",
-}
+from datasets import errors as dataset_errors
+from dds_site.errors import DDSError, NotFound, PermissionDenied
 
 
 class _LabelingError(DDSError):
     """DDS's ``APIException(code, msg, http_status)`` signature on top of ``DDSError``."""
 
+    # Every labeling code, to the class that defines it (filled as the classes below are defined).
+    by_code: ClassVar[dict[int, type[_LabelingError]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__ and cls.code in _LabelingError.by_code:
+            raise TypeError(f"labeling error code {cls.code} is defined twice")
+        if cls.code != DDSError.code:
+            _LabelingError.by_code.setdefault(cls.code, cls)
+
     def __init__(
-        self, code: int, msg: str | None = None, http_status: int | None = None, *, detail: Any = None
+        self, code: int | None = None, msg: str | None = None, http_status: int | None = None, *, detail: Any = None
     ) -> None:
-        super().__init__(
-            msg or MESSAGES.get(code, "Bad request."),
-            code=code,
-            detail=detail,
-            status_code=http_status or code // 1000,
-        )
+        if msg is None and code is not None and code in self.by_code:
+            msg = self.by_code[code].message
+        code = self.code if code is None else code
+        super().__init__(msg, code=code, detail=detail, status_code=http_status or code // 1000)
 
     @property
     def msg(self) -> str:
@@ -178,9 +49,441 @@ class LabelTaskError(_LabelingError):
     """An error of a label task, its roles or its images."""
 
 
-def project_error(code: int, msg: str | None = None, *, detail: Any = None) -> LabelProjectError:
-    return LabelProjectError(code, msg, detail=detail)
+class _Named:
+    """The constructor of the named errors: the class's code, its message unless one is given."""
+
+    code: int
+
+    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
+        # DDS's errors carry their HTTP status (``status_code``), as the seed's constructor sets it.
+        DDSError.__init__(self, message, detail=detail, status_code=self.code // 1000)  # type: ignore[arg-type]
 
 
-def task_error(code: int, msg: str | None = None, *, detail: Any = None) -> LabelTaskError:
-    return LabelTaskError(code, msg, detail=detail)
+# --- partial success of the batch staffing endpoints (HTTP 200, the failures in ``detail``) --------------------
+
+
+class BatchAssignLeadersPartial(_Named, LabelTaskError):
+    code = 200001
+    message = "Batch assign leaders partially success."
+
+
+class BatchAssignWorkersPartial(_Named, LabelTaskError):
+    code = 200002
+    message = "Batch assign workers partially success."
+
+
+# --- 400: bad requests of projects and of tasks ---------------------------------------------------------------
+# Users, datasets and tasks named in a request are checked by project and task verbs alike, so their errors
+# are both kinds.
+
+
+class LabelUserNotFound(_Named, LabelProjectError, LabelTaskError):
+    code = 400200
+    message = "user not found for label project."
+
+
+class LabelUserNotActive(_Named, LabelProjectError, LabelTaskError):
+    code = 400201
+    message = "user not active for label project."
+
+
+class LabelDatasetNotFound(_Named, LabelProjectError):
+    code = 400202
+    message = "dataset not found for label project."
+
+
+class TaskNotInProject(_Named, LabelProjectError, LabelTaskError):
+    code = 400203
+    message = "label task not found for label project."
+
+
+class ManagersEmpty(_Named, LabelProjectError):
+    code = 400204
+    message = "managers can't be empty when creating label project."
+
+
+class DatasetsEmpty(_Named, LabelProjectError):
+    code = 400205
+    message = "datasets can't be empty when creating label project."
+
+
+class CategoriesEmpty(_Named, LabelProjectError):
+    code = 400206
+    message = "categories can't be empty when creating label project."
+
+
+class DatasetOccupied(_Named, LabelProjectError, dataset_errors.DatasetOccupied):
+    """400207, defined by the datasets app (which refuses to delete such a dataset); a project error here."""
+
+
+class ManagersEmptyOnEdit(_Named, LabelProjectError):
+    code = 400208
+    message = "managers can't be empty when editing label project."
+
+
+class ProjectNotWaiting(_Named, LabelProjectError):
+    code = 400209
+    message = "label project must be in status of waiting for init."
+
+
+class ConfigIncomplete(_Named, LabelProjectError):
+    code = 400210
+    message = "batch_size, label_times, review_times must be set at the same time."
+
+
+class ProjectQAActionInvalid(_Named, LabelProjectError):
+    code = 400211
+    message = "qa action error, must be 'accept' or 'reject'."
+
+
+class ProjectNotReviewing(_Named, LabelProjectError):
+    code = 400212
+    message = "label project must be in status of reviewing."
+
+
+class ProjectNotAccepted(_Named, LabelProjectError):
+    code = 400213
+    message = "label project must be in status of accepted."
+
+
+class LeadersEmpty(_Named, LabelTaskError):
+    code = 400214
+    message = "labeler_leader_id and reviewer_leader_id can not be empty at the same time."
+
+
+class WorkersEmpty(_Named, LabelTaskError):
+    code = 400215
+    message = "labeler_ids and reviewer_ids can not be empty at the same time."
+
+
+class RoleNotTaskLevel(_Named, LabelTaskError):
+    code = 400216
+    message = "label project role is not task level, so it cannot be bounded to a task."
+
+
+class ReplaceSameUser(_Named, LabelTaskError):
+    code = 400217
+    message = "can't replace role with the same user."
+
+
+class OldUserLacksRole(_Named, LabelTaskError):
+    code = 400218
+    message = "old user does not have the task role to be replaced."
+
+
+class NewUserHasRole(_Named, LabelTaskError):
+    code = 400219
+    message = "new user already have the task role."
+
+
+# 400220 and 400221 (DDS's transfer of a role to another task or kind) cannot happen here: a replacement
+# names one task and one role.
+
+
+class RestartNotRejected(_Named, LabelTaskError):
+    code = 400222
+    message = "label task must be in status of rejected."
+
+
+class TaskQAActionInvalid(_Named, LabelTaskError):
+    code = 400223
+    message = "qa action error, must be 'accept', 'reject' or 'force_accept'."
+
+
+class AcceptNotReviewing(_Named, LabelTaskError):
+    code = 400224
+    message = "label task must be in status of reviewing."
+
+
+class RejectNotReviewing(_Named, LabelTaskError):
+    code = 400225
+    message = "label task must be in status of reviewing."
+
+
+class ForceAcceptNotRejected(_Named, LabelTaskError):
+    code = 400226
+    message = "label task must be in status of rejected."
+
+
+class AnnotationMissingFields(_Named, LabelTaskError):
+    code = 400227
+    message = "label annotation missing fields."
+
+
+class AnnotationInvalid(_Named, LabelTaskError):
+    code = 400228
+    message = "label annotation field value invalid."
+
+
+class LabelTaskNotWorking(_Named, LabelTaskError):
+    code = 400229
+    message = "label image require task status be working."
+
+
+class LabelAlreadyAccepted(_Named, LabelTaskError):
+    code = 400230
+    message = "label image require unfinished reviewing."
+
+
+class ReviewTaskNotWorking(_Named, LabelTaskError):
+    code = 400231
+    message = "review image require task status be working."
+
+
+class ReviewLabelingUnfinished(_Named, LabelTaskError):
+    code = 400232
+    message = "review image require finished labeling."
+
+
+class ReviewLabelNotFound(_Named, LabelTaskError):
+    code = 400233
+    message = "review image target label not found."
+
+
+class ReviewAlreadyDone(_Named, LabelTaskError):
+    code = 400234
+    message = "image has already been reviewed."
+
+
+class LastOwner(_Named, LabelTaskError):
+    code = 400235
+    message = "can't delete all owners of label project."
+
+
+class _CountMismatch(_Named, LabelTaskError):
+    """A number of role holders other than the project's configuration asks for: says both numbers."""
+
+    def __init__(
+        self, message: str | None = None, *, detail: Any = None, expected: int | None = None, given: int | None = None
+    ) -> None:
+        if message is None and expected is not None and given is not None:
+            message = f"{self.message[:-1]}: {expected} expected, {given} given."
+            detail = {"expected": expected, "given": given} if detail is None else detail
+        super().__init__(message, detail=detail)
+
+
+class LeaderCount(_CountMismatch):
+    code = 400236
+    message = "num of task leader mismatches config."
+
+
+class ReviewNotRequired(_Named, LabelTaskError):
+    code = 400237
+    message = "task does not require reviewer."
+
+
+class LabelerCount(_CountMismatch):
+    code = 400238
+    message = "num of task labeler mismatches config."
+
+
+class ReviewerCount(_CountMismatch):
+    code = 400239
+    message = "num of task reviewer mismatches config."
+
+
+class RoleAlreadyInitialised(_Named, LabelTaskError):
+    code = 400240
+    message = "can't init roles for task with active roles."
+
+
+class NotLeaderRole(_Named, LabelTaskError):
+    code = 400241
+    message = "task role not of leader kind."
+
+
+class ProjectNotRejected(_Named, LabelProjectError):
+    """Ours (DDS has no such state): reopening needs a rejected project."""
+
+    code = 400242
+    message = "label project must be in status of rejected."
+
+
+class ProjectNotInitializing(_Named, LabelProjectError):
+    """Ours: resuming an initialisation needs a project a crash left in initializing."""
+
+    code = 400243
+    message = "label project must be in status of initializing to resume init."
+
+
+class SelfReview(_Named, LabelTaskError):
+    """Ours: DDS let one user label and review the same task, and so accept his own labels."""
+
+    code = 400244
+    message = "a user can't be both labeler and reviewer of one task (see DDS_ALLOW_SELF_REVIEW)."
+
+
+# --- 403: the caller lacks the role (labeling.rules) ---------------------------------------------------------
+
+
+class CantViewTask(_Named, LabelTaskError, PermissionDenied):
+    code = 403051
+    # DDS said "User can't view label project." to callers who may well view the project.
+    message = "User can't view this label task: it is not one of theirs."
+
+
+class CantViewRole(_Named, LabelTaskError, PermissionDenied):
+    code = 403052
+    message = "User can't view label project role."
+
+
+class CantCreateProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403053
+    message = "User can't create label project."
+
+
+class CantViewProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403054
+    message = "User can't view label project."
+
+
+class CantEditProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403055
+    message = "User can't edit label project."
+
+
+class CantInitProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403056
+    message = "User can't init label project."
+
+
+class CantQAProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403057
+    message = "User can't QA label project."
+
+
+class CantExportProject(_Named, LabelProjectError, PermissionDenied):
+    code = 403058
+    message = "User can't export label project."
+
+
+class CantAssignLeader(_Named, LabelProjectError, PermissionDenied):
+    code = 403059
+    message = "User can't assign label task leader."
+
+
+class CantAssignWorker(_Named, LabelTaskError, PermissionDenied):
+    code = 403060
+    message = "User can't assign label task worker."
+
+
+class CantRestartTask(_Named, LabelTaskError, PermissionDenied):
+    code = 403061
+    message = "User can't restart label task."
+
+
+class CantQATask(_Named, LabelTaskError, PermissionDenied):
+    code = 403062
+    message = "User can't QA label task."
+
+
+class CantLabelImage(_Named, LabelTaskError, PermissionDenied):
+    code = 403063
+    message = "User can't label task image."
+
+
+class CantReviewImage(_Named, LabelTaskError, PermissionDenied):
+    code = 403064
+    message = "User can't review task image."
+
+
+# --- 404 --------------------------------------------------------------------------------------------------------
+
+
+class ProjectNotFound(_Named, LabelProjectError, NotFound):
+    code = 404150
+    message = "Label project not found."
+
+
+class RoleNotFound(_Named, LabelTaskError, NotFound):
+    code = 404151
+    message = "Label project role not found."
+
+
+class TaskNotFound(_Named, LabelTaskError, NotFound):
+    code = 404152
+    message = "Label project task not found."
+
+
+class TaskImageNotFound(_Named, LabelTaskError, NotFound):
+    code = 404153
+    message = "Label task image not found."
+
+
+# --- transitional names, until every caller raises the classes above -------------------------------------
+
+
+class LabelErrCode:
+    """The codes by their former constant names (each read from its class)."""
+
+    BATCH_ASSIGN_LEADERS_PARTIAL = BatchAssignLeadersPartial.code
+    BATCH_ASSIGN_WORKERS_PARTIAL = BatchAssignWorkersPartial.code
+    USER_NOT_FOUND = LabelUserNotFound.code
+    USER_NOT_ACTIVE = LabelUserNotActive.code
+    DATASET_NOT_FOUND = LabelDatasetNotFound.code
+    TASK_NOT_IN_PROJECT = TaskNotInProject.code
+    MANAGERS_EMPTY = ManagersEmpty.code
+    DATASETS_EMPTY = DatasetsEmpty.code
+    CATEGORIES_EMPTY = CategoriesEmpty.code
+    DATASET_OCCUPIED = DatasetOccupied.code
+    MANAGERS_EMPTY_ON_EDIT = ManagersEmptyOnEdit.code
+    PROJECT_NOT_WAITING = ProjectNotWaiting.code
+    CONFIG_INCOMPLETE = ConfigIncomplete.code
+    PROJECT_QA_ACTION = ProjectQAActionInvalid.code
+    PROJECT_NOT_REVIEWING = ProjectNotReviewing.code
+    PROJECT_NOT_ACCEPTED = ProjectNotAccepted.code
+    LEADERS_EMPTY = LeadersEmpty.code
+    WORKERS_EMPTY = WorkersEmpty.code
+    ROLE_NOT_TASK_LEVEL = RoleNotTaskLevel.code
+    REPLACE_SAME_USER = ReplaceSameUser.code
+    OLD_USER_LACKS_ROLE = OldUserLacksRole.code
+    NEW_USER_HAS_ROLE = NewUserHasRole.code
+    RESTART_NOT_REJECTED = RestartNotRejected.code
+    TASK_QA_ACTION = TaskQAActionInvalid.code
+    ACCEPT_NOT_REVIEWING = AcceptNotReviewing.code
+    REJECT_NOT_REVIEWING = RejectNotReviewing.code
+    FORCE_ACCEPT_NOT_REJECTED = ForceAcceptNotRejected.code
+    ANNOTATION_MISSING_FIELDS = AnnotationMissingFields.code
+    ANNOTATION_INVALID = AnnotationInvalid.code
+    LABEL_TASK_NOT_WORKING = LabelTaskNotWorking.code
+    LABEL_ALREADY_ACCEPTED = LabelAlreadyAccepted.code
+    REVIEW_TASK_NOT_WORKING = ReviewTaskNotWorking.code
+    REVIEW_LABELING_UNFINISHED = ReviewLabelingUnfinished.code
+    REVIEW_LABEL_NOT_FOUND = ReviewLabelNotFound.code
+    REVIEW_ALREADY_DONE = ReviewAlreadyDone.code
+    LAST_OWNER = LastOwner.code
+    LEADER_COUNT = LeaderCount.code
+    REVIEW_NOT_REQUIRED = ReviewNotRequired.code
+    LABELER_COUNT = LabelerCount.code
+    REVIEWER_COUNT = ReviewerCount.code
+    ROLE_ALREADY_INITIALISED = RoleAlreadyInitialised.code
+    NOT_LEADER_ROLE = NotLeaderRole.code
+    PROJECT_NOT_REJECTED = ProjectNotRejected.code
+    PROJECT_NOT_INITIALIZING = ProjectNotInitializing.code
+    SELF_REVIEW = SelfReview.code
+    CANT_VIEW_TASK = CantViewTask.code
+    CANT_VIEW_ROLE = CantViewRole.code
+    CANT_CREATE_PROJECT = CantCreateProject.code
+    CANT_VIEW_PROJECT = CantViewProject.code
+    CANT_EDIT_PROJECT = CantEditProject.code
+    CANT_INIT_PROJECT = CantInitProject.code
+    CANT_QA_PROJECT = CantQAProject.code
+    CANT_EXPORT_PROJECT = CantExportProject.code
+    CANT_ASSIGN_LEADER = CantAssignLeader.code
+    CANT_ASSIGN_WORKER = CantAssignWorker.code
+    CANT_RESTART_TASK = CantRestartTask.code
+    CANT_QA_TASK = CantQATask.code
+    CANT_LABEL_IMAGE = CantLabelImage.code
+    CANT_REVIEW_IMAGE = CantReviewImage.code
+    PROJECT_NOT_FOUND = ProjectNotFound.code
+    ROLE_NOT_FOUND = RoleNotFound.code
+    TASK_NOT_FOUND = TaskNotFound.code
+    TASK_IMAGE_NOT_FOUND = TaskImageNotFound.code
+
+
+def project_error(code: int, msg: str | None = None, *, detail: Any = None) -> _LabelingError:
+    return _LabelingError.by_code[code](msg, detail=detail)
+
+
+def task_error(code: int, msg: str | None = None, *, detail: Any = None) -> _LabelingError:
+    return _LabelingError.by_code[code](msg, detail=detail)

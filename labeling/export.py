@@ -18,11 +18,12 @@ from typing import IO, TYPE_CHECKING
 from datasets import store as dataset_store
 from datasets.constants import LabelName
 from datasets.documents import object_document
+from datasets.errors import LabelSetNameReserved
 from datasets.models import DataSet, Label, LabelType
 from datasets.objects import object_types_of
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
 from dds_site.errors import InvalidArgument
-from labeling import checkpoint, store, workflow
+from labeling import checkpoint, rules, store, workflow
 from labeling.annotations import POINT_ARITY
 from labeling.dataset_images import images_by_ids
 from labeling.models import LabelProject, LabelTask
@@ -56,15 +57,16 @@ def _state(doc: dict) -> ImageState:
 
 
 def project_export(
-    *, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER, actor: User | None = None
+    *, project: LabelProject, label_set_name: str, label_type: str = LabelType.USER, actor: User | None
 ) -> LabelProject:
     """Write the project's accepted labels into its datasets as the label set ``<name>[<project id[:8]>]``."""
+    rules.require_export_project(actor, project)
     project.refresh_from_db()
     workflow.check_project_move(ProjectAction.EXPORT, project.status)
     if not isinstance(label_set_name, str) or not label_set_name.strip():
         raise InvalidArgument("label_set_name must be a non-empty string.")
     if label_set_name.strip() in (LabelName.GROUND_TRUTH, LabelName.USER_ANNOTATION):
-        raise InvalidArgument("label set name can't be GroundTruth and UserAnnotation.", code=400150)
+        raise LabelSetNameReserved()
     if label_type not in LabelType.values:
         raise InvalidArgument(f"label_type must be one of {LabelType.values}.")
     name = f"{label_set_name.strip()}[{project.pk[:8]}]"

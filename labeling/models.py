@@ -1,7 +1,7 @@
 """LabelProject, ProjectRole, LabelTask and TaskRole on DDS's collections (reference §6).
 
 Fields and collection names are DDS's. The seed's methods stay here as the public Python API; each is
-a one-line call into ``labeling.services`` (the workflow) or ``labeling.selectors`` (the predicates).
+a one-line call into ``labeling.services`` (the workflow) or ``labeling.rules`` (the predicates).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db import models
 from dds_site.documents import OrmDocumentMixin, current_ts
 from labeling.errors import LabelProjectError, LabelTaskError
 from labeling.task_images import LabelTaskImage, LabelTaskImageModel, UserLabelData, UserReviewData
-from labeling.workflow import ProjectStatus, Role, TaskStatus
+from labeling.workflow import GT_LEADERS, GTE_LEADERS, LEADERS, WORKERS, ProjectStatus, Role, TaskStatus
 
 # The seed's ``deepdataspace.model.label_task`` module exposes all of these in one place.
 __all__ = [
@@ -116,7 +116,7 @@ class LabelProject(OrmDocumentMixin, models.Model):
     def edit_project(self, desc: str | None = None, managers: list[User] | None = None) -> LabelProject:
         from labeling import services
 
-        return services.project_edit(project=self, description=desc, managers=managers)
+        return services.project_edit(project=self, description=desc, managers=managers, actor=None)
 
     def init_project(
         self, batch_size: int | None = None, label_times: int | None = None, review_times: int | None = None
@@ -124,7 +124,7 @@ class LabelProject(OrmDocumentMixin, models.Model):
         from labeling import services
 
         return services.project_init(
-            project=self, batch_size=batch_size, label_times=label_times, review_times=review_times
+            project=self, batch_size=batch_size, label_times=label_times, review_times=review_times, actor=None
         )
 
     def update_subtask_counter(self) -> LabelProject:
@@ -135,27 +135,27 @@ class LabelProject(OrmDocumentMixin, models.Model):
     def accept_project(self) -> LabelProject:
         from labeling import services
 
-        return services.project_qa(project=self, action="accept")
+        return services.project_qa(project=self, action="accept", actor=None)
 
     def reject_project(self) -> LabelProject:
         from labeling import services
 
-        return services.project_qa(project=self, action="reject")
+        return services.project_qa(project=self, action="reject", actor=None)
 
     def qa_project(self, action: str) -> LabelProject:
         from labeling import services
 
-        return services.project_qa(project=self, action=action)
+        return services.project_qa(project=self, action=action, actor=None)
 
     def reopen_project(self, task_ids: list[str] | None = None) -> LabelProject:
         from labeling import services
 
-        return services.project_reopen(project=self, task_ids=task_ids)
+        return services.project_reopen(project=self, task_ids=task_ids, actor=None)
 
     def export_project(self, label_set_name: str, label_type: str = "User") -> LabelProject:
         from labeling import export
 
-        return export.project_export(project=self, label_set_name=label_set_name, label_type=label_type)
+        return export.project_export(project=self, label_set_name=label_set_name, label_type=label_type, actor=None)
 
 
 class ProjectRole(OrmDocumentMixin, models.Model):
@@ -200,110 +200,126 @@ class ProjectRole(OrmDocumentMixin, models.Model):
 
         return services.project_role_delete(project=project, user_ids=user_ids, role=role)
 
-    # Predicates (reference §7.12, §7.13), all project-wide.
+    # The seed's predicates (reference §7.12, §7.13), all project-wide; the rules are ``labeling.rules``.
     @staticmethod
     def is_member(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id)
+        return rules.has_project_role(user, project_id)
 
     @staticmethod
     def is_owner(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.OWNER})
+        return rules.has_project_role(user, project_id, {Role.OWNER})
 
     @staticmethod
     def is_manager(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.MANAGER})
+        return rules.has_project_role(user, project_id, {Role.MANAGER})
 
     @staticmethod
     def is_leader(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.LABEL_LEADER, Role.REVIEW_LEADER})
+        return rules.has_project_role(user, project_id, LEADERS)
 
     @staticmethod
     def is_gte_leader(user: User, project_id: str) -> bool:
-        from labeling import selectors
-        from labeling.workflow import GTE_LEADERS
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, GTE_LEADERS)
+        return rules.has_project_role(user, project_id, GTE_LEADERS)
 
     @staticmethod
     def is_gt_leader(user: User, project_id: str) -> bool:
-        from labeling import selectors
-        from labeling.workflow import GT_LEADERS
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, GT_LEADERS)
+        return rules.has_project_role(user, project_id, GT_LEADERS)
 
     @staticmethod
     def is_label_leader(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.LABEL_LEADER})
+        return rules.has_project_role(user, project_id, {Role.LABEL_LEADER})
 
     @staticmethod
     def is_review_leader(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.REVIEW_LEADER})
+        return rules.has_project_role(user, project_id, {Role.REVIEW_LEADER})
 
     @staticmethod
     def is_worker(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.LABELER, Role.REVIEWER})
+        return rules.has_project_role(user, project_id, WORKERS)
 
     @staticmethod
     def is_label_worker(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.LABELER})
+        return rules.has_project_role(user, project_id, {Role.LABELER})
 
     @staticmethod
     def is_review_worker(user: User, project_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_project_role(user, project_id, {Role.REVIEWER})
+        return rules.has_project_role(user, project_id, {Role.REVIEWER})
 
     @staticmethod
     def can_create_project(user: User) -> bool:
-        return bool(user.is_active and user.is_staff)
+        from labeling import rules
+
+        return rules.can_create_project(user)
 
     @staticmethod
     def can_edit_project(user: User, project_id: str) -> bool:
-        return ProjectRole.is_owner(user, project_id)
+        from labeling import rules
+
+        return rules.can_edit_project(user, project_id)
 
     @staticmethod
     def can_init_project(user: User, project_id: str) -> bool:
-        return ProjectRole.is_manager(user, project_id)
+        from labeling import rules
+
+        return rules.can_init_project(user, project_id)
 
     @staticmethod
     def can_view_project(user: User, project_id: str) -> bool:
-        return ProjectRole.is_member(user, project_id)
+        from labeling import rules
+
+        return rules.can_view_project(user, project_id)
 
     @staticmethod
     def can_view_project_progress(user: User, project_id: str) -> bool:
-        return ProjectRole.is_gte_leader(user, project_id)
+        from labeling import rules
+
+        return rules.can_view_progress(user, project_id)
 
     @staticmethod
     def can_assign_leader(user: User, project_id: str) -> bool:
-        return ProjectRole.is_manager(user, project_id)
+        from labeling import rules
+
+        return rules.can_assign_leader(user, project_id)
 
     @staticmethod
     def can_view_all_tasks(user: User, project_id: str) -> bool:
-        return ProjectRole.is_gt_leader(user, project_id)
+        from labeling import rules
+
+        return rules.can_view_all_tasks(user, project_id)
 
     @staticmethod
     def can_qa_project(user: User, project_id: str) -> bool:
-        return ProjectRole.is_owner(user, project_id)
+        from labeling import rules
+
+        return rules.can_qa_project(user, project_id)
 
     @staticmethod
     def can_export_project(user: User, project_id: str) -> bool:
-        return ProjectRole.is_owner(user, project_id)
+        from labeling import rules
+
+        return rules.can_export_project(user, project_id)
 
 
 class LabelTask(OrmDocumentMixin, models.Model):
@@ -348,47 +364,47 @@ class LabelTask(OrmDocumentMixin, models.Model):
     def set_leader(self, leader: User, role: str) -> tuple[TaskRole, TaskRole]:
         from labeling import services
 
-        return services.task_set_leader(task=self, user=leader, role=role)
+        return services.task_set_leader(task=self, user=leader, role=role, actor=None)
 
     def init_workers(self, workers: list[User], role: str) -> list[TaskRole]:
         from labeling import services
 
-        return services.task_init_workers(task=self, users=workers, role=role)
+        return services.task_init_workers(task=self, users=workers, role=role, actor=None)
 
     def replace_worker(self, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
         from labeling import services
 
-        return services.task_replace_role(task=self, old_user=old_user, new_user=new_user, role=role)
+        return services.task_replace_role(task=self, old_user=old_user, new_user=new_user, role=role, actor=None)
 
     def restart_task(self) -> LabelTask:
         from labeling import services
 
-        return services.task_restart(task=self)
+        return services.task_restart(task=self, actor=None)
 
     def reject_task(self) -> LabelTask:
         from labeling import services
 
-        return services.task_qa(task=self, action="reject")
+        return services.task_qa(task=self, action="reject", actor=None)
 
     def accept_task(self) -> LabelTask:
         from labeling import services
 
-        return services.task_qa(task=self, action="accept")
+        return services.task_qa(task=self, action="accept", actor=None)
 
     def accept_rejected_task(self) -> LabelTask:
         from labeling import services
 
-        return services.task_qa(task=self, action="force_accept")
+        return services.task_qa(task=self, action="force_accept", actor=None)
 
     def qa_task(self, action: str) -> LabelTask:
         from labeling import services
 
-        return services.task_qa(task=self, action=action)
+        return services.task_qa(task=self, action=action, actor=None)
 
     def get_max_role(self, user: User) -> TaskRole | None:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.task_max_role(task=self, user=user)
+        return rules.task_max_role(task=self, user=user)
 
 
 class TaskRole(OrmDocumentMixin, models.Model):
@@ -424,13 +440,13 @@ class TaskRole(OrmDocumentMixin, models.Model):
     def init_roles(cls, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
         from labeling import services
 
-        return services.task_roles_init(task=task, users=users, role=role)
+        return services.task_roles_init(task=task, users=users, role=role, actor=None)
 
     @classmethod
     def replace_role(cls, task: LabelTask, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
         from labeling import services
 
-        return services.task_replace_role(task=task, old_user=old_user, new_user=new_user, role=role)
+        return services.task_replace_role(task=task, old_user=old_user, new_user=new_user, role=role, actor=None)
 
     @staticmethod
     def update_progress_for_all_roles(task_id: str) -> None:
@@ -438,77 +454,90 @@ class TaskRole(OrmDocumentMixin, models.Model):
 
         progress.task_recount(task=LabelTask.objects.get(pk=task_id))
 
+    # The seed's predicates of task roles; the rules are ``labeling.rules``.
     @staticmethod
     def is_task_label_leader(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_task_role(user, task_id, Role.LABEL_LEADER)
+        return rules.has_task_role(user, task_id, Role.LABEL_LEADER)
 
     @staticmethod
     def is_task_review_leader(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_task_role(user, task_id, Role.REVIEW_LEADER)
+        return rules.has_task_role(user, task_id, Role.REVIEW_LEADER)
 
     @staticmethod
     def is_task_labeler(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_task_role(user, task_id, Role.LABELER)
+        return rules.has_task_role(user, task_id, Role.LABELER)
 
     @staticmethod
     def is_task_reviewer(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return selectors.has_task_role(user, task_id, Role.REVIEWER)
+        return rules.has_task_role(user, task_id, Role.REVIEWER)
 
     @staticmethod
     def can_init_label_worker(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return TaskRole.is_task_label_leader(user, task_id) and not selectors.task_has_active_role(
-            task_id, Role.LABELER
-        )
+        return rules.can_init_workers(user, task_id, Role.LABELER)
 
     @staticmethod
     def can_init_review_worker(user: User, task_id: str) -> bool:
-        from labeling import selectors
+        from labeling import rules
 
-        return TaskRole.is_task_review_leader(user, task_id) and not selectors.task_has_active_role(
-            task_id, Role.REVIEWER
-        )
+        return rules.can_init_workers(user, task_id, Role.REVIEWER)
 
     @staticmethod
     def can_replace_label_worker(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_label_leader(user, task_id)
+        from labeling import rules
+
+        return rules.can_replace_worker(user, task_id, Role.LABELER)
 
     @staticmethod
     def can_replace_review_worker(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_review_leader(user, task_id)
+        from labeling import rules
+
+        return rules.can_replace_worker(user, task_id, Role.REVIEWER)
 
     @staticmethod
     def can_commit_review(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_reviewer(user, task_id)
+        from labeling import rules
+
+        return rules.can_review_image(user, task_id)
 
     @staticmethod
     def can_restart_task(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_label_leader(user, task_id)
+        from labeling import rules
+
+        return rules.can_restart_task(user, task_id)
 
     @staticmethod
     def can_qa_task(user: User, project_id: str) -> bool:
-        return ProjectRole.is_manager(user, project_id)
+        from labeling import rules
+
+        return rules.can_qa_task(user, project_id)
 
     @staticmethod
     def can_view_all_roles(user: User, project_id: str) -> bool:
-        return ProjectRole.is_gte_leader(user, project_id)
+        from labeling import rules
+
+        return rules.can_view_all_roles(user, project_id)
 
     @staticmethod
     def can_label_image(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_labeler(user, task_id)
+        from labeling import rules
+
+        return rules.can_label_image(user, task_id)
 
     @staticmethod
     def can_review_image(user: User, task_id: str) -> bool:
-        return TaskRole.is_task_reviewer(user, task_id)
+        from labeling import rules
+
+        return rules.can_review_image(user, task_id)
 
 
 class WorkflowEvent(models.Model):

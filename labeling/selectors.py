@@ -1,46 +1,14 @@
-"""Read queries of the labeling app: role predicates and what each user may see (reference §7.12, §7.13)."""
+"""Read queries of the labeling app: what each user sees (reference §7.12, §7.13); the rules are ``labeling.rules``."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from labeling.errors import LabelErrCode, project_error, task_error
+from labeling import rules
+from labeling.errors import CantViewRole, ProjectNotFound, RoleNotFound, TaskNotFound
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
-from labeling.workflow import GT_LEADERS, GTE_LEADERS, LEADERS, ROLE_LEVEL, Role, max_role
-
-
-def _usable(user: User | None) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
-
-
-def project_roles_of(user: User, project_id: str) -> set[str]:
-    if not _usable(user):
-        return set()
-    return set(ProjectRole.objects.filter(project_id=project_id, user_id=user.pk).values_list("role", flat=True))
-
-
-def has_project_role(user: User, project_id: str, roles: Iterable[str] | None = None) -> bool:
-    """Whether an active ``user`` holds any (or one of ``roles``) project role."""
-    if not _usable(user):
-        return False
-    query = ProjectRole.objects.filter(project_id=project_id, user_id=user.pk)
-    if roles is not None:
-        query = query.filter(role__in=list(roles))
-    return query.exists()
-
-
-def has_task_role(user: User, task_id: str, role: str) -> bool:
-    """Whether an active ``user`` holds an active ``role`` in the task."""
-    if not _usable(user):
-        return False
-    return TaskRole.objects.filter(task_id=task_id, user_id=user.pk, role=role, is_active=True).exists()
-
-
-def task_has_active_role(task_id: str, role: str) -> bool:
-    return TaskRole.objects.filter(task_id=task_id, role=role, is_active=True).exists()
+from labeling.workflow import LEADERS, Role, may_view_as, role_key
 
 
 def active_role(task_id: str, role: str, user_id: str | None = None) -> TaskRole | None:
@@ -55,31 +23,10 @@ def task_roles(task_id: str, *, active: bool = True) -> QuerySet[TaskRole]:
     return query.filter(is_active=True) if active else query
 
 
-def task_max_role(*, task: LabelTask, user: User) -> TaskRole | None:
-    """The user's own most powerful active role in the task.
-
-    DDS handed project-level leaders the top role of *anybody* in *any* task (bug 4); here it is
-    always one of the caller's own roles in this task.
-    """
-    if not _usable(user):
-        return None
-    roles = list(TaskRole.objects.filter(task_id=task.pk, user_id=user.pk, is_active=True))
-    return min(roles, key=lambda role: ROLE_LEVEL[role.role], default=None)
-
-
-def task_view_role(*, task: LabelTask, user: User) -> str | None:
-    """The role whose view of the task the user gets: owner/manager of the project, else his own task role."""
-    project_level = max_role(project_roles_of(user, task.project_id) & GT_LEADERS)
-    if project_level:
-        return project_level
-    own = task_max_role(task=task, user=user)
-    return own.role if own else None
-
-
 def project_get(project_id: str) -> LabelProject:
     project = LabelProject.objects.filter(pk=project_id).first()
     if project is None:
-        raise project_error(LabelErrCode.PROJECT_NOT_FOUND)
+        raise ProjectNotFound()
     return project
 
 
@@ -90,13 +37,13 @@ def task_get(task_id: str, project_id: str | None = None) -> LabelTask:
         query = query.filter(project_id=project_id)
     task = query.first()
     if task is None:
-        raise task_error(LabelErrCode.TASK_NOT_FOUND)
+        raise TaskNotFound()
     return task
 
 
 def projects_for(user: User) -> QuerySet[LabelProject]:
     """Projects where the user holds any role, oldest first."""
-    if not _usable(user):
+    if not rules.is_usable(user):
         return LabelProject.objects.none()
     ids = set(ProjectRole.objects.filter(user_id=user.pk).values_list("project_id", flat=True))
     return LabelProject.objects.filter(pk__in=list(ids)).order_by("created_ts", "id")
@@ -105,7 +52,7 @@ def projects_for(user: User) -> QuerySet[LabelProject]:
 def tasks_for(user: User, project: LabelProject) -> QuerySet[LabelTask]:
     """Owners/managers see every task; others only tasks where they hold an active role."""
     query = LabelTask.objects.filter(project_id=project.pk).order_by("idx")
-    if project_roles_of(user, project.pk) & GT_LEADERS:
+    if rules.can_view_all_tasks(user, project.pk):
         return query
     task_ids = set(
         TaskRole.objects.filter(project_id=project.pk, user_id=user.pk, is_active=True).values_list(
@@ -122,22 +69,12 @@ def visible_task_roles(user: User, task: LabelTask) -> list[TaskRole]:
     task sees both leaders and his own roles; outsiders see nothing (DDS had no membership check).
     """
     roles = list(task_roles(task.pk).order_by("role", "user_name"))
-    if project_roles_of(user, task.project_id) & GT_LEADERS:
+    if rules.can_view_all_roles_of_task(user, task):
         return roles
     own = [role for role in roles if role.user_id == user.pk]
-    if any(role.role in LEADERS for role in own):
-        return roles
     if not own:
         return []
     return [role for role in roles if role.role in LEADERS or role.user_id == user.pk]
-
-
-def can_view_progress(user: User, project_id: str) -> bool:
-    return bool(project_roles_of(user, project_id) & GTE_LEADERS)
-
-
-def label_role_of(user: User, task_id: str, role: str = Role.LABELER) -> TaskRole | None:
-    return active_role(task_id, role, user.pk)
 
 
 def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) -> tuple[str, str | None]:
@@ -148,23 +85,18 @@ def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) 
     ``role_id`` a caller may look through another *active role of this task* below his own level
     (DDS accepted any role of any task and let labelers view as reviewers, bug 4).
     """
-    from labeling.errors import LabelErrCode, task_error
-    from labeling.workflow import may_view_as, role_key
-
-    own = task_view_role(task=task, user=user)
-    if own is None:
-        raise task_error(LabelErrCode.CANT_VIEW_TASK)
+    own = rules.require_view_task(user, task)
     if role_id is None:
         if own in (Role.LABELER, Role.REVIEWER):
             return role_key(own, user.pk), user.pk if own == Role.LABELER else None
         return Role.LABEL_LEADER, None
     target = TaskRole.objects.filter(pk=role_id, task_id=task.pk, is_active=True).first()
     if target is None:
-        raise task_error(LabelErrCode.ROLE_NOT_FOUND)
+        raise RoleNotFound()
     if target.user_id != user.pk and not may_view_as(own_role=own, requested_role=target.role):
-        raise task_error(LabelErrCode.CANT_VIEW_ROLE)
+        raise CantViewRole()
     if target.user_id != user.pk and own in (Role.LABELER, Role.REVIEWER):
-        raise task_error(LabelErrCode.CANT_VIEW_ROLE)
+        raise CantViewRole()
     if target.role in (Role.LABELER, Role.REVIEWER):
         key = role_key(target.role, target.user_id)
         return key, target.user_id if target.role == Role.LABELER else None
@@ -205,3 +137,17 @@ def shape_task_image(doc: dict, *, reviewer_view: str | None, only_user_id: str 
         reviews = [review for review in reviews if review["user_id"] == reviewer_view]
     # rendered by serializers.TaskImageOutput
     return {**doc, "labels": labels, "reviews": reviews, "role_status": doc.get("role_status") or {}}
+
+
+def project_for(user: User, project_id: str) -> LabelProject:
+    """A project the user may view: 404150 if there is none, 403054 if he is not a member."""
+    project = project_get(project_id)
+    rules.require_view_project(user, project)
+    return project
+
+
+def task_for(user: User, project_id: str, task_id: str) -> LabelTask:
+    """A task of the project that the user may view: 404150 / 404152 if missing, 403051 if it is not his."""
+    task = task_get(task_id, project_get(project_id).pk)
+    rules.require_view_task(user, task)
+    return task

@@ -2,8 +2,10 @@
 
 Each loads what it needs, checks the rules of ``labeling.workflow``, writes with conditional updates
 (or in a retried transaction, ``labeling.transactions.run_atomic``, for multi-document steps) and returns fresh
-objects. Permission checks of the acting user live in ``labeling.permissions``; these functions are the
-model-level API (the seed's methods call them).
+objects. Every verb an acting user performs takes ``actor`` (no default) and enforces ``labeling.rules`` before it
+reads anything else: the API and the admin pass the user of the request, the seed's methods and the management
+commands pass None (the operator). The ``*_by_ids`` verbs are the API's: they check the permission before they
+look up the user ids of the request, so a caller without it never learns which ids exist.
 """
 
 from __future__ import annotations
@@ -18,10 +20,26 @@ from accounts.models import User
 from datasets.models import DataSet, Label
 from dds_site.documents import current_ts
 from dds_site.errors import InvalidArgument, WorkflowConflict
-from labeling import checkpoint, progress, repair, role_slots, selectors, store, workflow
+from labeling import checkpoint, progress, repair, role_slots, rules, selectors, store, workflow
 from labeling.annotations import validate_annotations
 from labeling.dataset_images import iter_images
-from labeling.errors import LabelErrCode, project_error, task_error
+from labeling.errors import (
+    BatchAssignLeadersPartial,
+    BatchAssignWorkersPartial,
+    LabelDatasetNotFound,
+    LabelerCount,
+    LabelErrCode,
+    LabelTaskError,
+    LabelUserNotActive,
+    LabelUserNotFound,
+    LeadersEmpty,
+    ReviewerCount,
+    RoleNotTaskLevel,
+    TaskNotInProject,
+    WorkersEmpty,
+    project_error,
+    task_error,
+)
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
 from labeling.store import DuplicateKeyError, InsertOne
 from labeling.task_images import (
@@ -107,8 +125,7 @@ def project_create(
     normalised = workflow.normalise_categories(categories or [])
     if not normalised:
         raise project_error(LabelErrCode.CATEGORIES_EMPTY)
-    if not (owner.is_active and owner.is_staff):
-        raise project_error(LabelErrCode.CANT_CREATE_PROJECT)
+    rules.require_create_project(owner)  # the owner creates it (DDS's order of checks)
     for manager in managers:
         if not manager.is_active:
             raise project_error(LabelErrCode.USER_NOT_ACTIVE, f"user {manager.name} is not active.")
@@ -140,9 +157,18 @@ def project_create(
 
 
 def project_edit(
-    *, project: LabelProject, description: str | None = None, managers: list[User] | None = None
+    *,
+    project: LabelProject,
+    description: str | None = None,
+    managers: list[User] | None = None,
+    actor: User | None,
 ) -> LabelProject:
     """Change the description and/or the managers; each may be given alone (fixes DDS bug 13)."""
+    rules.require_edit_project(actor, project)
+    return _project_edit(project=project, description=description, managers=managers)
+
+
+def _project_edit(*, project: LabelProject, description: str | None, managers: list[User] | None) -> LabelProject:
     if managers is not None and not managers:
         raise project_error(LabelErrCode.MANAGERS_EMPTY_ON_EDIT)
     changes: dict = {}
@@ -178,7 +204,7 @@ def project_init(
     label_times: int | None = None,
     review_times: int | None = None,
     resume: bool = False,
-    actor: User | None = None,
+    actor: User | None,
 ) -> LabelProject:
     """Split the project's datasets into tasks (reference §7.3).
 
@@ -187,6 +213,7 @@ def project_init(
     (DDS stayed in initializing forever, bug 17); ``resume=True`` re-runs an initialisation that a crash
     left in initializing, after removing what it had written.
     """
+    rules.require_init_project(actor, project)
     project.refresh_from_db()
     if resume:
         # Resuming finishes an initialisation: the project must be where the crash left it.
@@ -319,8 +346,9 @@ def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: i
     return len(sizes)
 
 
-def project_delete(*, project: LabelProject) -> None:
+def project_delete(*, project: LabelProject, actor: User | None) -> None:
     """Delete a project with its tasks, roles, task images and history; its datasets are free again (bug 18)."""
+    rules.require_edit_project(actor, project)
     _remove_tasks(project)
 
     def _delete() -> None:
@@ -331,8 +359,9 @@ def project_delete(*, project: LabelProject) -> None:
     run_atomic(_delete)
 
 
-def project_qa(*, project: LabelProject, action: str, actor: User | None = None) -> LabelProject:
+def project_qa(*, project: LabelProject, action: str, actor: User | None) -> LabelProject:
     """Owner accepts or rejects a project in reviewing (reference §7.10)."""
+    rules.require_qa_project(actor, project)
     project.refresh_from_db()
     workflow.project_qa_target(action, project.status)
     if not checkpoint.move_project(project=project, action=action, actor=actor):
@@ -341,14 +370,13 @@ def project_qa(*, project: LabelProject, action: str, actor: User | None = None)
     return project
 
 
-def project_reopen(
-    *, project: LabelProject, task_ids: list[str] | None = None, actor: User | None = None
-) -> LabelProject:
+def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None, actor: User | None) -> LabelProject:
     """Reopen a rejected project for rework (DDS had no way out of rejected, bug 17).
 
     The project goes back to working and the chosen tasks (default: all) from accepted to rejected,
     so their label leaders can restart them; one transaction, one history entry per moved object.
     """
+    rules.require_qa_project(actor, project)
     project.refresh_from_db()
     workflow.check_project_move(ProjectAction.REOPEN, project.status)
     tasks = LabelTask.objects.filter(project_id=project.pk, status=TaskStatus.ACCEPTED)
@@ -416,11 +444,22 @@ def _role_doc(task: LabelTask, user: User, role: str, slot: str | None = None) -
     )
 
 
-def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
-    """Grant one role to all its users at once (reference §7.4): roles, project roles, image statuses."""
+def task_roles_init(*, task: LabelTask, users: list[User], role: str, actor: User | None) -> list[TaskRole]:
+    """Grant one role to all its users at once (reference §7.4): roles, project roles, image statuses.
+
+    Leaders are given by the project's managers, workers by the task's leader of their kind.
+    """
+    if role in LEADERS:
+        rules.require_assign_leader(actor, task.project)
+    elif role in WORKERS:
+        rules.require_init_workers(actor, task, role)
+    return _roles_init(task=task, users=users, role=role)
+
+
+def _roles_init(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
     task.refresh_from_db()
     project = task.project
-    has_active = selectors.task_has_active_role(task.pk, role) if role in workflow.TASK_BONDED_ROLES else False
+    has_active = rules.task_has_active_role(task.pk, role) if role in workflow.TASK_BONDED_ROLES else False
     workflow.check_init_roles(
         role=role,
         num_users=len(users),
@@ -428,8 +467,14 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
         review_times=project.review_times or 0,
         has_active=has_active,
     )
-    if len({user.pk for user in users}) != len(users):
-        raise task_error(LabelErrCode.LABELER_COUNT if role == Role.LABELER else LabelErrCode.REVIEWER_COUNT)
+    distinct = len({user.pk for user in users})
+    if distinct != len(users):
+        count_error = LabelerCount if role == Role.LABELER else ReviewerCount
+        expected = len(users)
+        raise count_error(
+            f"{count_error.message[:-1]}: {expected} expected, {distinct} given (a user is listed twice).",
+            detail={"expected": expected, "given": distinct},
+        )
     _ensure_active(users)
     if not users:
         return []
@@ -451,20 +496,25 @@ def task_roles_init(*, task: LabelTask, users: list[User], role: str) -> list[Ta
     return roles
 
 
-def task_set_leader(*, task: LabelTask, user: User, role: str, actor: User | None = None) -> tuple[TaskRole, TaskRole]:
+def task_set_leader(*, task: LabelTask, user: User, role: str, actor: User | None) -> tuple[TaskRole, TaskRole]:
     """Set (or replace) a task's label or review leader; start the task once it is staffed."""
+    rules.require_assign_leader(actor, task.project)
+    return _set_leader(task=task, user=user, role=role, actor=actor)
+
+
+def _set_leader(*, task: LabelTask, user: User, role: str, actor: User | None) -> tuple[TaskRole, TaskRole]:
     if role not in LEADERS:
         raise task_error(LabelErrCode.NOT_LEADER_ROLE)
     current = selectors.active_role(task.pk, role)
     if current is not None:
-        return task_replace_role(task=task, old_user=_user(current.user_id), new_user=user, role=role)
-    (created,) = task_roles_init(task=task, users=[user], role=role)
+        return _replace_role(task=task, old_user=_user(current.user_id), new_user=user, role=role)
+    (created,) = _roles_init(task=task, users=[user], role=role)
     project = task.project
     target = workflow.task_status_after_leader(
         status=task.status,
         review_times=project.review_times or 0,
-        has_label_leader=selectors.task_has_active_role(task.pk, Role.LABEL_LEADER),
-        has_review_leader=selectors.task_has_active_role(task.pk, Role.REVIEW_LEADER),
+        has_label_leader=rules.task_has_active_role(task.pk, Role.LABEL_LEADER),
+        has_review_leader=rules.task_has_active_role(task.pk, Role.REVIEW_LEADER),
     )
     if target != task.status:
         progress.task_transition(task=task, action=TaskAction.START, actor=actor)
@@ -478,11 +528,16 @@ def _user(user_id: str) -> User:
     return user
 
 
-def task_init_workers(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
+def task_init_workers(*, task: LabelTask, users: list[User], role: str, actor: User | None) -> list[TaskRole]:
     """Set all labelers or all reviewers of a task at once (reference §7.4)."""
     if role not in WORKERS:
-        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
-    roles = task_roles_init(task=task, users=users, role=role)
+        raise RoleNotTaskLevel()
+    rules.require_init_workers(actor, task, role)
+    return _init_workers(task=task, users=users, role=role)
+
+
+def _init_workers(*, task: LabelTask, users: list[User], role: str) -> list[TaskRole]:
+    roles = _roles_init(task=task, users=users, role=role)
     if role == Role.REVIEWER and roles:
         labelers = list(selectors.task_roles(task.pk).filter(role=Role.LABELER))
         if labelers:
@@ -498,13 +553,24 @@ def task_init_workers(*, task: LabelTask, users: list[User], role: str) -> list[
     return [TaskRole.objects.get(pk=r.pk) for r in roles]
 
 
-def task_replace_role(*, task: LabelTask, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
+def task_replace_role(
+    *, task: LabelTask, old_user: User, new_user: User, role: str, actor: User | None
+) -> tuple[TaskRole, TaskRole]:
     """Hand a role holder's task role and work to another user (reference §7.5, fixing bugs 14 and 15).
 
     The old user's statuses, labels and reviews are *moved* to the new user (same label ids, so the
     reviews of them stay valid) instead of duplicated; a banned user can be replaced; the new user
-    takes over the old one's slot and counters.
+    takes over the old one's slot and counters. Workers are replaced by the task's leader of their kind,
+    leaders by the project's managers.
     """
+    if role in LEADERS:
+        rules.require_assign_leader(actor, task.project)
+    else:
+        rules.require_replace_worker(actor, task, role)
+    return _replace_role(task=task, old_user=old_user, new_user=new_user, role=role)
+
+
+def _replace_role(*, task: LabelTask, old_user: User, new_user: User, role: str) -> tuple[TaskRole, TaskRole]:
     task.refresh_from_db()
     old_role = selectors.active_role(task.pk, role, old_user.pk) if role in workflow.TASK_BONDED_ROLES else None
     new_has = selectors.active_role(task.pk, role, new_user.pk) is not None if old_role else False
@@ -586,12 +652,13 @@ def _repair_leftovers(task: LabelTask, actor: User | None) -> None:
         task.refresh_from_db()
 
 
-def task_restart(*, task: LabelTask, actor: User | None = None) -> LabelTask:
+def task_restart(*, task: LabelTask, actor: User | None) -> LabelTask:
     """A label leader restarts a rejected task: every active role gets every image ``rejected``.
 
     Labels and reviews are kept; counters are recounted and, unlike DDS (bug 19), the project's task
     counters follow at once.
     """
+    rules.require_restart_task(actor, task)
     task.refresh_from_db()
     workflow.check_task_move(TaskAction.RESTART, task.status)
     _repair_leftovers(task, actor)
@@ -612,8 +679,9 @@ def task_restart(*, task: LabelTask, actor: User | None = None) -> LabelTask:
     return task
 
 
-def task_qa(*, task: LabelTask, action: str, actor: User | None = None) -> LabelTask:
+def task_qa(*, task: LabelTask, action: str, actor: User | None) -> LabelTask:
     """A manager accepts, rejects or force-accepts a task (reference §7.9)."""
+    rules.require_qa_task(actor, task)
     task.refresh_from_db()
     _repair_leftovers(task, actor)
     workflow.task_qa_target(action, task.status)
@@ -710,8 +778,7 @@ def task_image_label(
     are one compare-and-set. Other labelers' labels of the image never conflict.
     """
     task = _fresh_task(task)
-    if not selectors.has_task_role(labeler, task.pk, Role.LABELER):
-        raise task_error(LabelErrCode.CANT_LABEL_IMAGE)
+    rules.require_label_image(labeler, task)
     project = task.project
     _load_image(task, image_id)
     annotations = validate_annotations(annotations, project.category_list)
@@ -747,8 +814,7 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     if action not in ReviewAction.values:
         raise InvalidArgument("action must be 'accept' or 'reject'.", detail={"action": action})
     task = _fresh_task(task)
-    if not selectors.has_task_role(reviewer, task.pk, Role.REVIEWER):
-        raise task_error(LabelErrCode.CANT_REVIEW_IMAGE)
+    rules.require_review_image(reviewer, task)
     project = task.project
     key = workflow.role_key(Role.REVIEWER, reviewer.pk)
     for _ in range(CAS_RETRIES):
@@ -770,3 +836,127 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
             return review
         task = _fresh_task(task)
     raise WorkflowConflict()
+
+
+# --- the API's verbs: ids in, the permission checked before any id is looked up -----------------------------------
+
+
+def users_by_ids(ids: list[str], *, require_active: bool = True) -> list[User]:
+    """Users by id in the given order: 400200 if one is missing, 400201 if one is banned (unless allowed)."""
+    found = {user.pk: user for user in User.objects.filter(pk__in=list(ids))}
+    result = []
+    for user_id in ids:
+        user = found.get(user_id)
+        if user is None:
+            raise LabelUserNotFound(detail={"user_id": user_id})
+        if require_active and not user.is_active:
+            raise LabelUserNotActive(detail={"user_id": user_id})
+        result.append(user)
+    return result
+
+
+def project_create_by_ids(
+    *,
+    actor: User,
+    name: str,
+    dataset_ids: list[str],
+    manager_ids: list[str],
+    categories: list[str],
+    description: str = "",
+    pre_label: str | None = None,
+) -> LabelProject:
+    """``project_create`` with the actor as owner, from the ids of the datasets and managers."""
+    rules.require_create_project(actor)
+    managers = users_by_ids(manager_ids)
+    found = {dataset.pk: dataset for dataset in DataSet.objects.filter(pk__in=list(dataset_ids))}
+    missing = [dataset_id for dataset_id in dataset_ids if dataset_id not in found]
+    if missing:
+        raise LabelDatasetNotFound(detail={"dataset_ids": missing})
+    return project_create(
+        name=name,
+        owner=actor,
+        datasets=[found[dataset_id] for dataset_id in dict.fromkeys(dataset_ids)],
+        managers=managers,
+        categories=categories,
+        description=description,
+        pre_label=pre_label,
+    )
+
+
+def project_edit_by_ids(
+    *, actor: User, project: LabelProject, description: str | None = None, manager_ids: list[str] | None = None
+) -> LabelProject:
+    rules.require_edit_project(actor, project)
+    managers = users_by_ids(manager_ids) if manager_ids is not None else None
+    return _project_edit(project=project, description=description, managers=managers)
+
+
+def project_set_leaders(
+    *, actor: User, project: LabelProject, task_ids: list[str], label_leader_id: str = "", review_leader_id: str = ""
+) -> None:
+    """Set the label and/or review leader of several tasks of the project (reference §8.7 #12).
+
+    Each task is staffed on its own; if some fail, the others stay staffed and 200001 reports the failures.
+    """
+    rules.require_assign_leader(actor, project)
+    if not label_leader_id and not review_leader_id:
+        raise LeadersEmpty()
+    leaders: dict[str, User] = {}
+    for role, user_id in ((Role.LABEL_LEADER, label_leader_id), (Role.REVIEW_LEADER, review_leader_id)):
+        if user_id:
+            (leaders[role],) = users_by_ids([user_id])
+    tasks = {task.pk: task for task in LabelTask.objects.filter(project_id=project.pk, pk__in=list(task_ids))}
+    missing = [task_id for task_id in task_ids if task_id not in tasks]
+    if missing:
+        # Every task must belong to this project (DDS let a manager staff other projects, bug 4).
+        raise TaskNotInProject(detail={"task_ids": missing})
+    failed: dict[str, list] = {Role.LABEL_LEADER: [], Role.REVIEW_LEADER: []}
+    for task_id in dict.fromkeys(task_ids):
+        for role, user in leaders.items():
+            try:
+                _set_leader(task=tasks[task_id], user=user, role=role, actor=actor)
+            except LabelTaskError as exc:
+                failed[role].append({"task_id": task_id, "error": exc.to_dict()})
+    if any(failed.values()):
+        raise BatchAssignLeadersPartial(detail={"failed": failed})
+
+
+def task_staff_workers(
+    *, actor: User, task: LabelTask, labeler_ids: list[str], reviewer_ids: list[str]
+) -> list[TaskRole]:
+    """Set the labelers and/or the reviewers of a task (reference §8.7 #13); returns the new roles.
+
+    Each role is set on its own, as in DDS: when one fails after the other was set, 200002 reports the failure
+    and the other stays; when every role asked for fails, nothing was written and its error is raised.
+    """
+    if not labeler_ids and not reviewer_ids:
+        raise WorkersEmpty()
+    requested = [(role, ids) for role, ids in ((Role.LABELER, labeler_ids), (Role.REVIEWER, reviewer_ids)) if ids]
+    for role, _ids in requested:
+        rules.require_init_workers(actor, task, role)
+    wanted = [(role, ids, users_by_ids(ids)) for role, ids in requested]
+    # Checked before either role is written, so a refused request leaves the task as it was.
+    task_check_workers(task=task, labeler_ids=labeler_ids, reviewer_ids=reviewer_ids)
+    created: list[TaskRole] = []
+    failures: dict[str, dict] = {}
+    errors: list[LabelTaskError] = []
+    for role, ids, users in wanted:
+        try:
+            created += _init_workers(task=task, users=users, role=role)
+        except LabelTaskError as exc:
+            failures[f"{role}s"] = {"error": exc.to_dict(), f"{role}_ids": ids}
+            errors.append(exc)
+    if errors and not created:
+        raise errors[0]
+    if failures:
+        raise BatchAssignWorkersPartial(detail={"failed": failures})
+    return created
+
+
+def task_replace_worker_by_ids(
+    *, actor: User, task: LabelTask, role: str, old_worker_id: str, new_worker_id: str
+) -> tuple[TaskRole, TaskRole]:
+    rules.require_replace_worker(actor, task, role)
+    (old_user,) = users_by_ids([old_worker_id], require_active=False)  # a banned worker can go (bug 15)
+    (new_user,) = users_by_ids([new_worker_id])
+    return _replace_role(task=task, old_user=old_user, new_user=new_user, role=role)

@@ -1,7 +1,8 @@
 """Labeling API under /api/v1/: projects, their tasks, task roles and task images (reference §8.7).
 
-Viewsets parse input, check the caller's permission (``labeling.permissions``), call one service or
-selector and serialize. Errors travel as typed ``DDSError``s to the project's exception handler.
+Viewsets parse input, call one service or selector with the caller as ``actor`` and serialize; the services and
+selectors enforce ``labeling.rules``, so the views check no permission themselves. Errors travel as typed
+``DDSError``s to the project's exception handler.
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import User
-from datasets.models import DataSet
 from dds_site.api import PagePagination
-from labeling import checkpoint, export, permissions, selectors, services
-from labeling.errors import LabelErrCode, LabelTaskError, project_error, task_error
+from labeling import checkpoint, export, permissions, rules, selectors, services
 from labeling.models import LabelProject, LabelTask
 from labeling.serializers import (
     LabelInput,
@@ -50,24 +48,10 @@ def _parse(serializer_class, data):
     return serializer.validated_data
 
 
-def _users(ids: list[str], *, require_active: bool = True) -> list[User]:
-    """Users by id in the given order: 400200 if one is missing, 400201 if one is banned."""
-    found = {user.pk: user for user in User.objects.filter(pk__in=list(ids))}
-    result = []
-    for user_id in ids:
-        user = found.get(user_id)
-        if user is None:
-            raise project_error(LabelErrCode.USER_NOT_FOUND, detail={"user_id": user_id})
-        if require_active and not user.is_active:
-            raise project_error(LabelErrCode.USER_NOT_ACTIVE, detail={"user_id": user_id})
-        result.append(user)
-    return result
-
-
 def _project_output(request, projects) -> dict | list:
     many = not isinstance(projects, LabelProject)
     items = projects if many else [projects]
-    show = {project.pk: permissions.can_see_progress(request.user, project) for project in items}
+    show = {project.pk: rules.can_view_progress(request.user, project.pk) for project in items}
     return ProjectOutput(projects, many=many, context={"show_progress": show}).data
 
 
@@ -89,18 +73,12 @@ class LabelProjectViewSet(viewsets.ViewSet):
 
     @extend_schema(request=ProjectCreateInput, responses=ProjectOutput)
     def create(self, request):
-        permissions.ensure_can_create_project(request.user)
         data = _parse(ProjectCreateInput, request.data)
-        managers = _users(data["manager_ids"])
-        found = {d.pk: d for d in DataSet.objects.filter(pk__in=list(data["dataset_ids"]))}
-        missing = [dataset_id for dataset_id in data["dataset_ids"] if dataset_id not in found]
-        if missing:
-            raise project_error(LabelErrCode.DATASET_NOT_FOUND, detail={"dataset_ids": missing})
-        project = services.project_create(
+        project = services.project_create_by_ids(
+            actor=request.user,
             name=data["name"],
-            owner=request.user,
-            datasets=[found[dataset_id] for dataset_id in dict.fromkeys(data["dataset_ids"])],
-            managers=managers,
+            dataset_ids=data["dataset_ids"],
+            manager_ids=data["manager_ids"],
             categories=data["categories"],
             description=data["description"],
             pre_label=data["pre_label"],
@@ -109,60 +87,57 @@ class LabelProjectViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=ProjectOutput)
     def retrieve(self, request, pk=None):
-        project = self._project(pk)
-        permissions.ensure_can_view_project(request.user, project)
+        project = selectors.project_for(request.user, pk)
         return Response(_project_output(request, project))
 
     @extend_schema(request=ProjectEditInput, responses=ProjectOutput)
     def partial_update(self, request, pk=None):
         project = self._project(pk)
-        permissions.ensure_can_edit_project(request.user, project)
         data = _parse(ProjectEditInput, request.data)
-        managers = _users(data["manager_ids"]) if "manager_ids" in data else None
-        project = services.project_edit(project=project, description=data.get("description"), managers=managers)
+        project = services.project_edit_by_ids(
+            actor=request.user,
+            project=project,
+            description=data.get("description"),
+            manager_ids=data.get("manager_ids"),
+        )
         return Response(_project_output(request, project))
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        project = self._project(pk)
-        permissions.ensure_can_edit_project(request.user, project)
-        services.project_delete(project=project)
+        services.project_delete(project=self._project(pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=ProjectInitInput, responses=ProjectOutput)
     @action(detail=True, methods=["post"])
     def init(self, request, pk=None):
         project = self._project(pk)
-        permissions.ensure_can_init_project(request.user, project)
         data = _parse(ProjectInitInput, request.data)
-        project = services.project_init(project=project, **data)
+        project = services.project_init(project=project, actor=request.user, **data)
         return Response(_project_output(request, project))
 
     @extend_schema(request=ProjectQAInput, responses=ProjectOutput)
     @action(detail=True, methods=["post"])
     def qa(self, request, pk=None):
         project = self._project(pk)
-        permissions.ensure_can_qa_project(request.user, project)
         data = _parse(ProjectQAInput, request.data)
-        return Response(_project_output(request, services.project_qa(project=project, action=data["action"])))
+        project = services.project_qa(project=project, action=data["action"], actor=request.user)
+        return Response(_project_output(request, project))
 
     @extend_schema(request=ProjectReopenInput, responses=ProjectOutput)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         project = self._project(pk)
-        permissions.ensure_can_qa_project(request.user, project)
         data = _parse(ProjectReopenInput, request.data)
-        project = services.project_reopen(project=project, task_ids=data.get("task_ids"))
+        project = services.project_reopen(project=project, task_ids=data.get("task_ids"), actor=request.user)
         return Response(_project_output(request, project))
 
     @extend_schema(request=ProjectExportInput, responses=ProjectOutput)
     @action(detail=True, methods=["post"])
     def export(self, request, pk=None):
         project = self._project(pk)
-        permissions.ensure_can_export_project(request.user, project)
         data = _parse(ProjectExportInput, request.data)
         project = export.project_export(
-            project=project, label_set_name=data["label_name"], label_type=data["label_type"]
+            project=project, label_set_name=data["label_name"], label_type=data["label_type"], actor=request.user
         )
         return Response(_project_output(request, project))
 
@@ -180,33 +155,14 @@ class LabelProjectViewSet(viewsets.ViewSet):
     def leaders(self, request, pk=None):
         """Set the label and/or review leader of several tasks; per-task failures are reported (200001)."""
         project = self._project(pk)
-        permissions.ensure_can_assign_leader(request.user, project)
         data = _parse(LeadersInput, request.data)
-        if not data["label_leader_id"] and not data["review_leader_id"]:
-            raise task_error(LabelErrCode.LEADERS_EMPTY)
-        leaders = {}
-        for role, key in ((Role.LABEL_LEADER, "label_leader_id"), (Role.REVIEW_LEADER, "review_leader_id")):
-            if data[key]:
-                (leaders[role],) = _users([data[key]])
-        tasks = {t.pk: t for t in LabelTask.objects.filter(project_id=project.pk, pk__in=list(data["task_ids"]))}
-        missing = [task_id for task_id in data["task_ids"] if task_id not in tasks]
-        if missing:
-            # Every task must belong to this project (DDS let a manager staff other projects, bug 4).
-            raise task_error(LabelErrCode.TASK_NOT_IN_PROJECT, detail={"task_ids": missing})
-        failed: dict[str, list] = {Role.LABEL_LEADER: [], Role.REVIEW_LEADER: []}
-        for task_id in dict.fromkeys(data["task_ids"]):
-            for role, user in leaders.items():
-                try:
-                    services.task_set_leader(task=tasks[task_id], user=user, role=role)
-                except LabelTaskError as exc:
-                    failed[role].append({"task_id": task_id, "error": exc.to_dict()})
-        if any(failed.values()):
-            body = {
-                "code": LabelErrCode.BATCH_ASSIGN_LEADERS_PARTIAL,
-                "message": "Batch assign leaders partially success.",
-                "detail": {"failed": failed},
-            }
-            return Response(body, status=status.HTTP_200_OK)
+        services.project_set_leaders(
+            actor=request.user,
+            project=project,
+            task_ids=data["task_ids"],
+            label_leader_id=data["label_leader_id"],
+            review_leader_id=data["review_leader_id"],
+        )
         return Response({})
 
 
@@ -228,8 +184,7 @@ class LabelTaskViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=TaskOutput(many=True))
     def list(self, request, project_pk=None):
-        project = self._project()
-        permissions.ensure_can_view_project(request.user, project)
+        project = selectors.project_for(request.user, project_pk)
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.tasks_for(request.user, project), request, view=self)
         data = TaskOutput(page, many=True, context=self._roles_context(request, page)).data
@@ -237,22 +192,19 @@ class LabelTaskViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=TaskOutput)
     def retrieve(self, request, project_pk=None, pk=None):
-        task = self._task(pk)
-        permissions.ensure_can_view_task(request.user, task)
+        task = selectors.task_for(request.user, project_pk, pk)
         return Response(TaskOutput(task, context=self._roles_context(request, [task])).data)
 
     @extend_schema(responses=TaskRoleOutput(many=True))
     @action(detail=True, methods=["get"])
     def roles(self, request, project_pk=None, pk=None):
-        task = self._task(pk)
-        permissions.ensure_can_view_task(request.user, task)
+        task = selectors.task_for(request.user, project_pk, pk)
         return Response({"role_list": TaskRoleOutput(selectors.visible_task_roles(request.user, task), many=True).data})
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def config(self, request, project_pk=None, pk=None):
-        task = self._task(pk)
-        permissions.ensure_can_view_task(request.user, task)
+        task = selectors.task_for(request.user, project_pk, pk)
         return Response({"category_list": [{"name": n, "id": n} for n in task.project.category_list]})
 
     @extend_schema(request=WorkersInput, responses=TaskRoleOutput(many=True))
@@ -260,19 +212,9 @@ class LabelTaskViewSet(viewsets.ViewSet):
     def workers(self, request, project_pk=None, pk=None):
         task = self._task(pk)
         data = _parse(WorkersInput, request.data)
-        if not data["labeler_ids"] and not data["reviewer_ids"]:
-            raise task_error(LabelErrCode.WORKERS_EMPTY)
-        lists = ((Role.LABELER, data["labeler_ids"]), (Role.REVIEWER, data["reviewer_ids"]))
-        requested = [(role, ids) for role, ids in lists if ids]
-        # Permission first: the answer to a caller without it never tells which user ids exist.
-        for role, _ in requested:
-            permissions.ensure_can_init_workers(request.user, task, role)
-        wanted = [(role, _users(ids)) for role, ids in requested]
-        # Checked before either role is written, so a refused request leaves the task as it was.
-        services.task_check_workers(task=task, labeler_ids=data["labeler_ids"], reviewer_ids=data["reviewer_ids"])
-        created = []
-        for role, users in wanted:
-            created += services.task_init_workers(task=task, users=users, role=role)
+        created = services.task_staff_workers(
+            actor=request.user, task=task, labeler_ids=data["labeler_ids"], reviewer_ids=data["reviewer_ids"]
+        )
         return Response(TaskRoleOutput(created, many=True).data)
 
     @extend_schema(request=ReplaceInput, responses=OpenApiTypes.OBJECT)
@@ -280,27 +222,28 @@ class LabelTaskViewSet(viewsets.ViewSet):
     def replace(self, request, pk=None, project_pk=None):
         task = self._task(pk)
         data = _parse(ReplaceInput, request.data)
-        permissions.ensure_can_replace_worker(request.user, task, data["role"])  # before looking up the users
-        (old_user,) = _users([data["old_worker_id"]], require_active=False)  # a banned worker can go (bug 15)
-        (new_user,) = _users([data["new_worker_id"]])
-        old, new = services.task_replace_role(task=task, old_user=old_user, new_user=new_user, role=data["role"])
+        old, new = services.task_replace_worker_by_ids(
+            actor=request.user,
+            task=task,
+            role=data["role"],
+            old_worker_id=data["old_worker_id"],
+            new_worker_id=data["new_worker_id"],
+        )
         body = TaskOutput(task).data | {"old_worker": TaskRoleOutput(old).data, "new_worker": TaskRoleOutput(new).data}
         return Response(body)
 
     @extend_schema(request=None, responses=TaskOutput)
     @action(detail=True, methods=["post"])
     def restart(self, request, project_pk=None, pk=None):
-        task = self._task(pk)
-        permissions.ensure_can_restart_task(request.user, task)
-        return Response(TaskOutput(services.task_restart(task=task)).data)
+        task = services.task_restart(task=self._task(pk), actor=request.user)
+        return Response(TaskOutput(task).data)
 
     @extend_schema(request=TaskQAInput, responses=TaskOutput)
     @action(detail=True, methods=["post"])
     def qa(self, request, project_pk=None, pk=None):
         task = self._task(pk)
-        permissions.ensure_can_qa_task(request.user, task)
         data = _parse(TaskQAInput, request.data)
-        return Response(TaskOutput(services.task_qa(task=task, action=data["action"])).data)
+        return Response(TaskOutput(services.task_qa(task=task, action=data["action"], actor=request.user)).data)
 
     @extend_schema(responses=WorkflowEventOutput(many=True))
     @action(detail=True, methods=["get"])
@@ -364,7 +307,6 @@ class TaskImageViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def label(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
-        permissions.ensure_can_label(request.user, task)
         data = _parse(LabelInput, request.data)
         label = services.task_image_label(
             task=task,
@@ -379,7 +321,6 @@ class TaskImageViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def review(self, request, project_pk=None, task_pk=None, pk=None):
         task = self._task()
-        permissions.ensure_can_review(request.user, task)
         data = _parse(ReviewInput, request.data)
         review = services.task_image_review(
             task=task, image_id=pk, reviewer=request.user, label_id=data["label_id"], action=data["action"]

@@ -97,7 +97,7 @@ def test_dataset_is_free_again_after_export_or_delete_bug18(ten):
     second.init_project(batch_size=0, label_times=1, review_times=0)
     from labeling import services
 
-    services.project_delete(project=second)
+    services.project_delete(project=second, actor=None)
     assert not LabelTask.objects.filter(project_id=second.pk).exists()
     assert not ProjectRole.objects.filter(project_id=second.pk).exists()
     assert LabelTaskImage(datasets[0].pk).count_num({}) == 0
@@ -245,7 +245,7 @@ def test_project_init_resume_after_crash_bug17(four):
     # Simulate a crash in the middle: status stuck in initializing with partial output.
     LabelProject.objects.filter(pk=project.pk).update(status=ProjectStatus.INITIALIZING)
     LabelTask.objects.filter(project_id=project.pk, idx__gte=3).delete()
-    services.project_init(project=project, resume=True)
+    services.project_init(project=project, resume=True, actor=None)
     _check_tasks(project, [40, 40, 20] * 2)
 
 

@@ -65,7 +65,7 @@ def test_a_replacement_between_the_role_check_and_the_write_refuses_the_write(us
         if not replaced:
             replaced.append(image_id)
             services.task_replace_role(
-                task=LabelTask.objects.get(pk=task.pk), old_user=old_user, new_user=new_user, role=role
+                task=LabelTask.objects.get(pk=task.pk), old_user=old_user, new_user=new_user, role=role, actor=None
             )
 
     write_hook(replace_once)

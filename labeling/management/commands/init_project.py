@@ -27,6 +27,7 @@ class Command(BaseCommand):
                 label_times=options["label_times"],
                 review_times=options["review_times"],
                 resume=options["resume"],
+                actor=None,  # the operator
             )
         except DDSError as exc:
             raise CommandError(str(exc)) from exc
