@@ -12,7 +12,7 @@ from datasets.admin_gallery import DatasetGalleryMixin
 from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
 from dds_site.admin_confirm import confirmation_page, is_confirmed
-from dds_site.admin_display import job_table, key_values, ms_datetime
+from dds_site.admin_display import job_table, key_values, ms_datetime, precision_table
 from dds_site.errors import DDSError
 
 
@@ -150,9 +150,22 @@ class CategoryAdmin(_ReadMostlyAdmin):
 
 @admin.register(Label)
 class LabelAdmin(_ReadMostlyAdmin):
-    list_display = ("name", "type", "dataset", "id")
+    list_display = ("name", "type", "dataset", "mean_ap", "id")
     list_select_related = ("dataset",)
     list_filter = ("type",)
     search_fields = ("name",)
-    readonly_fields = ("id", "type", "dataset", "compare_precisions", "coco_metrics", "clone_from_label")
-    fields = ("id", "name", "type", "dataset", "compare_precisions", "coco_metrics", "clone_from_label")
+    readonly_fields = ("id", "type", "dataset", "precision_levels", "metrics", "clone_from_label")
+    fields = ("id", "name", "type", "dataset", "precision_levels", "metrics", "clone_from_label")
+
+    @admin.display(description="mAP")
+    def mean_ap(self, label: Label) -> str:
+        value = (label.coco_metrics or {}).get("map")
+        return f"{value:.3f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="FN/FP precision levels")
+    def precision_levels(self, label: Label):
+        return precision_table(label.compare_precisions)
+
+    @admin.display(description="COCO metrics")
+    def metrics(self, label: Label):
+        return key_values(label.coco_metrics)

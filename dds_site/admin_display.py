@@ -11,6 +11,8 @@ from django.utils.safestring import SafeString
 
 EMPTY = "—"
 _TIME_KEYS_MS = ("started_ts", "heartbeat_ts", "finished_ts")
+# Bookkeeping of the job runner (who holds the job, its attempt), not what an operator reads first.
+_RUNNER_KEYS = frozenset({"attempt", "owner", "pid", "host", "pending"})
 
 
 def ms_datetime(value: Any) -> str:
@@ -25,13 +27,30 @@ def ms_datetime(value: Any) -> str:
 
 
 def _plain(value: Any) -> str:
+    """A stored value as short text: nested records named by their ``name``, long lists counted."""
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict):
-        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items()) or EMPTY
+        if isinstance(value.get("name"), str):
+            rest = {key: item for key, item in value.items() if key != "name"}
+            return f"{value['name']} ({_plain(rest)})" if rest else value["name"]
+        return ", ".join(f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items()) or EMPTY
     if isinstance(value, list | tuple):
+        if any(isinstance(item, dict | list | tuple) for item in value):
+            return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
         return ", ".join(_plain(item) for item in value) or EMPTY
     return str(value)
+
+
+def _details(entry: dict) -> SafeString:
+    shown = [
+        (key.replace("_", " "), _plain(value))
+        for key, value in entry.items()
+        if key not in ("state", "progress", *_TIME_KEYS_MS)
+        and key not in _RUNNER_KEYS
+        and value not in (None, "", [], {})
+    ]
+    return format_html_join("", "<div>{}: {}</div>", shown)
 
 
 def job_table(detail_status: Any) -> SafeString | str:
@@ -45,11 +64,7 @@ def job_table(detail_status: Any) -> SafeString | str:
             continue
         progress = entry.get("progress")
         progress_text = f"{progress:.0%}" if isinstance(progress, int | float) and 0 <= progress <= 1 else ""
-        details = "; ".join(
-            f"{key.replace('_', ' ')}: {_plain(value)}"
-            for key, value in entry.items()
-            if key not in ("state", "progress", *_TIME_KEYS_MS) and value not in (None, "", [], {})
-        )
+        details = _details(entry)
         rows.append(
             (
                 name,
@@ -62,12 +77,30 @@ def job_table(detail_status: Any) -> SafeString | str:
         )
     body = format_html_join(
         "",
-        "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        '<tr><th>{}</th><td>{}</td><td>{}</td><td style="white-space:nowrap">{}</td>'
+        '<td style="white-space:nowrap">{}</td><td>{}</td></tr>',
         rows,
     )
     return format_html(
         '<table class="dds-jobs"><thead><tr><th>Job</th><th>State</th><th>Progress</th><th>Started</th>'
         "<th>Finished</th><th>Details</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+def precision_table(levels: Any) -> SafeString | str:
+    """A label's FN/FP ``compare_precisions`` (``[{precision, threshold, recall}]``) as a table."""
+    if not isinstance(levels, list) or not levels:
+        return EMPTY
+    rows = [
+        (_plain(level.get("precision")), _plain(level.get("threshold")), _plain(level.get("recall")))
+        for level in levels
+        if isinstance(level, dict)
+    ]
+    body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+    return format_html(
+        '<table class="dds-levels"><thead><tr><th>Precision</th><th>Confidence threshold</th><th>Recall</th>'
+        "</tr></thead><tbody>{}</tbody></table>",
         body,
     )
 

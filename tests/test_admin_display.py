@@ -29,6 +29,15 @@ def test_job_table_shows_state_progress_dates_and_details(settings):
                     "finished_ts": 1_700_000_060_000,
                     "num_images": 3,
                     "format": "<coco>",
+                    "owner": "a1b2c3",
+                    "pid": 4242,
+                    "labels": {
+                        "f00": {
+                            "name": "det",
+                            "compare_precisions": [{"precision": 0.9}, {"precision": 0.8}],
+                            "coco_metrics": {"map": 0.3333},
+                        }
+                    },
                 },
                 "FNFPCalculator": "ready",
             }
@@ -37,7 +46,10 @@ def test_job_table_shows_state_progress_dates_and_details(settings):
     assert "<th>import</th><td>finished</td><td>100%</td>" in html
     assert "10:13 p.m." in html
     assert "10:14 p.m." in html
-    assert "num images: 3" in html
+    assert "<div>num images: 3</div>" in html
+    assert "<div>labels: f00: det (compare precisions: 2 entries, coco metrics: map: 0.333)</div>" in html
+    assert "a1b2c3" not in html  # the job runner's bookkeeping
+    assert "4242" not in html
     assert "&lt;coco&gt;" in html
     assert "<th>FNFPCalculator</th><td>ready</td>" in html
 

@@ -146,3 +146,19 @@ def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
     page.wait_for_load_state("networkidle")
     _wait_for_images(page)
     screenshot(page, "gallery_scenes_image")
+
+
+def test_dataset_pages_read_like_a_product(page, dataset, screenshot):
+    log_in(page, "curator", "curator-pw-123", next_url="/admin/datasets/dataset/")
+    row = page.locator("#result_list tbody tr").first
+    assert "Street scenes" in row.inner_text()
+    assert str(dataset.created_ts) not in row.inner_text()
+    screenshot(page, "datasets_list")
+    page.locator("#result_list a", has_text="Street scenes").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("table.dds-jobs").is_visible()
+    assert page.locator("a.dds-gallery-link").is_visible()
+    screenshot(page, "dataset_change")
+    page.locator("a.dds-gallery-link").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(GALLERY)

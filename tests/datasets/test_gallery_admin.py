@@ -102,6 +102,17 @@ def test_changelist_has_useful_columns_and_an_escaped_search(admin_client, datas
     assert "Street scenes" not in admin_client.get("/admin/datasets/dataset/", {"q": "S.reet"}).content.decode()
 
 
+def test_label_pages_show_fnfp_levels_and_metrics_as_tables(admin_client, dataset):
+    det = Label.objects.get(dataset_id="gallery", name="det")
+    listing = admin_client.get("/admin/datasets/label/").content.decode()
+    assert f"{det.coco_metrics['map']:.3f}" in listing
+    page = admin_client.get(f"/admin/datasets/label/{det.pk}/change/").content.decode()
+    assert '<table class="dds-levels">' in page
+    assert page.count("<tr><td>") == len(det.compare_precisions)
+    assert '<dl class="dds-kv"><dt>map</dt>' in page
+    assert "&quot;precision&quot;" not in page  # not raw JSON
+
+
 # --- the gallery ---------------------------------------------------------------------------------
 
 
