@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from datasets import store
-from datasets.importers.errors import ImportFormatError, OutputExists
+from datasets.importers.errors import ExportError, OutputExists
 from datasets.importers.records import parse_number
 from datasets.models import Category, Label
 
@@ -35,7 +35,7 @@ def label_names(dataset_id: str, names: list[str] | None, *, types: tuple[str, .
         return {name: kind for name, kind in rows.items() if kind in types}
     missing = [name for name in names if name not in rows]
     if missing:
-        raise ImportFormatError(f"no label set named {', '.join(missing)} in this dataset", field="labels")
+        raise ExportError(f"no label set named {', '.join(missing)} in this dataset", field="labels")
     return {name: rows[name] for name in names}
 
 
@@ -69,8 +69,8 @@ def pixel_box(obj: dict, width: int, height: int) -> list[float] | None:
     return [x0, y0, box["xmax"] * width - x0, box["ymax"] * height - y0]
 
 
-def unwritable(path: Path, exc: OSError) -> ImportFormatError:
-    return ImportFormatError(f"cannot write {path}: {exc.strerror or exc}", field="output")
+def unwritable(path: Path, exc: OSError) -> ExportError:
+    return ExportError(f"cannot write {path}: {exc.strerror or exc}", field="output")
 
 
 @contextlib.contextmanager

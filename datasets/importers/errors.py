@@ -12,8 +12,8 @@ from typing import Any
 from dds_site.errors import DDSError, ErrCode, InvalidArgument
 
 
-class ImportFormatError(InvalidArgument, ValueError):
-    """Bad input data: names the file, the record and the field at fault (400002)."""
+class DataError(InvalidArgument, ValueError):
+    """Bad data or a bad request of a job: names the file, the record and the field at fault (400002)."""
 
     def __init__(self, message: str, *, file: str = "", record: Any = None, field: str = "") -> None:
         where = ", ".join(
@@ -38,6 +38,14 @@ class ImportFormatError(InvalidArgument, ValueError):
         self.record = record
         self.field = field
         self.reason = message
+
+
+class ImportFormatError(DataError):
+    """Bad input data of an import."""
+
+
+class ExportError(DataError):
+    """An export that cannot be made as asked: a label set that is not there, an output that cannot be written."""
 
 
 class JobFailed(DDSError):

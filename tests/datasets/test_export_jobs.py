@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from datasets.exporters.coco import export_coco
 from datasets.images import Image
 from datasets.importers.coco import CocoImporter, PredictionFile
-from datasets.importers.errors import ImportFormatError
+from datasets.importers.errors import ExportError, ImportFormatError
 from datasets.importers.runner import run_import
 from datasets.models import DataSet, Label
 from tests.datasets.importing_helpers import coco_gt, coco_results, write_json
@@ -56,8 +56,9 @@ def test_export_chosen_label_sets(imported, tmp_path):
     person = next(c for c in json.loads((tmp_path / "gt-out.json").read_text())["categories"] if c["name"] == "person")
     assert person["keypoints"] == ["nose", "left_eye", "right_eye"]
     assert person["skeleton"] == [[1, 2], [1, 3]]
-    with pytest.raises(ImportFormatError, match="no label set named nope"):
+    with pytest.raises(ExportError, match="no label set named nope") as refused:
         export_coco("pets", tmp_path / "x.json", labels=["nope"])
+    assert not isinstance(refused.value, ImportFormatError)  # an export's failure, not an import's
     assert not (tmp_path / "x.json").exists()
 
 
