@@ -40,7 +40,7 @@ def _progress_bar(progress) -> str:
         ((segment.kind, segment.percent) for segment in progress.segments if segment.count),
     )
     return format_html(
-        '<div class="dds-bar dds-bar-small" title="{}">{}</div><small>{}% done</small>',
+        '<span class="dds-nowrap"><span class="dds-bar dds-bar-small" title="{}">{}</span><small>{}%</small></span>',
         progress.summary,
         segments,
         progress.done_percent,
@@ -115,6 +115,9 @@ class LabelProjectAdmin(_ObjectPagesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return admin_access.projects_visible(request.user).order_by("-created_ts")
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Label projects", **(extra_context or {})})
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -233,6 +236,9 @@ class LabelTaskAdmin(_ObjectPagesMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return admin_access.tasks_visible(request.user).order_by("project_id", "idx")
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Label tasks", **(extra_context or {})})
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)

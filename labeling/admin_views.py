@@ -359,10 +359,17 @@ def task_overview(modeladmin: admin.ModelAdmin, request: HttpRequest, task: Labe
     roles = admin_access.roles_visible(user, task)
     leads_labels = admin_access.allowed(user, rules.require_replace_worker, task, Role.LABELER)
     leads_reviews = admin_access.allowed(user, rules.require_replace_worker, task, Role.REVIEWER)
+    # Workers are set once per role; later changes are replacements (as in the API).
+    unstaffed = [
+        role
+        for role in (Role.LABELER, Role.REVIEWER)
+        if admin_access.allowed(user, rules.require_init_workers, task, role)
+    ]
+    replace_form = forms.ReplaceForm(prefix="replace", task=task)
     may = {
         "leaders": admin_access.allowed(user, rules.require_assign_leader, project),
-        "workers": leads_labels or leads_reviews,
-        "replace": leads_labels or leads_reviews,
+        "workers": bool(unstaffed),
+        "replace": (leads_labels or leads_reviews) and len(replace_form.fields["worker"].choices) > 1,
         "restart": admin_access.allowed(user, rules.require_restart_task, task),
         "qa": admin_access.allowed(user, rules.require_qa_task, task),
     }
@@ -390,8 +397,8 @@ def task_overview(modeladmin: admin.ModelAdmin, request: HttpRequest, task: Labe
             prefix="leaders",
             initial={"label_leader": current.get(Role.LABEL_LEADER), "review_leader": current.get(Role.REVIEW_LEADER)},
         ),
-        workers_form=forms.WorkersForm(prefix="workers"),
-        replace_form=forms.ReplaceForm(prefix="replace"),
+        workers_form=forms.WorkersForm(prefix="workers", roles=unstaffed),
+        replace_form=replace_form,
         qa_form=forms.TaskQAForm(prefix="qa"),
         images=images,
         after=after,
@@ -467,7 +474,7 @@ def task_replace(modeladmin, request, task: LabelTask) -> HttpResponse:
     return _task_post(
         request,
         task,
-        forms.ReplaceForm(request.POST, prefix="replace"),
+        forms.ReplaceForm(request.POST, prefix="replace", task=task),
         run,
         lambda data: f"{data['new_user'].name} took over from {data['old_user'].name}.",
     )

@@ -3,13 +3,15 @@ the services, whose errors the admin views report."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from rest_framework import serializers as drf
 
 from accounts.models import User
 from datasets.models import DataSet, Label
-from labeling.models import LabelProject, LabelTask
+from labeling.models import LabelProject, LabelTask, TaskRole
 from labeling.serializers import ProjectCreateInput, ProjectExportInput, ProjectInitInput
 from labeling.workflow import ProjectQAAction, Role, TaskQAAction, TaskStatus
 
@@ -24,6 +26,11 @@ class UserChoiceField(forms.ModelChoiceField):
 class UsersChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.name if obj.is_active else f"{obj.name} (banned)"
+
+
+class DatasetsChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: DataSet) -> str:
+        return obj.name
 
 
 def _users() -> forms.models.QuerySet:
@@ -58,7 +65,7 @@ class ProjectCreateForm(_SerializerCheckedForm):
     serializer_class = ProjectCreateInput
 
     name = forms.CharField(max_length=255)
-    datasets = forms.ModelMultipleChoiceField(
+    datasets = DatasetsChoiceField(
         queryset=DataSet.objects.order_by("name"),
         widget=FilteredSelectMultiple("datasets", is_stacked=False),
         help_text="A dataset can belong to one unfinished project at a time.",
@@ -162,19 +169,47 @@ class WorkersForm(forms.Form):
     labelers = UsersChoiceField(queryset=_users(), required=False, widget=forms.SelectMultiple(attrs={"size": 6}))
     reviewers = UsersChoiceField(queryset=_users(), required=False, widget=forms.SelectMultiple(attrs={"size": 6}))
 
+    def __init__(self, *args, roles: Iterable[str] | None = None, **kwargs):
+        """``roles``: offer only these worker roles (the page shows what its user may still set)."""
+        super().__init__(*args, **kwargs)
+        if roles is not None:
+            for role, name in ((Role.LABELER, "labelers"), (Role.REVIEWER, "reviewers")):
+                if role not in roles:
+                    del self.fields[name]
+
     def clean(self):
         cleaned = super().clean()
         if not self.errors and not (cleaned.get("labelers") or cleaned.get("reviewers")):
             raise forms.ValidationError("Choose labelers, reviewers or both.")
+        cleaned.setdefault("labelers", [])
+        cleaned.setdefault("reviewers", [])
         return cleaned
 
 
 class ReplaceForm(forms.Form):
     """Hand one worker's role in a task, with his work, to another user."""
 
-    role = forms.ChoiceField(choices=[(Role.LABELER, "Labeler"), (Role.REVIEWER, "Reviewer")])
-    old_user = UserChoiceField(queryset=_users(), label="Replace")
+    worker = forms.ChoiceField(label="Replace")
     new_user = UserChoiceField(queryset=_users(), label="With")
+
+    def __init__(self, *args, task: LabelTask, **kwargs):
+        super().__init__(*args, **kwargs)
+        workers = TaskRole.objects.filter(task_id=task.pk, is_active=True, role__in=[Role.LABELER, Role.REVIEWER])
+        self.fields["worker"].choices = [("", "---------")] + [
+            (f"{role.role}:{role.user_id}", f"{role.user_name} ({role.role})")
+            for role in workers.order_by("role", "user_name")
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        role, user_id = cleaned["worker"].split(":", 1)
+        old_user = User.objects.filter(pk=user_id).first()  # banned workers can be replaced
+        if old_user is None:
+            raise forms.ValidationError("That worker no longer exists.")
+        cleaned.update(role=role, old_user=old_user)
+        return cleaned
 
 
 class TaskQAForm(forms.Form):
