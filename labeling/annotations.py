@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from dds_site.limits import check_count, max_objects_per_image, max_points_per_object, storable_int, storable_number
-from labeling.errors import LabelErrCode, task_error
+from labeling.errors import AnnotationInvalid, AnnotationMissingFields
 
 POINT_ARITY = 6  # x, y, z, w, visibility, conf per keypoint, as stored in DDS's Object.points
 BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
 
 
-def _invalid(index: int, reason: str, code: int = LabelErrCode.ANNOTATION_INVALID):
-    return task_error(code, f"annotations.[{index}]: {reason}", detail={"index": index, "reason": reason})
+def _invalid(index: int, reason: str, error: type[AnnotationInvalid | AnnotationMissingFields] = AnnotationInvalid):
+    return error(f"annotations.[{index}]: {reason}", detail={"index": index, "reason": reason})
 
 
 _number = storable_number
@@ -30,7 +30,7 @@ _int = storable_int
 def _category(index: int, item: dict, categories: dict[str, str]) -> str:
     name = item.get("category_name")
     if name is None or (isinstance(name, str) and not name.strip()):
-        raise _invalid(index, "category_name is required", LabelErrCode.ANNOTATION_MISSING_FIELDS)
+        raise _invalid(index, "category_name is required", AnnotationMissingFields)
     if not isinstance(name, str):
         raise _invalid(index, "category_name must be a string")
     known = categories.get(name) or categories.get(name.strip().lower())
@@ -121,7 +121,7 @@ def _keypoints(index: int, item: dict) -> dict:
 def validate_annotations(annotations: Any, categories: Iterable[str]) -> list[dict]:
     """Check and normalise a labeler's annotations against the project's categories."""
     if not isinstance(annotations, list):
-        raise task_error(LabelErrCode.ANNOTATION_INVALID, "annotations must be a list of objects.")
+        raise AnnotationInvalid("annotations must be a list of objects.")
     check_count("annotations per image", len(annotations), max_objects_per_image(), field="annotations")
     by_name: dict[str, str] = {}
     for name in categories:

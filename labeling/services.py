@@ -26,19 +26,31 @@ from labeling.dataset_images import iter_images
 from labeling.errors import (
     BatchAssignLeadersPartial,
     BatchAssignWorkersPartial,
+    CantLabelImage,
+    CantReviewImage,
+    CategoriesEmpty,
+    DatasetOccupied,
+    DatasetsEmpty,
     LabelDatasetNotFound,
     LabelerCount,
-    LabelErrCode,
     LabelTaskError,
     LabelUserNotActive,
     LabelUserNotFound,
+    LastOwner,
     LeadersEmpty,
+    ManagersEmpty,
+    ManagersEmptyOnEdit,
+    NotLeaderRole,
+    ProjectNotRejected,
+    ProjectNotReviewing,
+    ProjectNotWaiting,
+    RestartNotRejected,
     ReviewerCount,
+    RoleAlreadyInitialised,
     RoleNotTaskLevel,
+    TaskImageNotFound,
     TaskNotInProject,
     WorkersEmpty,
-    project_error,
-    task_error,
 )
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, uuid_hex
 from labeling.store import DuplicateKeyError, InsertOne
@@ -76,7 +88,7 @@ def _snapshot(user: User) -> dict:
 def _ensure_active(users: Iterable[User]) -> None:
     for user in users:
         if not user.is_active:
-            raise task_error(LabelErrCode.USER_NOT_ACTIVE, f"user {user.name} is not active.")
+            raise LabelUserNotActive(f"user {user.name} is not active.")
 
 
 # --- projects -----------------------------------------------------------------------------------------------------
@@ -93,7 +105,7 @@ def project_role_delete(*, project: LabelProject, user_ids: list[str], role: str
     if role == Role.OWNER:
         remaining = ProjectRole.objects.filter(project_id=project.pk, role=Role.OWNER).exclude(user_id__in=user_ids)
         if not remaining.exists():
-            raise task_error(LabelErrCode.LAST_OWNER)
+            raise LastOwner()
     deleted, _ = ProjectRole.objects.filter(project_id=project.pk, user_id__in=user_ids, role=role).delete()
     return deleted
 
@@ -119,19 +131,19 @@ def project_create(
 ) -> LabelProject:
     """Create a project and its owner/manager roles (reference §7.1, checks in DDS's order)."""
     if not managers:
-        raise project_error(LabelErrCode.MANAGERS_EMPTY)
+        raise ManagersEmpty()
     if not datasets:
-        raise project_error(LabelErrCode.DATASETS_EMPTY)
+        raise DatasetsEmpty()
     normalised = workflow.normalise_categories(categories or [])
     if not normalised:
-        raise project_error(LabelErrCode.CATEGORIES_EMPTY)
+        raise CategoriesEmpty()
     rules.require_create_project(owner)  # the owner creates it (DDS's order of checks)
     for manager in managers:
         if not manager.is_active:
-            raise project_error(LabelErrCode.USER_NOT_ACTIVE, f"user {manager.name} is not active.")
+            raise LabelUserNotActive(f"user {manager.name} is not active.")
     dataset_ids = [dataset.pk for dataset in datasets]
     if _occupied_dataset_ids(dataset_ids):
-        raise project_error(LabelErrCode.DATASET_OCCUPIED)
+        raise DatasetOccupied()
     if pre_label and not Label.objects.filter(dataset_id__in=dataset_ids, name=pre_label).exists():
         raise InvalidArgument(f"pre_label {pre_label!r} is not a label set of the project's datasets.")
     project = LabelProject(
@@ -170,7 +182,7 @@ def project_edit(
 
 def _project_edit(*, project: LabelProject, description: str | None, managers: list[User] | None) -> LabelProject:
     if managers is not None and not managers:
-        raise project_error(LabelErrCode.MANAGERS_EMPTY_ON_EDIT)
+        raise ManagersEmptyOnEdit()
     changes: dict = {}
     if description is not None:
         changes["description"] = description
@@ -179,7 +191,7 @@ def _project_edit(*, project: LabelProject, description: str | None, managers: l
         if managers is not None:
             for manager in managers:
                 if not manager.is_active:
-                    raise project_error(LabelErrCode.USER_NOT_ACTIVE, f"user {manager.name} is not active.")
+                    raise LabelUserNotActive(f"user {manager.name} is not active.")
             unique = list({manager.pk: manager for manager in managers}.values())
             changes["managers"] = [_snapshot(manager) for manager in unique]
             new_ids = {manager.pk for manager in unique}
@@ -231,7 +243,7 @@ def project_init(
     else:
         claimed = checkpoint.move_project(project=project, action=ProjectAction.INIT, actor=actor, fields=config)
     if not claimed:
-        raise project_error(LabelErrCode.PROJECT_NOT_WAITING)
+        raise ProjectNotWaiting()
     project.refresh_from_db()
     _remove_tasks(project)
     try:
@@ -365,7 +377,7 @@ def project_qa(*, project: LabelProject, action: str, actor: User | None) -> Lab
     project.refresh_from_db()
     workflow.project_qa_target(action, project.status)
     if not checkpoint.move_project(project=project, action=action, actor=actor):
-        raise project_error(LabelErrCode.PROJECT_NOT_REVIEWING)
+        raise ProjectNotReviewing()
     project.refresh_from_db()
     return project
 
@@ -383,7 +395,7 @@ def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None, 
     if task_ids is not None:
         known = set(LabelTask.objects.filter(project_id=project.pk, pk__in=task_ids).values_list("id", flat=True))
         if known != set(task_ids):
-            raise project_error(LabelErrCode.TASK_NOT_IN_PROJECT)
+            raise TaskNotInProject()
         tasks = tasks.filter(pk__in=task_ids)
 
     def _reopen() -> None:
@@ -391,7 +403,7 @@ def project_reopen(*, project: LabelProject, task_ids: list[str] | None = None, 
             project=project, action=ProjectAction.REOPEN, actor=actor, source=ProjectStatus.REJECTED
         )
         if not moved:
-            raise project_error(LabelErrCode.PROJECT_NOT_REJECTED)
+            raise ProjectNotRejected()
         for task in tasks:
             checkpoint.move_task(
                 task=task,
@@ -492,7 +504,7 @@ def _roles_init(*, task: LabelTask, users: list[User], role: str) -> list[TaskRo
         run_atomic(_write)
     except (IntegrityError, DuplicateKeyError):
         # Someone initialised this role of the task at the same moment (the slot index caught it).
-        raise task_error(LabelErrCode.ROLE_ALREADY_INITIALISED) from None
+        raise RoleAlreadyInitialised() from None
     return roles
 
 
@@ -504,7 +516,7 @@ def task_set_leader(*, task: LabelTask, user: User, role: str, actor: User | Non
 
 def _set_leader(*, task: LabelTask, user: User, role: str, actor: User | None) -> tuple[TaskRole, TaskRole]:
     if role not in LEADERS:
-        raise task_error(LabelErrCode.NOT_LEADER_ROLE)
+        raise NotLeaderRole()
     current = selectors.active_role(task.pk, role)
     if current is not None:
         return _replace_role(task=task, old_user=_user(current.user_id), new_user=user, role=role)
@@ -524,7 +536,7 @@ def _set_leader(*, task: LabelTask, user: User, role: str, actor: User | None) -
 def _user(user_id: str) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise task_error(LabelErrCode.USER_NOT_FOUND)
+        raise LabelUserNotFound()
     return user
 
 
@@ -667,7 +679,7 @@ def task_restart(*, task: LabelTask, actor: User | None) -> LabelTask:
     def _restart() -> None:
         moved = progress.task_transition(task=task, action=TaskAction.RESTART, actor=actor, source=TaskStatus.REJECTED)
         if not moved:
-            raise task_error(LabelErrCode.RESTART_NOT_REJECTED)
+            raise RestartNotRejected()
         store.task_images(task.dataset_id).update_many(
             {"task_id": task.pk},
             {"$set": {"role_status": workflow.restart_role_status(keys)}, "$inc": {"version": 1}},
@@ -700,7 +712,7 @@ def task_qa(*, task: LabelTask, action: str, actor: User | None) -> LabelTask:
 def _load_image(task: LabelTask, image_id: str) -> dict:
     doc = store.task_images(task.dataset_id).find_one({"_id": image_id, "task_id": task.pk})
     if doc is None:
-        raise task_error(LabelErrCode.TASK_IMAGE_NOT_FOUND)
+        raise TaskImageNotFound()
     return doc
 
 
@@ -710,7 +722,7 @@ def task_image_get(*, task: LabelTask, image_id: str) -> dict:
 
 
 def _image_for(
-    task: LabelTask, image_id: str, *, holder: str, code: int
+    task: LabelTask, image_id: str, *, holder: str, refusal: type[LabelTaskError]
 ) -> tuple[dict, ImageState, ImageState, progress.ActiveRoles]:
     """A task image for a writer whose status key is ``holder``: the document, its state as stored and
     as the workflow sees it (only the task's active workers count), and the task's active roles.
@@ -723,7 +735,7 @@ def _image_for(
     active = progress.active_roles(task.pk)
     stored = image_state(doc)
     if holder not in active.names or holder not in stored.role_status:
-        raise task_error(code)
+        raise refusal()
     view = workflow.without_inactive_workers(stored, active.names)
     return doc, stored, view, active
 
@@ -784,7 +796,7 @@ def task_image_label(
     annotations = validate_annotations(annotations, project.category_list)
     key = workflow.role_key(Role.LABELER, labeler.pk)
     for _ in range(CAS_RETRIES):
-        doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_LABEL_IMAGE)
+        doc, stored, old, active = _image_for(task, image_id, holder=key, refusal=CantLabelImage)
         workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
         _check_label_base(stored, labeler.pk, base_label_id)
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
@@ -818,7 +830,7 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     project = task.project
     key = workflow.role_key(Role.REVIEWER, reviewer.pk)
     for _ in range(CAS_RETRIES):
-        doc, stored, old, active = _image_for(task, image_id, holder=key, code=LabelErrCode.CANT_REVIEW_IMAGE)
+        doc, stored, old, active = _image_for(task, image_id, holder=key, refusal=CantReviewImage)
         workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
         workflow.check_not_own_label(
             state=old, reviewer_id=reviewer.pk, label_id=label_id, allowed=settings.DDS_ALLOW_SELF_REVIEW

@@ -12,17 +12,36 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
-from dds_site.errors import InvalidTransition
+from dds_site.errors import DDSError, InvalidTransition
 from labeling.errors import (
+    AcceptNotReviewing,
+    ConfigIncomplete,
+    ForceAcceptNotRejected,
+    LabelAlreadyAccepted,
     LabelerCount,
-    LabelErrCode,
+    LabelTaskNotWorking,
     LeaderCount,
+    NewUserHasRole,
+    OldUserLacksRole,
+    ProjectNotAccepted,
+    ProjectNotInitializing,
+    ProjectNotRejected,
+    ProjectNotReviewing,
+    ProjectNotWaiting,
+    ProjectQAActionInvalid,
+    RejectNotReviewing,
+    ReplaceSameUser,
+    RestartNotRejected,
+    ReviewAlreadyDone,
     ReviewerCount,
+    ReviewLabelingUnfinished,
+    ReviewLabelNotFound,
     ReviewNotRequired,
+    ReviewTaskNotWorking,
     RoleAlreadyInitialised,
     RoleNotTaskLevel,
-    project_error,
-    task_error,
+    SelfReview,
+    TaskQAActionInvalid,
 )
 
 # --- vocabulary -------------------------------------------------------------------------------------------------
@@ -163,46 +182,34 @@ class ProjectAction(models.TextChoices):
 @dataclass(frozen=True)
 class Move:
     """One action's edge of a status machine: the statuses it starts from, where it goes, and DDS's
-    error code when the object is elsewhere (None: an internal move, refused as ``InvalidTransition``)."""
+    error when the object is elsewhere (None: an internal move, refused as ``InvalidTransition``)."""
 
     sources: frozenset[str]
     target: str
-    code: int | None = None
+    error: type[DDSError] | None = None
 
 
 TASK_MOVES: dict[str, Move] = {
     TaskAction.START: Move(frozenset({TaskStatus.WAITING}), TaskStatus.WORKING),
     TaskAction.COMPLETE: Move(frozenset({TaskStatus.WORKING}), TaskStatus.REVIEWING),
-    TaskAction.ACCEPT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.ACCEPTED, LabelErrCode.ACCEPT_NOT_REVIEWING),
-    TaskAction.REJECT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.REJECTED, LabelErrCode.REJECT_NOT_REVIEWING),
-    TaskAction.FORCE_ACCEPT: Move(
-        frozenset({TaskStatus.REJECTED}), TaskStatus.ACCEPTED, LabelErrCode.FORCE_ACCEPT_NOT_REJECTED
-    ),
-    TaskAction.RESTART: Move(frozenset({TaskStatus.REJECTED}), TaskStatus.WORKING, LabelErrCode.RESTART_NOT_REJECTED),
+    TaskAction.ACCEPT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.ACCEPTED, AcceptNotReviewing),
+    TaskAction.REJECT: Move(frozenset({TaskStatus.REVIEWING}), TaskStatus.REJECTED, RejectNotReviewing),
+    TaskAction.FORCE_ACCEPT: Move(frozenset({TaskStatus.REJECTED}), TaskStatus.ACCEPTED, ForceAcceptNotRejected),
+    TaskAction.RESTART: Move(frozenset({TaskStatus.REJECTED}), TaskStatus.WORKING, RestartNotRejected),
     TaskAction.REOPEN: Move(frozenset({TaskStatus.ACCEPTED}), TaskStatus.REJECTED),
 }
 
 PROJECT_MOVES: dict[str, Move] = {
-    ProjectAction.INIT: Move(
-        frozenset({ProjectStatus.WAITING}), ProjectStatus.INITIALIZING, LabelErrCode.PROJECT_NOT_WAITING
-    ),
+    ProjectAction.INIT: Move(frozenset({ProjectStatus.WAITING}), ProjectStatus.INITIALIZING, ProjectNotWaiting),
     ProjectAction.INIT_DONE: Move(
-        frozenset({ProjectStatus.INITIALIZING}), ProjectStatus.WORKING, LabelErrCode.PROJECT_NOT_INITIALIZING
+        frozenset({ProjectStatus.INITIALIZING}), ProjectStatus.WORKING, ProjectNotInitializing
     ),
     ProjectAction.INIT_FAILED: Move(frozenset({ProjectStatus.INITIALIZING}), ProjectStatus.WAITING),
     ProjectAction.COMPLETE: Move(frozenset({ProjectStatus.WORKING}), ProjectStatus.REVIEWING),
-    ProjectAction.ACCEPT: Move(
-        frozenset({ProjectStatus.REVIEWING}), ProjectStatus.ACCEPTED, LabelErrCode.PROJECT_NOT_REVIEWING
-    ),
-    ProjectAction.REJECT: Move(
-        frozenset({ProjectStatus.REVIEWING}), ProjectStatus.REJECTED, LabelErrCode.PROJECT_NOT_REVIEWING
-    ),
-    ProjectAction.REOPEN: Move(
-        frozenset({ProjectStatus.REJECTED}), ProjectStatus.WORKING, LabelErrCode.PROJECT_NOT_REJECTED
-    ),
-    ProjectAction.EXPORT: Move(
-        frozenset({ProjectStatus.ACCEPTED}), ProjectStatus.EXPORTED, LabelErrCode.PROJECT_NOT_ACCEPTED
-    ),
+    ProjectAction.ACCEPT: Move(frozenset({ProjectStatus.REVIEWING}), ProjectStatus.ACCEPTED, ProjectNotReviewing),
+    ProjectAction.REJECT: Move(frozenset({ProjectStatus.REVIEWING}), ProjectStatus.REJECTED, ProjectNotReviewing),
+    ProjectAction.REOPEN: Move(frozenset({ProjectStatus.REJECTED}), ProjectStatus.WORKING, ProjectNotRejected),
+    ProjectAction.EXPORT: Move(frozenset({ProjectStatus.ACCEPTED}), ProjectStatus.EXPORTED, ProjectNotAccepted),
 }
 
 # The task QA actions and the project QA actions are moves of those names.
@@ -213,42 +220,42 @@ PROJECT_QA_ACTIONS = frozenset(ProjectQAAction.values)
 PROJECT_STATUSES_HOLDING_DATASETS = frozenset(set(ProjectStatus.values) - {ProjectStatus.EXPORTED})
 
 
-def check_move(move: Move, current: str, transitions: Mapping[str, frozenset[str]], error: Callable[[int], Exception]):
+def check_move(move: Move, current: str, transitions: Mapping[str, frozenset[str]]) -> None:
     """Refuse ``move`` from ``current`` unless the action starts there and the status machine allows it.
 
     ``error(code)`` builds the action's DDS error; moves without a code raise ``InvalidTransition``.
     """
     if current in move.sources and move.target in transitions.get(current, frozenset()):
         return
-    if move.code is not None:
-        raise error(move.code)
+    if move.error is not None:
+        raise move.error()
     raise InvalidTransition(f"can't move from {current!r} to {move.target!r}.", detail={"from": current})
 
 
 def check_task_move(action: str, current: str) -> Move:
     """The task move of ``action`` if it may start from ``current``; raises its DDS error otherwise."""
     move = TASK_MOVES[action]
-    check_move(move, current, TASK_TRANSITIONS, task_error)
+    check_move(move, current, TASK_TRANSITIONS)
     return move
 
 
 def check_project_move(action: str, current: str) -> Move:
     """The project move of ``action`` if it may start from ``current``; raises its DDS error otherwise."""
     move = PROJECT_MOVES[action]
-    check_move(move, current, PROJECT_TRANSITIONS, project_error)
+    check_move(move, current, PROJECT_TRANSITIONS)
     return move
 
 
 def task_qa_target(action: str, current: str) -> str:
     """The status a task QA ``action`` moves a task in ``current`` to; raises DDS's code otherwise."""
     if action not in TASK_QA_ACTIONS:
-        raise task_error(LabelErrCode.TASK_QA_ACTION)
+        raise TaskQAActionInvalid()
     return check_task_move(action, current).target
 
 
 def project_qa_target(action: str, current: str) -> str:
     if action not in PROJECT_QA_ACTIONS:
-        raise project_error(LabelErrCode.PROJECT_QA_ACTION)
+        raise ProjectQAActionInvalid()
     return check_project_move(action, current).target
 
 
@@ -308,13 +315,13 @@ def check_init_roles(*, role: str, num_users: int, label_times: int, review_time
 def check_replace_role(*, role: str, old_user_id: str, new_user_id: str, old_has: bool, new_has: bool) -> None:
     """DDS's ``_check_replace_role`` (reference §7.5)."""
     if role not in TASK_BONDED_ROLES:
-        raise task_error(LabelErrCode.ROLE_NOT_TASK_LEVEL)
+        raise RoleNotTaskLevel()
     if old_user_id == new_user_id:
-        raise task_error(LabelErrCode.REPLACE_SAME_USER)
+        raise ReplaceSameUser()
     if not old_has:
-        raise task_error(LabelErrCode.OLD_USER_LACKS_ROLE)
+        raise OldUserLacksRole()
     if new_has:
-        raise task_error(LabelErrCode.NEW_USER_HAS_ROLE)
+        raise NewUserHasRole()
 
 
 # The worker role a user may not hold beside the other in one task (he would review his own labels).
@@ -330,7 +337,7 @@ def check_not_self_review(*, user_ids: Iterable[str], other_holders: Iterable[st
         return
     both = set(user_ids) & set(other_holders)
     if both:
-        raise task_error(LabelErrCode.SELF_REVIEW, detail={"user_ids": sorted(both)})
+        raise SelfReview(detail={"user_ids": sorted(both)})
 
 
 def check_not_own_label(*, state: ImageState, reviewer_id: str, label_id: str, allowed: bool) -> None:
@@ -341,7 +348,7 @@ def check_not_own_label(*, state: ImageState, reviewer_id: str, label_id: str, a
     if allowed:
         return
     if any(label.get("id") == label_id for label in state.labels.get(reviewer_id, [])):
-        raise task_error(LabelErrCode.SELF_REVIEW, detail={"user_ids": [reviewer_id]})
+        raise SelfReview(detail={"user_ids": [reviewer_id]})
 
 
 def max_role(roles: Iterable[str]) -> str | None:
@@ -378,17 +385,14 @@ def merge_categories(current: str, extra: Iterable[str]) -> str:
 
 def check_init_config(batch_size: int | None, label_times: int | None, review_times: int | None) -> None:
     if batch_size is None or label_times is None or review_times is None:
-        raise project_error(LabelErrCode.CONFIG_INCOMPLETE)
+        raise ConfigIncomplete()
     if batch_size < 0 or label_times < 1 or review_times < 0:
-        raise project_error(
-            LabelErrCode.CONFIG_INCOMPLETE,
+        raise ConfigIncomplete(
             "batch_size must be >= 0, label_times >= 1 and review_times >= 0.",
         )
     if max(batch_size, label_times, review_times) > MAX_INIT_VALUE:
         # Stored as MongoDB int64: a larger value would fail in the driver, after the status changed.
-        raise project_error(
-            LabelErrCode.CONFIG_INCOMPLETE, f"batch_size, label_times and review_times must be <= {MAX_INIT_VALUE}."
-        )
+        raise ConfigIncomplete(f"batch_size, label_times and review_times must be <= {MAX_INIT_VALUE}.")
 
 
 def task_number(position: int, batch_size: int) -> int:
@@ -445,9 +449,9 @@ def check_can_label(*, task_status: str, state: ImageState, labeler_id: str) -> 
     overwritten, and that is exactly when the labeler's own status is ``accepted``.
     """
     if task_status != TaskStatus.WORKING:
-        raise task_error(LabelErrCode.LABEL_TASK_NOT_WORKING)
+        raise LabelTaskNotWorking()
     if state.role_status.get(role_key(Role.LABELER, labeler_id)) == ImageStatus.ACCEPTED:
-        raise task_error(LabelErrCode.LABEL_ALREADY_ACCEPTED)
+        raise LabelAlreadyAccepted()
 
 
 def apply_label(state: ImageState, *, labeler_id: str, label: dict) -> ImageState:
@@ -479,13 +483,13 @@ def check_can_review(*, task_status: str, state: ImageState, reviewer_id: str, l
     its own acceptance scenario (§11.6) has them do exactly that; here they may.
     """
     if task_status != TaskStatus.WORKING:
-        raise task_error(LabelErrCode.REVIEW_TASK_NOT_WORKING)
+        raise ReviewTaskNotWorking()
     if any(status == ImageStatus.LABELING for status in state.labeler_statuses()):
-        raise task_error(LabelErrCode.REVIEW_LABELING_UNFINISHED)
+        raise ReviewLabelingUnfinished()
     if label_id not in state.current_label_ids():
-        raise task_error(LabelErrCode.REVIEW_LABEL_NOT_FOUND)
+        raise ReviewLabelNotFound()
     if state.review_of(reviewer_id, label_id) is not None:
-        raise task_error(LabelErrCode.REVIEW_ALREADY_DONE)
+        raise ReviewAlreadyDone()
 
 
 def apply_review(state: ImageState, *, reviewer_id: str, review: dict) -> ImageState:

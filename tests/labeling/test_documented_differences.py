@@ -6,7 +6,7 @@ import pytest
 
 from datasets.images import Image
 from datasets.models import Label
-from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.errors import AnnotationInvalid, LabelTaskError
 from labeling.workflow import ImageStatus
 from tests.labeling.conftest import staffed_task
 from tests.labeling.helpers import images_of
@@ -23,7 +23,7 @@ def test_the_model_api_refuses_a_category_outside_the_project(users, small_datas
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], [box(0.1, "zebra")])
-    assert caught.value.code == LabelErrCode.ANNOTATION_INVALID
+    assert caught.value.code == AnnotationInvalid.code
     assert "zebra" in caught.value.message
     assert images_of(task)[0].labels == {}
 

@@ -10,7 +10,7 @@ from datasets.images import REVISION, Image
 from datasets.models import DataSet, Label
 from dds_site.errors import InvalidArgument
 from labeling import export
-from labeling.errors import LabelErrCode, LabelProjectError
+from labeling.errors import LabelProjectError, ProjectNotAccepted
 from labeling.models import LabelProject
 from labeling.workflow import ProjectStatus
 from tests.labeling.conftest import make_project
@@ -97,7 +97,7 @@ def test_export_writes_one_accepted_label_per_image_bug16(accepted, small_datase
     assert set(types) == {"Classification", "Detection", "Segmentation"}
     with pytest.raises(LabelProjectError) as caught:
         project.export_project("again")
-    assert caught.value.code == LabelErrCode.PROJECT_NOT_ACCEPTED
+    assert caught.value.code == ProjectNotAccepted.code
 
 
 def test_export_keeps_only_labels_accepted_by_all_reviewers(accepted, small_datasets):

@@ -5,7 +5,27 @@ from __future__ import annotations
 import pytest
 
 from dds_site.errors import InvalidArgument
-from labeling.errors import LabelErrCode, LabelProjectError, LabelTaskError
+from labeling.errors import (
+    AcceptNotReviewing,
+    AnnotationInvalid,
+    AnnotationMissingFields,
+    CantLabelImage,
+    CantReviewImage,
+    ForceAcceptNotRejected,
+    LabelAlreadyAccepted,
+    LabelProjectError,
+    LabelTaskError,
+    LabelTaskNotWorking,
+    ProjectNotAccepted,
+    ProjectNotRejected,
+    ProjectNotReviewing,
+    ProjectQAActionInvalid,
+    RestartNotRejected,
+    ReviewAlreadyDone,
+    ReviewLabelingUnfinished,
+    ReviewLabelNotFound,
+    TaskQAActionInvalid,
+)
 from labeling.models import LabelProject, LabelTask
 from labeling.workflow import ImageStatus, ProjectStatus, Role, TaskStatus
 from tests.factories import StaffedTaskFactory
@@ -134,7 +154,7 @@ def _label_task2_partially(task2, users) -> None:
         for reviewer in (r1, r2):
             with pytest.raises(LabelTaskError) as caught:
                 image.ensure_status_for_reviewing(task2, reviewer, image.labels[labeler.pk][0].id)
-            assert caught.value.code == LabelErrCode.REVIEW_LABELING_UNFINISHED
+            assert caught.value.code == ReviewLabelingUnfinished.code
     for image in images[5:95]:
         for reviewer in (r1, r2):
             for labeler in (l1, l2):
@@ -190,19 +210,19 @@ def test_review_prechecks(small):
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_review(task, r1, "no-such-label", A)
-    assert caught.value.code == LabelErrCode.REVIEW_LABEL_NOT_FOUND
+    assert caught.value.code == ReviewLabelNotFound.code
     image.set_review(task, r1, image.labels[l1.pk][0].id, A)
     with pytest.raises(LabelTaskError) as caught:
         image.set_review(task, r1, image.labels[l1.pk][0].id, R)
-    assert caught.value.code == LabelErrCode.REVIEW_ALREADY_DONE
+    assert caught.value.code == ReviewAlreadyDone.code
     with pytest.raises(InvalidArgument):
         image.set_review(task, r1, image.labels[l2.pk][0].id, "maybe")
     with pytest.raises(LabelTaskError) as caught:
         image.set_review(task, l1, image.labels[l2.pk][0].id, A)
-    assert caught.value.code == LabelErrCode.CANT_REVIEW_IMAGE
+    assert caught.value.code == CantReviewImage.code
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, r1, BOX)
-    assert caught.value.code == LabelErrCode.CANT_LABEL_IMAGE
+    assert caught.value.code == CantLabelImage.code
     assert_counters_equal_recount(task)
 
 
@@ -218,7 +238,7 @@ def test_accepted_label_cannot_be_overwritten_bug11(small):
         image.set_review(task, reviewer, image.labels[l1.pk][0].id, A)
     with pytest.raises(LabelTaskError) as caught:
         image.ensure_status_for_labeling(task, l1)
-    assert caught.value.code == LabelErrCode.LABEL_ALREADY_ACCEPTED
+    assert caught.value.code == LabelAlreadyAccepted.code
     with pytest.raises(LabelTaskError):
         image.set_label(task, l1, BOX)
     # L2 is not accepted yet and may relabel; the reviews of his old label are dropped.
@@ -238,7 +258,7 @@ def test_labeling_requires_working_task(users, datasets):
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], BOX)
-    assert caught.value.code == LabelErrCode.LABEL_TASK_NOT_WORKING
+    assert caught.value.code == LabelTaskNotWorking.code
     assert images_of(task)[0].labels == {}
 
 
@@ -261,7 +281,7 @@ def test_malformed_annotations_are_rejected_bug12(small, annotations):
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, users["labeler"][0], annotations)
-    assert caught.value.code in (LabelErrCode.ANNOTATION_INVALID, LabelErrCode.ANNOTATION_MISSING_FIELDS)
+    assert caught.value.code in (AnnotationInvalid.code, AnnotationMissingFields.code)
     assert caught.value.http_status == 400
     assert images_of(task)[0].labels == {}
 
@@ -286,16 +306,16 @@ def test_task_qa_restart_relabel_accept(small):
     assert task.status == TaskStatus.REVIEWING
     with pytest.raises(LabelTaskError) as caught:
         task2.accept_task()
-    assert caught.value.code == LabelErrCode.ACCEPT_NOT_REVIEWING
+    assert caught.value.code == AcceptNotReviewing.code
     with pytest.raises(LabelTaskError) as caught:
         task.restart_task()
-    assert caught.value.code == LabelErrCode.RESTART_NOT_REJECTED
+    assert caught.value.code == RestartNotRejected.code
     with pytest.raises(LabelTaskError) as caught:
         task.accept_rejected_task()
-    assert caught.value.code == LabelErrCode.FORCE_ACCEPT_NOT_REJECTED
+    assert caught.value.code == ForceAcceptNotRejected.code
     with pytest.raises(LabelTaskError) as caught:
         task.qa_task("maybe")
-    assert caught.value.code == LabelErrCode.TASK_QA_ACTION
+    assert caught.value.code == TaskQAActionInvalid.code
     task.reject_task()
     assert task.status == TaskStatus.REJECTED
     assert counters(project) == (2, 0, 1, 0, 1, 0)
@@ -319,7 +339,7 @@ def test_force_accept_and_project_qa_reopen_bug17(small):
     project, tasks, users = small
     with pytest.raises(LabelProjectError) as caught:
         project.accept_project()
-    assert caught.value.code == LabelErrCode.PROJECT_NOT_REVIEWING
+    assert caught.value.code == ProjectNotReviewing.code
     for task in tasks:
         label_and_accept_all(task, users)
         task.refresh_from_db()
@@ -332,12 +352,12 @@ def test_force_accept_and_project_qa_reopen_bug17(small):
     assert counters(project) == (2, 0, 0, 0, 0, 2)
     with pytest.raises(LabelProjectError) as caught:
         project.qa_project("maybe")
-    assert caught.value.code == LabelErrCode.PROJECT_QA_ACTION
+    assert caught.value.code == ProjectQAActionInvalid.code
     project.reject_project()
     assert project.status == ProjectStatus.REJECTED
     with pytest.raises(LabelProjectError) as caught:
         project.export_project("x")
-    assert caught.value.code == LabelErrCode.PROJECT_NOT_ACCEPTED
+    assert caught.value.code == ProjectNotAccepted.code
     project.reopen_project(task_ids=[tasks[1].pk])
     assert project.status == ProjectStatus.WORKING
     assert counters(project) == (2, 0, 0, 0, 1, 1)
@@ -351,7 +371,7 @@ def test_force_accept_and_project_qa_reopen_bug17(small):
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.ACCEPTED
     with pytest.raises(LabelProjectError) as caught:
         project.reopen_project()
-    assert caught.value.code == LabelErrCode.PROJECT_NOT_REJECTED
+    assert caught.value.code == ProjectNotRejected.code
 
 
 def test_review_times_zero_task_completes_on_labels(users, datasets):

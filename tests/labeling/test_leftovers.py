@@ -15,7 +15,7 @@ from django.core.management import call_command
 from datasets.images import Image
 from datasets.models import Label
 from labeling import progress, workflow
-from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.errors import LabelAlreadyAccepted, LabelTaskError, ReviewAlreadyDone
 from labeling.models import LabelProject, LabelTask
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageState, Role, TaskStatus
@@ -219,10 +219,10 @@ def test_without_repair_a_task_held_by_leftovers_is_accepted_and_exported(dds_ta
     image = images_of(task)[0]
     with pytest.raises(LabelTaskError) as caught:
         image.set_label(task, new, BOX)  # his copy was accepted
-    assert caught.value.code == LabelErrCode.LABEL_ALREADY_ACCEPTED
+    assert caught.value.code == LabelAlreadyAccepted.code
     with pytest.raises(LabelTaskError) as caught:
         image.set_review(task, reviewer, copy["id"], "accept")
-    assert caught.value.code == LabelErrCode.REVIEW_ALREADY_DONE
+    assert caught.value.code == ReviewAlreadyDone.code
     exported = _accept_and_export(users, project, task)
     assert [[obj.category_name for obj in objects] for objects in exported] == [["test"], ["test"]]
     assert_no_work_of_users_without_a_role(task)

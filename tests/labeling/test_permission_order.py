@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.errors import LabelErrCode
+from labeling.errors import CantAssignWorker, LabelUserNotFound
 from labeling.models import LabelTask
 from labeling.workflow import Role
 from tests.labeling.conftest import client_for, make_project
@@ -37,7 +37,7 @@ def test_workers_refuses_before_telling_which_user_ids_exist(users, task, caller
     unknown = _post(users[caller][0], task, "workers", {"labeler_ids": [UNKNOWN]})
     assert known.status_code == unknown.status_code == 403
     assert known.json() == unknown.json()
-    assert unknown.json()["code"] == LabelErrCode.CANT_ASSIGN_WORKER
+    assert unknown.json()["code"] == CantAssignWorker.code
 
 
 @pytest.mark.parametrize("caller", ["others", "review_leader", "manager", "labeler"])
@@ -48,14 +48,14 @@ def test_replace_refuses_before_telling_which_user_ids_exist(users, task, caller
     responses = [_post(users[caller][0], task, "replace", body) for body in (known, unknown)]
     assert [r.status_code for r in responses] == [403, 403]
     assert responses[0].json() == responses[1].json()
-    assert responses[1].json()["code"] == LabelErrCode.CANT_ASSIGN_WORKER
+    assert responses[1].json()["code"] == CantAssignWorker.code
 
 
 def test_the_leader_still_learns_that_a_user_id_is_unknown(users, task):
     leader = users["label_leader"][0]
     response = _post(leader, task, "workers", {"labeler_ids": [UNKNOWN]})
-    assert (response.status_code, response.json()["code"]) == (400, LabelErrCode.USER_NOT_FOUND)
+    assert (response.status_code, response.json()["code"]) == (400, LabelUserNotFound.code)
     task.init_workers(users["labeler"][:1], Role.LABELER)
     body = {"old_worker_id": users["labeler"][0].pk, "new_worker_id": UNKNOWN, "role": "labeler"}
     response = _post(leader, task, "replace", body)
-    assert (response.status_code, response.json()["code"]) == (400, LabelErrCode.USER_NOT_FOUND)
+    assert (response.status_code, response.json()["code"]) == (400, LabelUserNotFound.code)

@@ -6,7 +6,17 @@ import pytest
 
 from datasets.models import Label
 from dds_site.errors import InvalidArgument
-from labeling.errors import LabelErrCode, LabelProjectError
+from labeling.errors import (
+    CantCreateProject,
+    CategoriesEmpty,
+    ConfigIncomplete,
+    DatasetOccupied,
+    DatasetsEmpty,
+    LabelProjectError,
+    ManagersEmpty,
+    ManagersEmptyOnEdit,
+    ProjectNotWaiting,
+)
 from labeling.models import LabelProject, LabelTask, ProjectRole
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ProjectStatus, TaskStatus
@@ -60,11 +70,11 @@ def test_project_create_normal(ten):
 @pytest.mark.parametrize(
     ("kwargs", "code", "status"),
     [
-        ({"managers": []}, LabelErrCode.MANAGERS_EMPTY, 400),
-        ({"datasets": []}, LabelErrCode.DATASETS_EMPTY, 400),
-        ({"categories": []}, LabelErrCode.CATEGORIES_EMPTY, 400),
-        ({"categories": [" ", ""]}, LabelErrCode.CATEGORIES_EMPTY, 400),
-        ({"owner": "others"}, LabelErrCode.CANT_CREATE_PROJECT, 403),
+        ({"managers": []}, ManagersEmpty.code, 400),
+        ({"datasets": []}, DatasetsEmpty.code, 400),
+        ({"categories": []}, CategoriesEmpty.code, 400),
+        ({"categories": [" ", ""]}, CategoriesEmpty.code, 400),
+        ({"owner": "others"}, CantCreateProject.code, 403),
     ],
 )
 def test_project_create_rejects_bad_input(ten, kwargs, code, status):
@@ -85,7 +95,7 @@ def test_project_create_rejects_occupied_dataset(ten):
     _create(users, datasets[0:2])
     with pytest.raises(LabelProjectError) as caught:
         _create(users, datasets[1:3], owner=users["staff"][-1])
-    assert caught.value.code == LabelErrCode.DATASET_OCCUPIED
+    assert caught.value.code == DatasetOccupied.code
     assert LabelProject.objects.count() == 1
 
 
@@ -141,7 +151,7 @@ def test_project_edit_empty_managers_fails(four):
     for project in projects:
         with pytest.raises(LabelProjectError) as caught:
             project.edit_project(managers=[])
-        assert caught.value.code == LabelErrCode.MANAGERS_EMPTY_ON_EDIT
+        assert caught.value.code == ManagersEmptyOnEdit.code
         assert ProjectRole.objects.filter(project_id=project.pk, role="manager").count() == 2
 
 
@@ -195,12 +205,12 @@ def test_project_init_empty_config_and_twice(four):
     project = four[2][0]
     with pytest.raises(LabelProjectError) as caught:
         project.init_project()
-    assert caught.value.code == LabelErrCode.CONFIG_INCOMPLETE
+    assert caught.value.code == ConfigIncomplete.code
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WAITING
     project.init_project(batch_size=0, label_times=2, review_times=2)
     with pytest.raises(LabelProjectError) as caught:
         project.init_project(batch_size=0, label_times=2, review_times=2)
-    assert caught.value.code == LabelErrCode.PROJECT_NOT_WAITING
+    assert caught.value.code == ProjectNotWaiting.code
     assert LabelTask.objects.filter(project_id=project.pk).count() == 2
 
 
@@ -209,7 +219,7 @@ def test_project_init_rejects_bad_numbers(four, config):
     project = four[2][0]
     with pytest.raises(LabelProjectError) as caught:
         project.init_project(*config)
-    assert caught.value.code == LabelErrCode.CONFIG_INCOMPLETE
+    assert caught.value.code == ConfigIncomplete.code
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WAITING
 
 

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from labeling import services
-from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.errors import CantLabelImage, CantReviewImage, LabelTaskError
 from labeling.models import LabelTask, TaskRole
 from labeling.workflow import WAIT_FOR_LABELING, Role, TaskStatus, role_key
 from tests.labeling.conftest import BOX, make_dataset, staffed_task
@@ -48,9 +48,7 @@ def write_hook():
         services.before_image_write.remove(hook)
 
 
-@pytest.mark.parametrize(
-    ("role", "code"), [(Role.LABELER, LabelErrCode.CANT_LABEL_IMAGE), (Role.REVIEWER, LabelErrCode.CANT_REVIEW_IMAGE)]
-)
+@pytest.mark.parametrize(("role", "code"), [(Role.LABELER, CantLabelImage.code), (Role.REVIEWER, CantReviewImage.code)])
 def test_a_replacement_between_the_role_check_and_the_write_refuses_the_write(users, db, write_hook, role, code):
     dataset = make_dataset("in_flight", 3)
     task = staffed_task(users, [dataset], label_times=1, review_times=1)

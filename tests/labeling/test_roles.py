@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.errors import (
+    CantLabelImage,
+    LabelerCount,
+    LabelTaskError,
+    LabelUserNotActive,
+    LastOwner,
+    NewUserHasRole,
+    NotLeaderRole,
+    OldUserLacksRole,
+    ReplaceSameUser,
+    ReviewNotRequired,
+    RoleAlreadyInitialised,
+    RoleNotTaskLevel,
+)
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
 from labeling.workflow import ImageStatus, Role, TaskStatus
 from tests.factories import StaffedTaskFactory
@@ -82,7 +95,7 @@ def test_assign_leaders_without_review(project2, users):
         assert LabelProject.objects.get(pk=project2.pk).task_num_working == i + 1
         with pytest.raises(LabelTaskError) as caught:
             task.set_leader(users["review_leader"][i], Role.REVIEW_LEADER)
-        assert caught.value.code == LabelErrCode.REVIEW_NOT_REQUIRED
+        assert caught.value.code == ReviewNotRequired.code
         assert not TaskRole.objects.filter(task_id=task.pk, role="review_leader").exists()
     assert LabelProject.objects.get(pk=project2.pk).task_num_working == 2
 
@@ -91,7 +104,7 @@ def test_set_leader_rejects_worker_role(project1, users):
     task = tasks_of(project1)[0]
     with pytest.raises(LabelTaskError) as caught:
         task.set_leader(users["labeler"][0], Role.LABELER)
-    assert caught.value.code == LabelErrCode.NOT_LEADER_ROLE
+    assert caught.value.code == NotLeaderRole.code
 
 
 def test_assign_workers_with_review(project1, users):
@@ -110,16 +123,16 @@ def test_assign_workers_with_review(project1, users):
             assert_fresh(role, user, task)
         with pytest.raises(LabelTaskError) as caught:
             task.init_workers(users["labeler"][2 * i : 2 * i + 2], Role.LABELER)
-        assert caught.value.code == LabelErrCode.ROLE_ALREADY_INITIALISED
+        assert caught.value.code == RoleAlreadyInitialised.code
 
 
 def test_assign_workers_without_review(project2, users):
     for task in tasks_of(project2):
         task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
         for workers, role, code in [
-            (users["labeler"], Role.LABELER, LabelErrCode.LABELER_COUNT),
-            (users["labeler"][:1], Role.LABELER, LabelErrCode.LABELER_COUNT),
-            (users["reviewer"], Role.REVIEWER, LabelErrCode.REVIEW_NOT_REQUIRED),
+            (users["labeler"], Role.LABELER, LabelerCount.code),
+            (users["labeler"][:1], Role.LABELER, LabelerCount.code),
+            (users["reviewer"], Role.REVIEWER, ReviewNotRequired.code),
         ]:
             with pytest.raises(LabelTaskError) as caught:
                 task.init_workers(workers, role)
@@ -132,7 +145,7 @@ def test_init_roles_rejects_project_level_role_with_right_message_bug20(project1
     task = tasks_of(project1)[0]
     with pytest.raises(LabelTaskError) as caught:
         TaskRole.init_roles(task, [users["manager"][0]], Role.MANAGER)
-    assert caught.value.code == LabelErrCode.ROLE_NOT_TASK_LEVEL
+    assert caught.value.code == RoleNotTaskLevel.code
     assert "not task level" in caught.value.message
 
 
@@ -196,7 +209,7 @@ def test_replace_labeler_moves_labels_bug14(staffed, users, stage):
     assert_counters_equal_recount(task)
     with pytest.raises(LabelTaskError) as caught:
         images_of(task)[0].set_label(task, l1, BOX)
-    assert caught.value.code == LabelErrCode.CANT_LABEL_IMAGE
+    assert caught.value.code == CantLabelImage.code
     if stage != "reviewed":
         images_of(task)[0].set_label(task, new_user, BOX)
         assert_counters_equal_recount(task)
@@ -232,11 +245,11 @@ def test_replace_banned_worker_bug15(staffed, users):
 @pytest.mark.parametrize(
     ("old", "new", "role", "code"),
     [
-        (("labeler", 0), ("labeler", 0), Role.LABELER, LabelErrCode.REPLACE_SAME_USER),
-        (("labeler", 0), ("labeler", 1), Role.LABELER, LabelErrCode.NEW_USER_HAS_ROLE),
-        (("labeler", 2), ("labeler", 3), Role.LABELER, LabelErrCode.OLD_USER_LACKS_ROLE),
-        (("reviewer", 0), ("reviewer", 1), Role.REVIEWER, LabelErrCode.NEW_USER_HAS_ROLE),
-        (("manager", 0), ("manager", 1), Role.MANAGER, LabelErrCode.ROLE_NOT_TASK_LEVEL),
+        (("labeler", 0), ("labeler", 0), Role.LABELER, ReplaceSameUser.code),
+        (("labeler", 0), ("labeler", 1), Role.LABELER, NewUserHasRole.code),
+        (("labeler", 2), ("labeler", 3), Role.LABELER, OldUserLacksRole.code),
+        (("reviewer", 0), ("reviewer", 1), Role.REVIEWER, NewUserHasRole.code),
+        (("manager", 0), ("manager", 1), Role.MANAGER, RoleNotTaskLevel.code),
     ],
 )
 def test_replace_role_checks(staffed, users, old, new, role, code):
@@ -253,7 +266,7 @@ def test_replace_with_inactive_new_user_fails(staffed, users):
     new_user.save()
     with pytest.raises(LabelTaskError) as caught:
         staffed.replace_worker(users["labeler"][0], new_user, Role.LABELER)
-    assert caught.value.code == LabelErrCode.USER_NOT_ACTIVE
+    assert caught.value.code == LabelUserNotActive.code
     assert TaskRole.objects.get(task_id=staffed.pk, user_id=users["labeler"][0].pk).is_active
 
 
@@ -368,7 +381,7 @@ def test_role_predicates(staffed, project1, users):
 def test_last_owner_cannot_be_removed(project1, users):
     with pytest.raises(LabelTaskError) as caught:
         ProjectRole.del_role(project1, users["staff"][0].pk, Role.OWNER)
-    assert caught.value.code == LabelErrCode.LAST_OWNER
+    assert caught.value.code == LastOwner.code
     assert ProjectRole.is_owner(users["staff"][0], project1.pk)
     ProjectRole.add_role(project1, users["staff"][1].pk, Role.OWNER)
     assert ProjectRole.del_roles(project1, [users["staff"][0].pk], Role.OWNER) == 1

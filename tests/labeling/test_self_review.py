@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.errors import LabelErrCode, LabelTaskError
+from labeling.errors import LabelTaskError, SelfReview
 from labeling.models import LabelTask, TaskRole
 from labeling.workflow import ImageStatus, Role
 from tests.labeling.conftest import BOX, client_for, make_project
@@ -23,7 +23,7 @@ def task(users, small_datasets) -> LabelTask:
 def _refused(call) -> None:
     with pytest.raises(LabelTaskError) as caught:
         call()
-    assert caught.value.code == LabelErrCode.SELF_REVIEW
+    assert caught.value.code == SelfReview.code
     assert caught.value.status_code == 400
 
 
@@ -65,7 +65,7 @@ def test_the_api_answers_the_typed_error(task, users):
         f"{base}/workers", {"reviewer_ids": [labeler.pk]}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["code"] == LabelErrCode.SELF_REVIEW
+    assert response.json()["code"] == SelfReview.code
 
 
 def test_the_setting_allows_a_one_person_team(task, users, settings):
@@ -92,7 +92,7 @@ def test_one_request_naming_a_user_in_both_roles_writes_nothing(users, small_dat
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["code"] == LabelErrCode.SELF_REVIEW
+    assert response.json()["code"] == SelfReview.code
     assert not TaskRole.objects.filter(task_id=task.pk, role__in=[Role.LABELER, Role.REVIEWER]).exists()
 
 

@@ -5,7 +5,24 @@ from __future__ import annotations
 import pytest
 
 from labeling import models, workflow
-from labeling.errors import LabelErrCode, LabelProjectError, LabelTaskError
+from labeling.errors import (
+    AcceptNotReviewing,
+    ForceAcceptNotRejected,
+    LabelAlreadyAccepted,
+    LabelerCount,
+    LabelProjectError,
+    LabelTaskError,
+    LeaderCount,
+    ProjectNotReviewing,
+    ProjectQAActionInvalid,
+    RejectNotReviewing,
+    ReviewAlreadyDone,
+    ReviewerCount,
+    ReviewNotRequired,
+    RoleAlreadyInitialised,
+    RoleNotTaskLevel,
+    TaskQAActionInvalid,
+)
 from labeling.workflow import ImageState, ImageStatus, ProjectStatus, Role, TaskStatus
 
 
@@ -36,10 +53,10 @@ def test_categories():
         ("accept", TaskStatus.REVIEWING, TaskStatus.ACCEPTED),
         ("reject", TaskStatus.REVIEWING, TaskStatus.REJECTED),
         ("force_accept", TaskStatus.REJECTED, TaskStatus.ACCEPTED),
-        ("accept", TaskStatus.WORKING, LabelErrCode.ACCEPT_NOT_REVIEWING),
-        ("reject", TaskStatus.ACCEPTED, LabelErrCode.REJECT_NOT_REVIEWING),
-        ("force_accept", TaskStatus.REVIEWING, LabelErrCode.FORCE_ACCEPT_NOT_REJECTED),
-        ("maybe", TaskStatus.REVIEWING, LabelErrCode.TASK_QA_ACTION),
+        ("accept", TaskStatus.WORKING, AcceptNotReviewing.code),
+        ("reject", TaskStatus.ACCEPTED, RejectNotReviewing.code),
+        ("force_accept", TaskStatus.REVIEWING, ForceAcceptNotRejected.code),
+        ("maybe", TaskStatus.REVIEWING, TaskQAActionInvalid.code),
     ],
 )
 def test_task_qa_table(action, current, expected):
@@ -58,8 +75,8 @@ def test_task_qa_table(action, current, expected):
     [
         ("accept", ProjectStatus.REVIEWING, ProjectStatus.ACCEPTED),
         ("reject", ProjectStatus.REVIEWING, ProjectStatus.REJECTED),
-        ("accept", ProjectStatus.WORKING, LabelErrCode.PROJECT_NOT_REVIEWING),
-        ("force_accept", ProjectStatus.REVIEWING, LabelErrCode.PROJECT_QA_ACTION),
+        ("accept", ProjectStatus.WORKING, ProjectNotReviewing.code),
+        ("force_accept", ProjectStatus.REVIEWING, ProjectQAActionInvalid.code),
     ],
 )
 def test_project_qa_table(action, current, expected):
@@ -96,12 +113,12 @@ def test_task_start_table(review_times, label_leader, review_leader, expected):
 @pytest.mark.parametrize(
     ("role", "num", "label_times", "review_times", "active", "code"),
     [
-        (Role.MANAGER, 1, 1, 1, False, LabelErrCode.ROLE_NOT_TASK_LEVEL),
-        (Role.LABEL_LEADER, 2, 1, 1, False, LabelErrCode.LEADER_COUNT),
-        (Role.REVIEW_LEADER, 1, 1, 0, False, LabelErrCode.REVIEW_NOT_REQUIRED),
-        (Role.LABELER, 1, 2, 1, False, LabelErrCode.LABELER_COUNT),
-        (Role.REVIEWER, 1, 2, 2, False, LabelErrCode.REVIEWER_COUNT),
-        (Role.LABELER, 2, 2, 1, True, LabelErrCode.ROLE_ALREADY_INITIALISED),
+        (Role.MANAGER, 1, 1, 1, False, RoleNotTaskLevel.code),
+        (Role.LABEL_LEADER, 2, 1, 1, False, LeaderCount.code),
+        (Role.REVIEW_LEADER, 1, 1, 0, False, ReviewNotRequired.code),
+        (Role.LABELER, 1, 2, 1, False, LabelerCount.code),
+        (Role.REVIEWER, 1, 2, 2, False, ReviewerCount.code),
+        (Role.LABELER, 2, 2, 1, True, RoleAlreadyInitialised.code),
         (Role.REVIEWER, 0, 1, 0, False, None),
     ],
 )
@@ -163,10 +180,10 @@ def test_apply_review_reject_and_accept_rules():
     assert set(both.role_status.values()) == {"accepted"}
     with pytest.raises(LabelTaskError) as caught:
         workflow.check_can_review(task_status="working", state=both, reviewer_id="r", label_id="lb")
-    assert caught.value.code == LabelErrCode.REVIEW_ALREADY_DONE
+    assert caught.value.code == ReviewAlreadyDone.code
     with pytest.raises(LabelTaskError) as caught:
         workflow.check_can_label(task_status="working", state=both, labeler_id="a")
-    assert caught.value.code == LabelErrCode.LABEL_ALREADY_ACCEPTED  # bug 11
+    assert caught.value.code == LabelAlreadyAccepted.code  # bug 11
 
 
 def test_counter_deltas():
