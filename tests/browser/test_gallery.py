@@ -92,8 +92,8 @@ def test_gallery_overlays_toggles_and_flags(page, dataset, screenshot):
     page.locator('input[name=ids][value="1"]').check()
     page.locator('input[name=ids][value="3"]').check()
     assert page.locator("[data-selected-count]").inner_text() == "2 selected"
-    page.locator("button.flag-positive").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("button.flag-positive").click()
     assert "Set the flag of 2 image(s) to positive." in page.locator(".messagelist").inner_text()
     flags = {image["id"]: image["flag"] for image in Image("gallery").find_many({}, to_dict=True)}
     assert flags == {1: 1, 2: 0, 3: 1}
@@ -106,8 +106,8 @@ def test_gallery_fnfp_view_and_image_page(page, dataset, screenshot):
     det = Label.objects.get(dataset_id="gallery", name="det")
     level = min((e for e in det.compare_precisions if e["threshold"] >= 0), key=lambda e: e["threshold"])
     log_in(page, "curator", "curator-pw-123", next_url=GALLERY)
-    page.locator("select[name=fnfp]").select_option(f"{det.pk}:{round(level['precision'] * 100)}")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("select[name=fnfp]").select_option(f"{det.pk}:{round(level['precision'] * 100)}")
     _wait_for_images(page)
     false_positive = page.locator('g.ov[data-state="FP"] rect.ov-box')
     assert false_positive.count() == 1
@@ -115,8 +115,8 @@ def test_gallery_fnfp_view_and_image_page(page, dataset, screenshot):
     assert page.locator('g.ov[data-state="FN"]').count() == 2
     screenshot(page, "gallery_fnfp")
 
-    page.locator('.gal-tile[data-image="1"] a.gal-thumb').click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator('.gal-tile[data-image="1"] a.gal-thumb').click()
     _wait_for_images(page)
     assert page.locator("tr.ov-row").count() == 4
     image = _box(page.locator(".gal-full-stage img"))
@@ -142,8 +142,8 @@ def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
         assert all(map(_close, overlay.values(), image.values()))
         assert image["w"] <= boxes[number]["w"]
     screenshot(page, "gallery_scenes")
-    page.locator(".gal-tile a.gal-thumb").first.click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator(".gal-tile a.gal-thumb").first.click()
     _wait_for_images(page)
     screenshot(page, "gallery_scenes_image")
 
@@ -154,11 +154,11 @@ def test_dataset_pages_read_like_a_product(page, dataset, screenshot):
     assert "Street scenes" in row.inner_text()
     assert str(dataset.created_ts) not in row.inner_text()
     screenshot(page, "datasets_list")
-    page.locator("#result_list a", has_text="Street scenes").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("#result_list a", has_text="Street scenes").click()
     assert page.locator("table.dds-jobs").is_visible()
     assert page.locator("a.dds-gallery-link").is_visible()
     screenshot(page, "dataset_change")
-    page.locator("a.dds-gallery-link").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("a.dds-gallery-link").click()
     assert page.url.endswith(GALLERY)
