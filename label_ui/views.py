@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dds_site.errors import DDSError
-from labeling import permissions, selectors
+from labeling import rules, selectors
 from labeling.api_worklist import next_image_for
 from labeling.models import LabelProject, LabelTask, TaskRole
 from labeling.workflow import GTE_LEADERS, Role
@@ -88,7 +88,7 @@ def _visible_task(request: HttpRequest, project_id: str, task_id: str) -> tuple[
     except DDSError:
         raise Http404("No such task.") from None
     try:
-        role = permissions.ensure_can_view_task(request.user, task)
+        role = rules.require_view_task(request.user, task)
     except DDSError as exc:
         raise PermissionDenied(str(exc)) from None
     return task, role

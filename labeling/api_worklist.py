@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import permissions, selectors
+from labeling import permissions, rules, selectors
 from labeling.models import LabelTask
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageStatus, Role, role_key
@@ -60,9 +60,9 @@ class NextTaskImage(APIView):
         query.is_valid(raise_exception=True)
         role = query.validated_data["role"]
         if role == Role.LABELER:
-            permissions.ensure_can_label(request.user, task)
+            rules.require_label_image(request.user, task)
         else:
-            permissions.ensure_can_review(request.user, task)
+            rules.require_review_image(request.user, task)
         after = query.validated_data["after"]
         doc, waiting = next_image_for(task=task, role=role, user_id=request.user.pk, after=after)
         image = None
