@@ -277,3 +277,55 @@ def test_a_label_changed_in_another_tab_is_not_overwritten(browser_context, staf
     second.wait_for_function(f"document.body.dataset.imageId !== {image_id!r}")
     stored = stored_label(staffed.task, image_id, staffed.users["labeler0"])
     assert [a["category_name"] for a in stored["annotations"]] == ["dog"]
+
+
+def test_an_8000px_image_on_a_4k_screen_stores_exact_pixels(browser, live_server, db, data_root, screenshot):
+    staffed = staffed_task("uhd", images=1, size=(8000, 8000), reviewers=0)
+    context = browser.new_context(viewport={"width": 3840, "height": 2160}, base_url=live_server.url)
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        sign_in(page, staffed.users["labeler0"], f"/label/{staffed.project.pk}/{staffed.task.pk}/")
+        wait_ready(page)
+        image_id = current_image(page)
+        stage = Stage(page, 8000, 8000)
+        assert stage.scale < 0.3  # scaled down to fit
+        box = stage.drag((1000, 1000), (5000, 3000))
+        page.keyboard.press("g")
+        corners = [stage.click(7000, 7000), stage.click(7900, 7100), stage.click(7500, 7900)]
+        page.keyboard.press("Enter")  # closes the polygon
+        screenshot(page, "label_8000px_at_4k")
+        page.keyboard.press("s")
+        page.wait_for_selector("#banner.success")
+        label = stored_label(staffed.task, image_id, staffed.users["labeler0"])
+        assert label["annotations"][0]["bounding_box"] == normalised_box(*box, 8000, 8000)
+        assert label["annotations"][1]["segmentation"] == ",".join(f"{x},{y}" for x, y in corners)
+    finally:
+        context.close()
+
+
+def test_keyboard_only_labeling(page, staffed):
+    sign_in(page, staffed.users["labeler0"], f"/label/{staffed.project.pk}/{staffed.task.pk}/")
+    wait_ready(page)
+    image_id = current_image(page)
+    page.locator("#stage").focus()
+    page.keyboard.press("2")  # cat
+    page.keyboard.press("Enter")  # shows the crosshair at the centre (800, 600)
+    page.keyboard.press("Enter")  # first corner
+    for _ in range(5):
+        page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Enter")  # second corner
+    assert page.locator("#shape-list li").count() == 1
+    page.keyboard.press("Tab")  # the new shape
+    page.keyboard.press("ArrowLeft")  # moves it one image pixel
+    page.keyboard.press("s")
+    page.wait_for_function(f"document.body.dataset.imageId !== {image_id!r}")
+    label = stored_label(staffed.task, image_id, staffed.users["labeler0"])
+    (annotation,) = label["annotations"]
+    assert annotation["category_name"] == "cat"
+    box = annotation["bounding_box"]
+    assert box["xmin"] == 799 / 1600
+    assert box["ymin"] == 600 / 1200
+    assert box["xmax"] > box["xmin"]
+    assert box["ymax"] > box["ymin"]

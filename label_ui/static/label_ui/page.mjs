@@ -87,8 +87,11 @@ function imagePoint(event) {
   return toImage(displayPoint(event), state.view, viewport());
 }
 
+// Display pixels per image pixel, divided by the page's size unit (the root font grows on 4K screens),
+// so that handles and tags drawn as "n / scale()" image pixels keep a readable size on every screen.
 function scale() {
-  return viewTransform(state.view, viewport()).scale;
+  const unit = parseFloat(getComputedStyle(document.documentElement).fontSize) / 15 || 1;
+  return viewTransform(state.view, viewport()).scale / unit;
 }
 
 function categoryColor(name) {
@@ -158,6 +161,7 @@ function drawShape(parent, shape, { color, index = -1, editable = false, dashed 
     for (const p of shape.points) el("circle", { cx: p.x, cy: p.y, r, ...common, "fill-opacity": 0.9 }, group);
   }
   if (title) el("title", {}, group).textContent = title;
+  tag(group, shape, color, dashed);
   if (!editable) {
     group.setAttribute("pointer-events", "none");
     return group;
@@ -172,6 +176,18 @@ function drawShape(parent, shape, { color, index = -1, editable = false, dashed 
   if (body) body.dataset.index = index;
   if (index === state.selected) drawHandles(group, shape, color);
   return group;
+}
+
+// The category written at a shape's top-left corner, at a constant size on screen.
+function tag(group, shape, color, dashed) {
+  const points = shape.kind === "box" ? [{ x: shape.box.xmin, y: shape.box.ymin }] : shape.points;
+  if (!points.length) return;
+  const x = Math.min(...points.map((p) => p.x));
+  const y = Math.min(...points.map((p) => p.y));
+  const size = 13 / scale();
+  const text = el("text", { x: x + 2 / scale(), y: y - 3 / scale(), "font-size": size, class: "tag",
+    fill: "#ffffff", stroke: dashed ? "#000000" : color, "pointer-events": "none" }, group);
+  text.textContent = shape.category;
 }
 
 function drawHandles(group, shape, color) {
@@ -537,11 +553,12 @@ function onPointerDown(event) {
     }
     return;
   }
+  // Dragging draws, even over other shapes (objects overlap); a click on a shape selects it; the
+  // selected shape moves by its body and resizes by its handles.
+  const index = indexText === null ? -1 : Number(indexText);
   if (handle && state.selected >= 0) {
     state.drag = { kind: "resize", handle, original: state.shapes[state.selected] };
-  } else if (indexText !== null) {
-    const index = Number(indexText);
-    if (index !== state.selected) select(index, false);
+  } else if (index >= 0 && index === state.selected) {
     state.drag = { kind: "move", from: p, original: state.shapes[index], moved: false };
   } else if (state.tool === "polygon") {
     state.selected = -1;
@@ -549,9 +566,8 @@ function onPointerDown(event) {
     render();
     return;
   } else {
-    state.selected = -1;
-    state.draft = { kind: "box", a: snap(p, state.dims), b: null, fromPointer: true };
-    state.drag = { kind: "draw", start };
+    state.draft = { kind: "box", a: snap(p, state.dims), b: null };
+    state.drag = { kind: "draw", start, clicked: index };
   }
   $("#canvas").setPointerCapture(event.pointerId);
   event.preventDefault();
@@ -610,7 +626,7 @@ function onPointerUp(event) {
         return;
       }
     }
-    render();
+    select(big ? state.selected : d.clicked, false); // a click selects the shape under it, or nothing
   } else if ((d.kind === "move" || d.kind === "resize") && d.moved) {
     const shapes = state.shapes.map((s) => structuredClone(s));
     const shape = shapes[state.selected];
