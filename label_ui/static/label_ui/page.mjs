@@ -670,7 +670,7 @@ function describeMode() {
   const line = $("#mode-line");
   line.replaceChildren();
   const words = {
-    labeler: "You are labeling: draw a shape for each object, pick its category, submit.",
+    labeler: "You are labeling: pick a category (1–9), drag a box around each object of it, then Submit (s).",
     reviewer: "You are reviewing: check each labeler's shapes, then accept or reject the label.",
     viewer: "You can look at this task's images; you have no labeler or reviewer role in it.",
   };
