@@ -14,7 +14,7 @@ from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.job_status import job_status_for
 from datasets.models import DataSet
 from dds_site.api import OmitUnknownMixin, created_ts_field
-from dds_site.output import DictOutput
+from dds_site.output import DictOutput, page_output
 
 
 class DatasetOutput(OmitUnknownMixin, serializers.ModelSerializer):
@@ -231,9 +231,14 @@ class FlagsOutput(serializers.Serializer):
     flag_export_link = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one object, though ``list`` answers it
 class CategoryListOutput(serializers.Serializer):
     results = CategoryOutput(many=True)
 
 
+@extend_schema_serializer(many=False)  # one object, though ``list`` answers it
 class LabelListOutput(serializers.Serializer):
     results = LabelOutput(many=True)
+
+
+DatasetPageOutput = page_output(DatasetOutput, "DatasetPageOutput")

@@ -20,6 +20,7 @@ from datasets.serializers import (
     DatasetCreateInput,
     DatasetDetailOutput,
     DatasetOutput,
+    DatasetPageOutput,
     DatasetUpdateInput,
     FlagsInput,
     FlagsOutput,
@@ -54,7 +55,7 @@ class DatasetViewSet(viewsets.ViewSet):
     permission_classes = [ReadAuthenticatedWriteStaff]
     lookup_value_regex = "[^/]+"
 
-    @extend_schema(operation_id="datasets_list", parameters=PAGE_PARAMETERS, responses=DatasetOutput(many=True))
+    @extend_schema(operation_id="datasets_list", parameters=PAGE_PARAMETERS, responses=DatasetPageOutput)
     def list(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.dataset_list(), request, view=self)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -73,3 +74,21 @@ class DictOutput(serializers.Serializer):
                     else (serializer.to_representation(value))
                 )
         return out
+
+
+def page_output(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The documented envelope of ``PagePagination.get_paginated_response``: ``{count, next, previous,
+    results}``, for views that page by hand (a ``list`` answer that is one object, not an array)."""
+    envelope = type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__module__": item.__module__,
+            "__doc__": f"A page of {item.__name__} items.",
+            "count": serializers.IntegerField(help_text="Items in all pages."),
+            "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page, if any."),
+            "results": item(many=True),
+        },
+    )
+    return extend_schema_serializer(many=False)(envelope)

@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "accounts.models.UserStatus",
         "DatasetStatusEnum": "datasets.models.DatasetStatus",
         "AcceptRejectEnum": "labeling.workflow.ReviewAction",
+        "TaskStatusEnum": "labeling.workflow.TaskStatus",
     },
 }
 

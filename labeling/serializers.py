@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from dds_site.output import DictOutput
+from dds_site.output import DictOutput, page_output
 from labeling.models import PROJECT_COUNTER_FIELDS, LabelProject, LabelTask, TaskRole
 from labeling.workflow import MAX_INIT_VALUE, ImageStatus, ProjectQAAction, ReviewAction, Role, TaskQAAction
 
@@ -205,6 +205,10 @@ class ProjectOutput(serializers.ModelSerializer):
             "pre_label",
             *PROJECT_COUNTER_FIELDS,
         )
+        extra_kwargs = {
+            name: {"allow_null": True, "help_text": "null unless the caller may view the project's progress."}
+            for name in PROJECT_COUNTER_FIELDS
+        }
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -234,21 +238,50 @@ class TaskRoleOutput(serializers.ModelSerializer):
         )
 
 
+@extend_schema_serializer(many=False)  # one object, though a list of roles
+class TaskRoleListOutput(serializers.Serializer):
+    role_list = TaskRoleOutput(many=True, help_text="The task's roles the caller may see.")
+
+
 class TaskOutput(serializers.ModelSerializer):
     class Meta:
         model = LabelTask
         fields = ("id", "idx", "project_id", "dataset_id", "created_ts", "num_total", "status", "force_accepted")
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        roles = self.context.get("roles", {}).get(instance.pk)
-        if roles is not None:
-            by_kind = {kind: [TaskRoleOutput(r).data for r in roles if r.role == kind] for kind in Role.values}
-            data["label_leader"] = (by_kind[Role.LABEL_LEADER] or [None])[0]
-            data["review_leader"] = (by_kind[Role.REVIEW_LEADER] or [None])[0]
-            data["labelers"] = by_kind[Role.LABELER]
-            data["reviewers"] = by_kind[Role.REVIEWER]
-        return data
+
+class TaskWithRolesOutput(TaskOutput):
+    """A task with the holders of its roles the caller may see (``context["roles"]``: task id -> roles)."""
+
+    label_leader = serializers.SerializerMethodField()
+    review_leader = serializers.SerializerMethodField()
+    labelers = serializers.SerializerMethodField()
+    reviewers = serializers.SerializerMethodField()
+
+    class Meta(TaskOutput.Meta):
+        fields = (*TaskOutput.Meta.fields, "label_leader", "review_leader", "labelers", "reviewers")
+
+    def _holders(self, task: LabelTask, role: str) -> list[dict]:
+        roles = self.context["roles"].get(task.pk) or []
+        return [TaskRoleOutput(item).data for item in roles if item.role == role]
+
+    @extend_schema_field(TaskRoleOutput(allow_null=True))
+    def get_label_leader(self, task: LabelTask) -> dict | None:
+        return (self._holders(task, Role.LABEL_LEADER) or [None])[0]
+
+    @extend_schema_field(TaskRoleOutput(allow_null=True))
+    def get_review_leader(self, task: LabelTask) -> dict | None:
+        return (self._holders(task, Role.REVIEW_LEADER) or [None])[0]
+
+    @extend_schema_field(TaskRoleOutput(many=True))
+    def get_labelers(self, task: LabelTask) -> list[dict]:
+        return self._holders(task, Role.LABELER)
+
+    @extend_schema_field(TaskRoleOutput(many=True))
+    def get_reviewers(self, task: LabelTask) -> list[dict]:
+        return self._holders(task, Role.REVIEWER)
+
+
+TaskPageOutput = page_output(TaskWithRolesOutput, "TaskPageOutput")
 
 
 class WorkflowEventOutput(serializers.Serializer):

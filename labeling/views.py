@@ -33,9 +33,12 @@ from labeling.serializers import (
     TaskImageQuery,
     TaskLabelOutput,
     TaskOutput,
+    TaskPageOutput,
     TaskQAInput,
     TaskReviewOutput,
+    TaskRoleListOutput,
     TaskRoleOutput,
+    TaskWithRolesOutput,
     WorkersInput,
     WorkflowEventOutput,
 )
@@ -182,20 +185,20 @@ class LabelTaskViewSet(viewsets.ViewSet):
     def _roles_context(self, request, tasks) -> dict:
         return {"roles": {task.pk: selectors.visible_task_roles(request.user, task) for task in tasks}}
 
-    @extend_schema(responses=TaskOutput(many=True))
+    @extend_schema(responses=TaskPageOutput)
     def list(self, request, project_pk=None):
         project = selectors.project_for(request.user, project_pk)
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.tasks_for(request.user, project), request, view=self)
-        data = TaskOutput(page, many=True, context=self._roles_context(request, page)).data
+        data = TaskWithRolesOutput(page, many=True, context=self._roles_context(request, page)).data
         return paginator.get_paginated_response(data)
 
-    @extend_schema(responses=TaskOutput)
+    @extend_schema(responses=TaskWithRolesOutput)
     def retrieve(self, request, project_pk=None, pk=None):
         task = selectors.task_for(request.user, project_pk, pk)
-        return Response(TaskOutput(task, context=self._roles_context(request, [task])).data)
+        return Response(TaskWithRolesOutput(task, context=self._roles_context(request, [task])).data)
 
-    @extend_schema(responses=TaskRoleOutput(many=True))
+    @extend_schema(operation_id="api_v1_label_projects_tasks_roles_list", responses=TaskRoleListOutput)
     @action(detail=True, methods=["get"])
     def roles(self, request, project_pk=None, pk=None):
         task = selectors.task_for(request.user, project_pk, pk)

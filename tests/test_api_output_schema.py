@@ -165,6 +165,23 @@ def _task_image_requests(world) -> list[tuple[str, str, dict]]:
     return requests
 
 
+def _other_read_requests(world) -> list[tuple[str, str, dict]]:
+    """The other reads of datasets, projects and tasks (their list envelopes as they are)."""
+    dataset, task = world["dataset"], world["task"]
+    project = f"/api/v1/label-projects/{task.project_id}"
+    return [
+        ("datasets_list", "/api/v1/datasets", {}),
+        ("datasets_retrieve", f"/api/v1/datasets/{dataset.pk}", {}),
+        ("datasets_categories_list", f"/api/v1/datasets/{dataset.pk}/categories", {}),
+        ("datasets_labels_list", f"/api/v1/datasets/{dataset.pk}/labels", {}),
+        ("api_v1_label_projects_list", "/api/v1/label-projects", {}),
+        ("api_v1_label_projects_retrieve", project, {}),
+        ("api_v1_label_projects_tasks_list", f"{project}/tasks", {}),
+        ("api_v1_label_projects_tasks_retrieve", f"{project}/tasks/{task.pk}", {}),
+        ("api_v1_label_projects_tasks_roles_list", f"{project}/tasks/{task.pk}/roles", {}),
+    ]
+
+
 def _label_and_review(world, documented: Documented) -> None:
     task = world["task"]
     base = f"/api/v1/label-projects/{task.project_id}/tasks/{task.pk}/images/{task.pk}_0"
@@ -222,3 +239,11 @@ def test_declared_fields_rendered_by_drf_give_the_same_bodies(world, monkeypatch
     rendered = _bodies(world, requests)
     monkeypatch.setattr(DictOutput, "to_representation", serializers.Serializer.to_representation)
     assert _bodies(world, requests) == rendered
+
+
+def test_other_reads_match_their_documented_schemas(world):
+    documented = Documented(_client(world["staff"]))
+    _label_and_review(world, documented)
+    requests = _other_read_requests(world)
+    _bodies(world, requests, documented)
+    assert documented.checked >= {operation_id for operation_id, _url, _params in requests}
