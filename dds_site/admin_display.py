@@ -11,11 +11,12 @@ from django.utils.safestring import SafeString
 
 EMPTY = "—"
 _TIME_KEYS_MS = ("started_ts", "heartbeat_ts", "finished_ts")
+_TABLE_TIME = "Y-m-d H:i:s"  # compact and sortable in a table cell
 # Bookkeeping of the job runner (who holds the job, its attempt), not what an operator reads first.
 _RUNNER_KEYS = frozenset({"attempt", "owner", "pid", "host", "pending"})
 
 
-def ms_datetime(value: Any) -> str:
+def ms_datetime(value: Any, format_name: str = "DATETIME_FORMAT") -> str:
     """A DDS timestamp in milliseconds as a local date and time; ``—`` when unknown (0 or None)."""
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         return EMPTY
@@ -23,7 +24,7 @@ def ms_datetime(value: Any) -> str:
         moment = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
     except (OverflowError, OSError, ValueError):
         return EMPTY
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return formats.date_format(timezone.localtime(moment), format_name)
 
 
 def _plain(value: Any) -> str:
@@ -34,12 +35,19 @@ def _plain(value: Any) -> str:
         if isinstance(value.get("name"), str):
             rest = {key: item for key, item in value.items() if key != "name"}
             return f"{value['name']} ({_plain(rest)})" if rest else value["name"]
-        return ", ".join(f"{key.replace('_', ' ')}: {_plain(item)}" for key, item in value.items()) or EMPTY
+        return ", ".join(_named(key, item) for key, item in value.items()) or EMPTY
     if isinstance(value, list | tuple):
         if any(isinstance(item, dict | list | tuple) for item in value):
             return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
         return ", ".join(_plain(item) for item in value) or EMPTY
     return str(value)
+
+
+def _named(key: str, item: Any) -> str:
+    """``key: value``, or the value alone when it names itself (a record keyed by its id)."""
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
+        return _plain(item)
+    return f"{key.replace('_', ' ')}: {_plain(item)}"
 
 
 def _details(entry: dict) -> SafeString:
@@ -70,15 +78,15 @@ def job_table(detail_status: Any) -> SafeString | str:
                 name,
                 _plain(entry.get("state", EMPTY)),
                 progress_text,
-                ms_datetime(entry.get("started_ts")),
-                ms_datetime(entry.get("finished_ts")),
+                ms_datetime(entry.get("started_ts"), _TABLE_TIME),
+                ms_datetime(entry.get("finished_ts"), _TABLE_TIME),
                 details,
             )
         )
     body = format_html_join(
         "",
         '<tr><th>{}</th><td>{}</td><td>{}</td><td style="white-space:nowrap">{}</td>'
-        '<td style="white-space:nowrap">{}</td><td>{}</td></tr>',
+        '<td style="white-space:nowrap">{}</td><td style="overflow-wrap:anywhere">{}</td></tr>',
         rows,
     )
     return format_html(
