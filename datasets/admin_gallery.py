@@ -102,7 +102,18 @@ class DatasetGalleryMixin:
                 for label_set in sets
                 for level in label_set.levels
             ],
-            "legend": gallery.legend(dataset),
+            "legend": [
+                {
+                    **category,
+                    # a chip shows only that category, keeping the other filters; the active chip clears it
+                    "query": options.query(
+                        category_id="" if options.category_id == category["id"] else category["id"],
+                        cursor=-1,
+                        page_number=1,
+                    ),
+                }
+                for category in gallery.legend(dataset)
+            ],
             "page_sizes": sorted({*gallery.PAGE_SIZES, options.page_size}),
             "default_page_size": gallery.DEFAULT_PAGE_SIZE,
             "flag_names": gallery.FLAG_NAMES,

@@ -209,6 +209,10 @@ def test_gallery_filters_by_category_and_flag(admin_client, dataset):
     html = admin_client.get(_gallery(), {"flag": "2"}).content.decode()
     assert _tiles(html) == ["3"]
     assert '<span class="gal-flag flag-negative">negative</span>' in html
+    # a category chip keeps the flag filter; the active chip clears the category
+    assert f'href="{_gallery()}?category_id={ids["cat"]}&amp;flag=2"' in html
+    html = admin_client.get(_gallery(), {"flag": "2", "category_id": ids["cat"]}).content.decode()
+    assert f'href="{_gallery()}?flag=2" data-keep data-category="{ids["cat"]}"' in html
 
 
 def test_gallery_hides_label_sets_and_low_confidence_predictions(admin_client, dataset):
