@@ -76,11 +76,10 @@ def test_other_database_errors_stay_500s(make_user):
     assert (response.status_code, response.json()["code"]) == (500, 500000)
 
 
-def test_database_outage_in_the_admin_is_a_503_page(client, make_user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+def test_database_outage_in_the_admin_is_a_503_page(admin_client):
     failure = _failure(ServerSelectionTimeoutError("no server"), wrapped=True)
     with mock.patch("django.contrib.admin.sites.AdminSite.each_context", side_effect=failure):
-        response = client.get("/admin/")
+        response = admin_client.get("/admin/")
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
     assert b"Database unavailable" in response.content

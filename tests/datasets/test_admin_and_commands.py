@@ -6,22 +6,12 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 
 from datasets.images import image_collection_name
 from datasets.models import DataSet
 from dds_site import mongo
 
 pytestmark = pytest.mark.usefixtures("db")
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    from accounts.models import User
-
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", "root-password-1"))
-    return client
 
 
 def _occupy(dataset: DataSet) -> None:

@@ -86,24 +86,21 @@ def test_export_command_records_the_job(imported, tmp_path):
     assert Label.objects.get(name="det", dataset_id="pets").compare_precisions
 
 
-def test_job_api(imported, tmp_path, staff, user):
-    staff_client, user_client = APIClient(), APIClient()
-    staff_client.force_authenticate(staff)
-    user_client.force_authenticate(user)
+def test_job_api(imported, tmp_path, client_staff, client_user):
     gt = write_json(tmp_path / "gt2.json", coco_gt(2))
     assert (
-        user_client.post(
+        client_user.post(
             "/api/v1/datasets/pets/jobs/import", {"format": "coco", "ground_truth": str(gt)}, format="json"
         ).status_code
         == 403
     )
-    response = staff_client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/import", {"format": "coco", "ground_truth": str(gt)}, format="json"
     )
     assert response.status_code == 200, response.json()
     assert response.json()["num_images"] == 2
     assert response.json()["carried_images"] == 1
-    bad = staff_client.post(
+    bad = client_staff.post(
         "/api/v1/datasets/pets/jobs/import",
         {"format": "coco", "ground_truth": str(tmp_path / "none.json")},
         format="json",
@@ -111,43 +108,36 @@ def test_job_api(imported, tmp_path, staff, user):
     assert bad.status_code == 400
     assert bad.json()["code"] == 400002
     assert "file not found" in bad.json()["message"]
-    response = staff_client.post("/api/v1/datasets/pets/jobs/fnfp", {"with_coco_metrics": False}, format="json")
+    response = client_staff.post("/api/v1/datasets/pets/jobs/fnfp", {"with_coco_metrics": False}, format="json")
     assert response.status_code == 200
-    response = staff_client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/export", {"format": "coco", "output": str(tmp_path / "e.json")}, format="json"
     )
     assert response.status_code == 200
     assert response.json()["images"] == 2
     broken = coco_gt(2)
     broken["annotations"][0]["category_id"] = 42
-    response = staff_client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/import",
         {"format": "coco", "ground_truth": str(write_json(tmp_path / "bad.json", broken))},
         format="json",
     )
     assert response.status_code == 400
     assert response.json()["detail"]["record"] == "annotations[0]"
-    status = staff_client.get("/api/v1/datasets/pets/jobs").json()
+    status = client_staff.get("/api/v1/datasets/pets/jobs").json()
     assert status["import"]["state"] == "failed"
     assert "unknown category_id" in status["import"]["reason"]
-    status = user_client.get("/api/v1/datasets/pets/jobs").json()
+    status = client_user.get("/api/v1/datasets/pets/jobs").json()
     assert status["import"]["state"] == "failed"
     assert status["export"]["state"] == "ready"
     assert status["fnfp"]["state"] == "ready"
     assert status["FNFPCalculator"] == "ready"
-    assert user_client.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050
+    assert client_user.get("/api/v1/datasets/missing/jobs").json()["code"] == 404050
     assert APIClient().get("/api/v1/datasets/pets/jobs").status_code in (401, 403)
 
 
-def test_admin_action_runs_fnfp(imported, db):
-    from django.test import Client
-
-    from accounts.models import User
-
-    admin_user = User.objects.create_user("root", "root-password-1", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(admin_user)
-    response = client.post(
+def test_admin_action_runs_fnfp(imported, admin_client):
+    response = admin_client.post(
         "/admin/datasets/dataset/", {"action": "run_fnfp_selected", "_selected_action": ["pets"]}, follow=True
     )
     assert response.status_code == 200
@@ -158,12 +148,10 @@ def test_admin_action_runs_fnfp(imported, db):
     ("kind", "in_the_way"),
     [("yolo", "out/yolo"), ("coco", "out/e.json"), ("tsv", "out/e.tsv")],
 )
-def test_export_to_an_unwritable_output_is_a_400_not_a_500(imported, tmp_path, staff, kind, in_the_way):
+def test_export_to_an_unwritable_output_is_a_400_not_a_500(imported, tmp_path, client_staff, kind, in_the_way):
     # "out" is a file, so nothing can be written under it.
     (tmp_path / "out").write_text("not a directory")
-    client = APIClient()
-    client.force_authenticate(staff)
-    response = client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/export", {"format": kind, "output": str(tmp_path / in_the_way)}, format="json"
     )
     assert response.status_code == 400, response.content
@@ -175,11 +163,9 @@ def test_export_to_an_unwritable_output_is_a_400_not_a_500(imported, tmp_path, s
     assert DataSet.objects.get(pk="pets").detail_status["export"]["state"] == "failed"
 
 
-def test_export_overwriting_an_existing_directory_is_a_400(imported, tmp_path, staff):
+def test_export_overwriting_an_existing_directory_is_a_400(imported, tmp_path, client_staff):
     (tmp_path / "taken.json").mkdir()
-    client = APIClient()
-    client.force_authenticate(staff)
-    response = client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/export",
         {"format": "coco", "output": str(tmp_path / "taken.json"), "overwrite": True},
         format="json",
@@ -194,11 +180,9 @@ def test_export_overwriting_an_existing_directory_is_a_400(imported, tmp_path, s
     "predictions",
     [{"det": 1}, {"det": ""}, [1, None], [{"name": "det", "file": 7}], [{"name": "det"}], 5, "det.json"],
 )
-def test_import_job_with_malformed_predictions_is_a_400(imported, tmp_path, staff, predictions):
+def test_import_job_with_malformed_predictions_is_a_400(imported, tmp_path, client_staff, predictions):
     gt = write_json(tmp_path / "gt2.json", coco_gt(2))
-    client = APIClient()
-    client.force_authenticate(staff)
-    response = client.post(
+    response = client_staff.post(
         "/api/v1/datasets/pets/jobs/import",
         {"format": "coco", "ground_truth": str(gt), "predictions": predictions},
         format="json",

@@ -6,6 +6,7 @@ import pytest
 
 from labeling.models import LabelProject, LabelTask, TaskRole
 from labeling.workflow import Role
+from tests.factories import StaffedTaskFactory
 from tests.labeling.conftest import BOX, client_for, make_project
 from tests.labeling.helpers import images_of
 
@@ -16,13 +17,10 @@ BASE = "/api/v1/label-projects"
 def world(users, small_datasets):
     """Task A fully staffed (label 1, review 1) with one image labeled; task B with leaders only."""
     project = make_project(users, small_datasets, batch_size=0, label_times=1, review_times=1)
-    task_a, task_b = LabelTask.objects.filter(project_id=project.pk).order_by("idx")
-    for task in (task_a, task_b):
-        task.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
-        task.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
-    task_a.init_workers(users["labeler"][:1], Role.LABELER)
-    task_a.init_workers(users["reviewer"][:1], Role.REVIEWER)
-    task_a.refresh_from_db()
+    task_a = StaffedTaskFactory.for_users(users, project, label_times=1, review_times=1)
+    task_b = LabelTask.objects.get(project_id=project.pk, idx=1)
+    task_b.set_leader(users["label_leader"][0], Role.LABEL_LEADER)
+    task_b.set_leader(users["review_leader"][0], Role.REVIEW_LEADER)
     images_of(task_a)[0].set_label(task_a, users["labeler"][0], BOX)
     roles = {
         "owner": users["staff"][0],

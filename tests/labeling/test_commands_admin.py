@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 
-from accounts.models import User
 from labeling.models import LabelProject, LabelTask
 from labeling.workflow import ProjectStatus, TaskStatus
 from tests.labeling.conftest import make_project
@@ -37,14 +35,6 @@ def test_lpexport_command(users, small_datasets, tmp_path, capsys):
     coco = json.loads(Path(capsys.readouterr().out.split()[0]).read_text())
     assert len(coco["images"]) == 10
     assert coco["annotations"] == []
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    User.objects.create_superuser("root", "root-password-1")
-    client = Client()
-    assert client.login(username="root", password="root-password-1")
-    return client
 
 
 def test_admin_pages_and_actions(admin_client, users, small_datasets):
