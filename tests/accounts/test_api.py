@@ -52,7 +52,7 @@ def test_login_validation_error_is_400002(api_client, db):
     assert "password" in response.json()["detail"]
 
 
-def test_login_is_rate_limited(make_user, api_client):
+def test_login_is_rate_limited(make_user, api_client, frozen_time):
     make_user("eve")
     codes = [_login(api_client, "eve", "bad").status_code for _ in range(11)]
     assert codes[:10] == [403] * 10

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 import pytest
 from django.core.cache import cache
@@ -27,24 +26,15 @@ def _login(client, name: str, password: str, **meta):
 
 
 @pytest.fixture
-def rates(settings):
+def rates(settings, frozen_time):
+    """Sets the login rates (``rates(client="5/minute")``); the throttle's clock stands still meanwhile."""
+
     def set_rates(client: str = "10/minute", account: str = "1000/hour"):
         settings.DDS_LOGIN_RATE = client
         settings.DDS_LOGIN_ACCOUNT_RATE = account
 
     set_rates()
     return set_rates
-
-
-@pytest.fixture
-def frozen_time(monkeypatch):
-    """Pin the throttle's clock to the start of the next hour; ``frozen_time.now`` can be moved."""
-
-    class Clock:
-        now = (int(time.time()) // 3600 + 1) * 3600
-
-    monkeypatch.setattr(throttle, "now_s", lambda: Clock.now)
-    return Clock
 
 
 def test_failed_logins_end_in_429_with_the_envelope_and_retry_after(make_user, api_client, rates, frozen_time):
