@@ -40,7 +40,9 @@ def tile_html(tile: Tile, *, href: str, can_flag: bool) -> str:
     parts = [
         f'<li class="gal-tile flag-{flag_name}" data-image="{image_id}"><div class="gal-stage">',
         f'<a class="gal-thumb" href="{link}" data-keep title="Open image {image_id}">',
-        f'<img src="{escape(tile.thumbnail_url)}" width="{tile.thumb_width}" height="{tile.thumb_height}" ',
+        f'<img src="{escape(tile.thumbnail_url)}" width="{tile.thumb_width}" height="{tile.thumb_height}" '
+        # the stored image's proportions even when the file is missing and a square placeholder comes
+        f'style="aspect-ratio:{tile.thumb_width}/{tile.thumb_height}" ',
         f'alt="Image {image_id}" loading="lazy" decoding="async">{tile.svg}</a>',
     ]
     if can_flag:

@@ -127,6 +127,9 @@ def test_gallery_fnfp_view_and_image_page(page, dataset, screenshot):
 
 def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
     import_scene_dataset(Path(resolve_data_path(".")) / "scenes", 24)
+    # a lost file: its thumbnail is a square placeholder, still shown in the image's proportions
+    lost = Image("scenes").find_one({"_id": 2}).to_dict()
+    (Path(resolve_data_path(".")) / "scenes" / "images" / "scene2.jpg").unlink()
     log_in(page, "curator", "curator-pw-123", next_url="/admin/datasets/dataset/scenes/gallery/")
     _wait_for_images(page)
     tiles = page.locator(".gal-tile")
@@ -141,6 +144,8 @@ def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
         overlay = _box(tiles.nth(number).locator("svg.ov-svg"))
         assert all(map(_close, overlay.values(), image.values()))
         assert image["w"] <= boxes[number]["w"]
+    lost_image = _box(page.locator('.gal-tile[data-image="2"] img'))
+    assert abs(lost_image["w"] / lost_image["h"] - lost["width"] / lost["height"]) < 0.02
     screenshot(page, "gallery_scenes")
     with page.expect_navigation():
         page.locator(".gal-tile a.gal-thumb").first.click()
