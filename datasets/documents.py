@@ -14,7 +14,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datasets.images import REVISION, new_revision
+from datasets.store.revisions import REVISION, new_revision
 from dds_site.documents import md5_id
 
 if TYPE_CHECKING:

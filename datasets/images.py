@@ -24,6 +24,7 @@ import pydantic
 
 from datasets import store
 from datasets.constants import LabelName
+from datasets.documents import image_document_of, object_document
 from datasets.errors import InvalidDatasetArgument
 from datasets.objects import (
     Number,
@@ -102,8 +103,6 @@ class ImageModel(DocumentModel):
         return cls.model_validate(data)
 
     def _to_document(self) -> dict:
-        from datasets.documents import image_document_of
-
         return image_document_of(self)
 
     @classmethod
@@ -169,8 +168,6 @@ class ImageModel(DocumentModel):
         points, colors, lines, names = format_keypoints(keypoints, keypoint_colors, keypoint_skeleton, keypoint_names)
         segmentation_text = format_segmentation(segmentation)
         label_id, category_id = register(label, label_type, category) if register else ("", "")
-        from datasets.documents import object_document
-
         document = object_document(
             label_name=label,
             label_type=label_type,
