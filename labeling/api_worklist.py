@@ -8,7 +8,6 @@ what is left for the caller, per status. The caller must hold the asked role, ac
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from labeling import permissions, rules, selectors
 from labeling.models import LabelTask
+from labeling.serializers import TaskImageOutput
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageStatus, Role, role_key
 
@@ -24,6 +24,14 @@ WAITING_FOR = {
     Role.LABELER: (ImageStatus.REJECTED, ImageStatus.LABELING),
     Role.REVIEWER: (ImageStatus.REVIEWING,),
 }
+
+
+class NextImageOutput(serializers.Serializer):
+    role = serializers.CharField()
+    image = TaskImageOutput(allow_null=True, help_text="The next image waiting for the caller; null when none is.")
+    waiting = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Images waiting for the caller in this role, per status."
+    )
 
 
 class NextImageQuery(serializers.Serializer):
@@ -52,7 +60,7 @@ class NextTaskImage(APIView):
 
     permission_classes = [permissions.IsActiveUser]
 
-    @extend_schema(parameters=[NextImageQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[NextImageQuery], responses=NextImageOutput)
     def get(self, request, project_pk: str, task_pk: str) -> Response:
         project = selectors.project_get(project_pk)
         task = selectors.task_get(task_pk, project.pk)
@@ -67,9 +75,10 @@ class NextTaskImage(APIView):
         doc, waiting = next_image_for(task=task, role=role, user_id=request.user.pk, after=after)
         image = None
         if doc is not None:
-            image = selectors.shape_task_image(
+            shaped = selectors.shape_task_image(
                 doc,
                 reviewer_view=request.user.pk if role == Role.REVIEWER else None,
                 only_user_id=request.user.pk if role == Role.LABELER else None,
             )
+            image = TaskImageOutput(shaped).data
         return Response({"role": role, "image": image, "waiting": waiting})
