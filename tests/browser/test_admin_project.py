@@ -79,7 +79,8 @@ def test_staff_manager_creates_initialises_and_staffs_a_project(page, scenes, te
     page.wait_for_load_state("networkidle")
 
     project = LabelProject.objects.get(name="City scenes, round 1")
-    assert project.owner["name"] == "mia" and project.pre_label == "detector"
+    assert project.owner["name"] == "mia"
+    assert project.pre_label == "detector"
     assert page.locator("#project-status").inner_text().lower() == "waiting"
     assert "Created project City scenes, round 1" in page.locator(".messagelist").inner_text()
     screenshot(page, "admin_project_new")
@@ -93,7 +94,8 @@ def test_staff_manager_creates_initialises_and_staffs_a_project(page, scenes, te
     page.wait_for_load_state("networkidle")
 
     project.refresh_from_db()
-    assert project.status == ProjectStatus.WORKING and project.task_num_total == 2
+    assert project.status == ProjectStatus.WORKING
+    assert project.task_num_total == 2
     assert page.locator("#tasks tbody tr").count() == 2
 
     page.check("#dds-all-tasks")

@@ -20,7 +20,8 @@ def test_batches_are_written_in_order_on_another_thread():
         for number in range(20):
             writer.put([number])
     assert written == [[number] for number in range(20)]
-    assert threads and threading.get_ident() not in threads
+    assert threads
+    assert threading.get_ident() not in threads
 
 
 def test_a_write_error_is_raised_on_the_callers_thread_and_later_batches_are_dropped():
@@ -48,9 +49,13 @@ def test_an_error_of_the_block_wins_over_a_write_error():
     def write(batch):
         raise RuntimeError("write failed")
 
-    with pytest.raises(ValueError, match="parse failed"), BackgroundWriter(write, name="test-writer") as writer:
-        writer.put("x")
-        raise ValueError("parse failed")
+    def parse_and_write():
+        with BackgroundWriter(write, name="test-writer") as writer:
+            writer.put("x")
+            raise ValueError("parse failed")
+
+    with pytest.raises(ValueError, match="parse failed"):
+        parse_and_write()
 
 
 def test_close_waits_for_every_batch():

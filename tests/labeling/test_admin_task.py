@@ -63,7 +63,8 @@ def test_task_page_shows_team_progress_and_drawn_labels(people, task):
     assert '<rect class="ov-box" x="64" y="96" width="256" height="192"/>' in page
     # ...and the reviewer's verdict on it.
     assert page.count("rejected by reviewer") == 2
-    assert "/api/v1/datasets/" in page and "/thumbnail?size=256" in page
+    assert "/api/v1/datasets/" in page
+    assert "/thumbnail?size=256" in page
 
 
 def test_task_images_are_paged(people, task):
@@ -71,9 +72,12 @@ def test_task_images_are_paged(people, task):
     from labeling import admin_images
 
     first = admin_images.task_image_page(task, size=1)
-    assert [card.idx for card in first.cards] == [0] and first.next_cursor == 0
+    assert [card.idx for card in first.cards] == [0]
+    assert first.next_cursor == 0
     page = page_text(client.get(url(task), {"after": 0}))
-    assert page.count('class="dds-image"') == 1 and "#1" in page and "First images" in page
+    assert page.count('class="dds-image"') == 1
+    assert "#1" in page
+    assert "First images" in page
 
 
 def test_manager_sets_leaders_and_the_task_starts(people, task):
@@ -100,7 +104,8 @@ def test_leader_assigns_workers_then_replaces_one(people, task):
     assert {(Role.LABELER, "labeler"), (Role.REVIEWER, "reviewer")} <= active_roles(task)
     page = page_text(client.get(url(task)))
     assert 'id="form-workers"' not in page  # set once; later changes are replacements
-    assert "labeler (labeler)" in page and "reviewer (reviewer)" in page
+    assert "labeler (labeler)" in page
+    assert "reviewer (reviewer)" in page
 
     response = client.post(
         url(task, "replace"),
@@ -167,7 +172,8 @@ def test_reject_restart_and_force_accept_with_history(people, task):
     page = page_text(manager.get(url(task)))
     assert 'id="history"' in page
     assert WorkflowEvent.objects.filter(task_id=task.pk).count() >= 2
-    assert "manager</strong> reject" in page and "leader</strong> restart" in page
+    assert "manager</strong> reject" in page
+    assert "leader</strong> restart" in page
 
 
 def test_staff_labeler_sees_his_task_but_may_not_steer_it(people, task):
@@ -205,14 +211,18 @@ def test_non_staff_cannot_reach_task_pages(people, task):
     client = client_of(people["labeler"])
     for page in ("change", "leaders", "qa"):
         response = client.get(url(task, page))
-        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
 
 
 def test_task_changelist_is_readable(people, task):
     staff_task(task, people)
     page = page_text(client_of(people["manager"]).get(TASKS_URL))
-    assert "Task 0" in page and ">Cats</a>" in page and "pets" in page
-    assert "dds-status-working" in page and "dds-bar" in page
+    assert "Task 0" in page
+    assert ">Cats</a>" in page
+    assert "pets" in page
+    assert "dds-status-working" in page
+    assert "dds-bar" in page
 
 
 def test_changelist_actions_report_workflow_errors(people, task):
