@@ -329,3 +329,32 @@ def test_keyboard_only_labeling(page, staffed):
     assert box["ymin"] == 600 / 1200
     assert box["xmax"] > box["xmin"]
     assert box["ymax"] > box["ymin"]
+
+
+def test_pre_labels_are_the_starting_shapes_and_go_back_unchanged(page, db, data_root):
+    staffed = staffed_task("pre", images=2, reviewers=0, pre_labels=True)
+    sign_in(page, staffed.users["labeler0"], f"/label/{staffed.project.pk}/{staffed.task.pk}/")
+    wait_ready(page)
+    image_id = current_image(page)
+    assert page.locator("#shape-list li button.link").all_inner_texts() == ["Box 1: cat"]
+    page.keyboard.press("s")
+    page.wait_for_function(f"document.body.dataset.imageId !== {image_id!r}")
+    (annotation,) = stored_label(staffed.task, image_id, staffed.users["labeler0"])["annotations"]
+    doc = LabelTaskImage(staffed.task.dataset_id).find_one({"_id": image_id})
+    (pre,) = doc.default_labels.annotations
+    assert annotation["category_name"] == pre["category_name"] == "cat"
+    expected = {"xmin": 0.125, "ymin": 0.125, "xmax": 0.625, "ymax": 0.625}
+    assert annotation["bounding_box"] == pre["bounding_box"] == expected
+
+
+def test_a_refused_review_is_explained_in_the_api_s_words(page, db, data_root):
+    staffed = staffed_task("why", images=1, labelers=2)
+    (image,) = LabelTaskImage(staffed.task.dataset_id).find_many({"task_id": staffed.task.pk})
+    image.set_label(staffed.task, staffed.users["labeler0"], [{"category_name": "cat"}])  # labeler1 has not labeled
+    url = f"/label/{staffed.project.pk}/{staffed.task.pk}/?role=reviewer&image={image.id}"
+    sign_in(page, staffed.users["reviewer0"], "/label/")
+    page.goto(url)
+    wait_ready(page)
+    page.keyboard.press("a")
+    page.wait_for_selector("#banner.error")
+    assert "review image require finished labeling" in page.locator("#banner").inner_text()

@@ -37,13 +37,21 @@ def image_file(path: Path, size: tuple[int, int], number: int) -> Path:
     return path
 
 
-def image_dataset(name: str, count: int, *, size: tuple[int, int] = (640, 480)) -> DataSet:
-    """A ready dataset of ``count`` JPEG files under the data roots."""
+PRE_LABEL = "pre"
+
+
+def image_dataset(name: str, count: int, *, size: tuple[int, int] = (640, 480), pre_labels: bool = False) -> DataSet:
+    """A ready dataset of ``count`` JPEG files under the data roots; with ``pre_labels``, each image has a
+    "cat" box (a quarter of the image, from its first eighth) in the prediction set ``PRE_LABEL``."""
     folder = resolve_data_path(".") / name
     dataset = DataSet.create_dataset(name, id_=name)
+    width, height = size
     for number in range(count):
         path = image_file(folder / f"{number:04d}.jpg", size, number)
-        dataset.add_image(f"file://{path}", width=size[0], height=size[1], id=number)
+        image = dataset.add_image(f"file://{path}", width=width, height=height, id=number)
+        if pre_labels:
+            box = (width // 8, height // 8, width // 2, height // 2)
+            image.add_annotation("cat", label=PRE_LABEL, label_type="Pred", bbox=box)
     dataset.status = "done"
     dataset.save()
     return dataset
@@ -63,18 +71,20 @@ def staffed_task(
     size: tuple[int, int] = (640, 480),
     labelers: int = 1,
     reviewers: int = 1,
+    pre_labels: bool = False,
 ) -> Staffed:
     """One working task: owner, manager, both leaders, ``labelers`` labelers and ``reviewers`` reviewers."""
     names = ["owner", "manager", "label_leader", "review_leader", "outsider"]
     names += [f"labeler{n}" for n in range(labelers)] + [f"reviewer{n}" for n in range(reviewers)]
     users = {name: make_user(f"{prefix}_{name}", is_staff=name in ("owner", "manager")) for name in names}
-    dataset = image_dataset(f"{prefix}_images", images, size=size)
+    dataset = image_dataset(f"{prefix}_images", images, size=size, pre_labels=pre_labels)
     project = LabelProject.create_project(
         name=f"{prefix} project",
         owner=users["owner"],
         datasets=[dataset],
         managers=[users["manager"]],
         categories=list(CATEGORIES),
+        pre_label=PRE_LABEL if pre_labels else None,
     )
     project.init_project(batch_size=0, label_times=labelers, review_times=reviewers)
     task = LabelTask.objects.get(project_id=project.pk)
