@@ -11,8 +11,9 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from dds_site.errors import DDSError
 from labeling import admin_access, admin_display, admin_views, progress, rules, services
@@ -34,16 +35,8 @@ def _run(modeladmin, request, queryset, verb: str, ensure: Callable, call: Calla
 
 
 def _progress_bar(progress) -> str:
-    segments = format_html_join(
-        "",
-        '<span class="dds-seg dds-{}" style="width:{}%"></span>',
-        ((segment.kind, segment.percent) for segment in progress.segments if segment.count),
-    )
     return format_html(
-        '<span class="dds-nowrap"><span class="dds-bar dds-bar-small" title="{}">{}</span><small>{}%</small></span>',
-        progress.summary,
-        segments,
-        progress.done_percent,
+        '<span class="dds-nowrap">{}</span>', render_to_string("admin/labeling/_bar.html", {"progress": progress})
     )
 
 

@@ -137,6 +137,27 @@ def roles_by_task(task_ids: Iterable[str]) -> dict[str, list[TaskRole]]:
     return found
 
 
+def people_progress(roles: Iterable[TaskRole]) -> list[dict]:
+    """Each worker's images by status over all his tasks of a project: who is ahead, who is behind."""
+    totals: dict[tuple[str, str], dict] = {}
+    for role in roles:
+        if role.role not in (Role.LABELER, Role.REVIEWER):
+            continue
+        entry = totals.setdefault((role.role, role.user_name), {"counts": dict.fromkeys(COUNTER_FIELD, 0), "tasks": 0})
+        entry["tasks"] += 1
+        for status, field_name in COUNTER_FIELD.items():
+            entry["counts"][status] += max(getattr(role, field_name) or 0, 0)
+    return [
+        {
+            "title": ROLE_TITLES[role],
+            "user": user,
+            "tasks": totals[role, user]["tasks"],
+            "progress": _progress(totals[role, user]["counts"], IMAGE_SEGMENTS, ImageStatus.ACCEPTED),
+        }
+        for role, user in sorted(totals, key=lambda key: (ROLE_ORDER.index(key[0]), key[1]))
+    ]
+
+
 def team_text(roles: Iterable[TaskRole], role: str) -> str:
     return ", ".join(item.user_name for item in roles if item.role == role) or "—"
 

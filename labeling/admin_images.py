@@ -10,10 +10,9 @@ from django.utils.safestring import SafeString
 
 from datasets.overlay_svg import svg_overlay
 from datasets.overlays import image_drawables
-from labeling import selectors
+from labeling import selectors, store
 from labeling.dataset_images import images_by_ids
 from labeling.models import LabelTask
-from labeling.task_images import LabelTaskImage
 
 PAGE_SIZE = 12
 THUMBNAIL_SIZE = 256
@@ -62,11 +61,10 @@ class ImagePage:
 
 def task_image_page(task: LabelTask, *, after: int | None = None, size: int = PAGE_SIZE) -> ImagePage:
     """``size`` images of the task after position ``after`` (all of them when None), with labels and reviews."""
-    collection = LabelTaskImage(task.dataset_id).get_collection()
     query: dict = {"task_id": task.pk}
     if after is not None:
         query["idx"] = {"$gt": after}
-    docs = list(collection.find(query).sort("idx", 1).limit(size + 1))
+    docs = list(store.task_images(task.dataset_id).find(query).sort("idx", 1).limit(size + 1))
     more = len(docs) > size
     docs = docs[:size]
     sources = images_by_ids(task.dataset_id, [doc["image_id"] for doc in docs], {"width": 1, "height": 1})

@@ -162,6 +162,9 @@ def project_overview(modeladmin: admin.ModelAdmin, request: HttpRequest, project
         rows=rows,
         may=may,
         progress=admin_display.project_progress(project),
+        people=admin_display.people_progress(role for task_roles in roles.values() for role in task_roles)
+        if may["progress"]
+        else [],
         created=admin_display.ts_text(project.created_ts),
         owner=admin_display.names_text(project.owner),
         managers=admin_display.names_text(project.managers),
@@ -520,7 +523,7 @@ def _history(*, project: LabelProject | None = None, task: LabelTask | None = No
     return [
         {
             "when": admin_display.ts_text(event.created_ts),
-            "actor": event.actor_name or "a script",
+            "actor": event.actor_name or "the operator",
             "action": event.action.replace("_", " "),
             "from_status": event.from_status,
             "to_status": event.to_status,

@@ -328,6 +328,23 @@ def test_project_page_reads_like_a_product(people, dataset):
     # The staffed task's bar: 1 of its 2 images in review (50%), the other still to label.
     assert 'class="dds-seg dds-reviewing" style="width:50.0%"' in page
     assert "leader" in page and "labeler" in page and "reviewer" in page
+    people = page.split('id="people"')[1].split("</table>")[0]  # each worker's images over his tasks
+    assert "<strong>Labeler</strong>" in people and "<strong>Reviewer</strong>" in people
+    # The labeled image waits for its review, for both; the other waits for its label.
+    assert people.count('<td class="dds-muted-text">1 in review, 1 to label</td>') == 2
+
+
+def test_superuser_sees_every_project_and_acts_as_the_operator(people, dataset):
+    project = make_cats(people, dataset)
+    User.objects.create_superuser("root", "root-pw-123")
+    client = client_of(User.objects.get(name="root"))
+    assert "Cats" in page_text(client.get(LIST_URL))
+
+    client.post(f"{LIST_URL}{project.pk}/init/", {"batch_size": 0, "label_times": 1, "review_times": 0})
+
+    assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WORKING
+    history = page_text(client.get(f"{LIST_URL}{project.pk}/change/")).split('id="history"')[1]
+    assert "the operator</strong> init" in history
 
 
 def test_project_changelist_shows_status_progress_and_dates(people, dataset):
