@@ -122,3 +122,17 @@ def test_a_replaced_labeler_loses_the_task(staffed):
     client = browser_for(old)
     assert client.get("/label/").context["rows"] == []
     assert client.get(_label_url(staffed)).status_code == 403
+
+
+def test_the_page_s_csrf_token_is_what_the_session_api_needs_to_write(staffed):
+    client = browser_for(staffed.users["labeler0"])
+    config = client.get(_label_url(staffed)).context["config"]
+    base = f"/api/v1/label-projects/{staffed.project.pk}/tasks/{staffed.task.pk}"
+    image_id = client.get(f"{base}/next?role=labeler").json()["image"]["id"]
+    body = {"annotations": [{"category_name": "cat"}], "base_label_id": ""}
+    url = f"{base}/images/{image_id}/label"
+    refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["message"]
+    accepted = client.post(url, body, content_type="application/json", headers={"X-CSRFToken": config["csrfToken"]})
+    assert accepted.status_code == 200, accepted.json()
