@@ -223,13 +223,14 @@ PROJECT_STATUSES_HOLDING_DATASETS = frozenset(set(ProjectStatus.values) - {Proje
 def check_move(move: Move, current: str, transitions: Mapping[str, frozenset[str]]) -> None:
     """Refuse ``move`` from ``current`` unless the action starts there and the status machine allows it.
 
-    ``error(code)`` builds the action's DDS error; moves without a code raise ``InvalidTransition``.
+    The refusal is the action's DDS error; moves without one (internal moves) raise ``InvalidTransition``.
     """
     if current in move.sources and move.target in transitions.get(current, frozenset()):
         return
     if move.error is not None:
         raise move.error()
-    raise InvalidTransition(f"can't move from {current!r} to {move.target!r}.", detail={"from": current})
+    source, target = str(current), str(move.target)
+    raise InvalidTransition(f"can't move from {source!r} to {target!r}.", detail={"from": source, "to": target})
 
 
 def check_task_move(action: str, current: str) -> Move:

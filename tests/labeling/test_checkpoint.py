@@ -196,13 +196,13 @@ def _in_threads(jobs) -> list:
 def test_of_concurrent_moves_of_one_task_exactly_one_wins(project, team):
     project.init_project(batch_size=0, label_times=1, review_times=0)
     task_id = LabelTask.objects.get(project_id=project.pk).pk
+    # Every contender read the task while it was waiting; all of them try to start it at once.
+    copies = [LabelTask.objects.get(pk=task_id) for _ in range(4)]
 
-    def start():
-        return checkpoint.move_task(
-            task=LabelTask.objects.get(pk=task_id), action=TaskAction.START, actor=team["manager"]
-        )
+    def start(task):
+        return lambda: checkpoint.move_task(task=task, action=TaskAction.START, actor=team["manager"])
 
-    results = _in_threads([start] * 4)
+    results = _in_threads([start(task) for task in copies])
     assert sorted(map(repr, results)) == sorted(["True"] + ["False"] * 3)
     assert _events(task_id=task_id) == [("start", "waiting", "working", "ck_manager")]
 
