@@ -147,6 +147,12 @@ def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
     lost_image = _box(page.locator('.gal-tile[data-image="2"] img'))
     assert abs(lost_image["w"] / lost_image["h"] - lost["width"] / lost["height"]) < 0.02
     screenshot(page, "gallery_scenes")
+    page.emulate_media(color_scheme="dark")  # the admin's dark theme: the page uses its colour variables
+    assert (
+        page.locator(".gal-tile").first.evaluate("(el) => getComputedStyle(el).backgroundColor") != "rgb(255, 255, 255)"
+    )
+    screenshot(page, "gallery_scenes_dark")
+    page.emulate_media(color_scheme="light")
     with page.expect_navigation():
         page.locator(".gal-tile a.gal-thumb").first.click()
     _wait_for_images(page)
