@@ -135,11 +135,8 @@ class DatasetGalleryMixin:
         sets = gallery.label_sets(dataset)
         options = self._options(request, request.GET, sets)
         page = gallery.gallery_page(dataset, options)
-        next_query = (
-            options.query(cursor=page.next_cursor, page_number=options.page_number + 1)
-            if page.next_cursor is not None
-            else None
-        )
+        next_query = options.query(**options.next_page(page.next_cursor)) if page.next_cursor is not None else None
+        previous = options.previous_page()
         context = self._context(
             request,
             dataset,
@@ -155,6 +152,7 @@ class DatasetGalleryMixin:
             ),
             first_query=options.query(cursor=-1, page_number=1),
             next_query=next_query,
+            previous_query=options.query(**previous) if previous is not None else None,
             query=options.query(),
             return_query=urlencode(options.params()),
         )

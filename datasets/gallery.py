@@ -26,7 +26,7 @@ from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.models import DataSet
 from datasets.overlay_svg import svg_overlay
 from datasets.overlays import Drawable, category_color, image_drawables
-from datasets.serializers import ImageListQuery
+from datasets.serializers import MAX_IMAGE_NUMBER, ImageListQuery
 
 PAGE_SIZES = (50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -34,6 +34,7 @@ FLAG_NAMES = {ImageFlag.NONE: "none", ImageFlag.POSITIVE: "positive", ImageFlag.
 ERROR_KINDS = {"fp": "with false positives", "fn": "with missed ground truth"}
 CONF_PREFIX = "conf_"
 DETAIL_MASK_SIDE = 1024
+MAX_TRAIL = 50
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class GalleryOptions:
     min_conf: tuple[tuple[str, float], ...] = ()
     fnfp: tuple[str, str] | None = None  # (prediction label id, level key)
     errors: str = ""  # "", "fp" or "fn": only images with such errors under ``fnfp``
+    # Cursors of the pages before this one after the first (keyset pages only go forward; the way back
+    # travels in the links), the last MAX_TRAIL of them.
+    trail: tuple[int, ...] = ()
 
     def filters(self) -> selectors.ImageFilters:
         parsed = selectors.image_filters(self.category_id or None, self.flag)
@@ -82,6 +86,8 @@ class GalleryOptions:
         pairs: list[tuple[str, str]] = []
         if options.cursor != -1:
             pairs += [("cursor", str(options.cursor)), ("p", str(options.page_number))]
+            if options.trail:
+                pairs.append(("trail", ",".join(map(str, options.trail))))
         if options.page_size != DEFAULT_PAGE_SIZE:
             pairs.append(("page_size", str(options.page_size)))
         if options.category_id:
@@ -95,6 +101,19 @@ class GalleryOptions:
             if options.errors:
                 pairs.append(("errors", options.errors))
         return pairs
+
+    def next_page(self, cursor: int) -> dict:
+        """The changes that lead to the page after this one, which starts after ``cursor``."""
+        trail = (*self.trail, self.cursor)[-MAX_TRAIL:] if self.cursor != -1 else ()
+        return {"cursor": cursor, "page_number": self.page_number + 1, "trail": trail}
+
+    def previous_page(self) -> dict | None:
+        """The changes that lead back to the page before this one (None on the first page)."""
+        if self.cursor == -1:
+            return None
+        if not self.trail:
+            return {"cursor": -1, "page_number": 1, "trail": ()}
+        return {"cursor": self.trail[-1], "page_number": max(2, self.page_number - 1), "trail": self.trail[:-1]}
 
     def query(self, **changes) -> str:
         """``?a=b&...`` of ``params`` (``""`` when all are defaults)."""
@@ -145,6 +164,17 @@ def _validated_list_query(params: QueryDict, errors: list[str]) -> dict:
     return values
 
 
+def _trail(raw: str, errors: list[str]) -> tuple[int, ...]:
+    try:
+        trail = tuple(int(part) for part in raw.split(",")) if raw else ()
+    except ValueError:
+        trail = None
+    if trail is None or len(trail) > MAX_TRAIL or not all(0 <= cursor <= MAX_IMAGE_NUMBER for cursor in trail):
+        errors.append(f"trail: at most {MAX_TRAIL} image positions separated by commas.")
+        return ()
+    return trail
+
+
 def _page_number(raw: str | None) -> int:
     try:
         return max(1, min(int(raw or 1), 10**9))
@@ -193,6 +223,7 @@ def parse_options(params: QueryDict, sets: Iterable[LabelSet]) -> tuple[GalleryO
         min_conf=tuple(min_conf),
         fnfp=fnfp,
         errors=kind,
+        trail=_trail(params.get("trail", ""), errors) if "cursor" in values else (),
     )
     return options, errors
 

@@ -172,7 +172,27 @@ def test_gallery_pages_with_the_api_cursor(admin_client, dataset):
     second = admin_client.get(next_url).content.decode()
     assert _tiles(second) == ["3"]
     assert 'rel="next"' not in second
-    assert "First page" in second
+    assert _link(second, "prev") == _gallery() + "?page_size=2"
+
+
+def _link(html: str, rel: str) -> str:
+    return re.search(rf'href="([^"]+)"[^>]*rel="{rel}"', html).group(1).replace("&amp;", "&")
+
+
+def test_gallery_pages_forward_and_back(admin_client, dataset):
+    pages = [admin_client.get(_gallery(), {"page_size": 1, "flag": "0"}).content.decode()]
+    for _ in range(2):
+        pages.append(admin_client.get(_link(pages[-1], "next")).content.decode())
+    assert [_tiles(html) for html in pages] == [["1"], ["2"], ["3"]]
+    assert 'rel="prev"' not in pages[0]
+    assert "First page" in pages[2]
+    assert "page 3" in pages[2]
+    back = admin_client.get(_link(pages[2], "prev")).content.decode()
+    assert _tiles(back) == ["2"]
+    assert "page 2" in back
+    assert 'name="flag" data-autosubmit' in back
+    assert "flag=0" in _link(back, "prev")  # the filters travel along
+    assert _tiles(admin_client.get(_link(back, "prev")).content.decode()) == ["1"]
 
 
 @pytest.mark.parametrize(
@@ -184,6 +204,8 @@ def test_gallery_pages_with_the_api_cursor(admin_client, dataset):
         ({"flag": "7"}, "flag"),
         ({"fnfp": "nope:90"}, "fnfp"),
         ({"errors": "fp"}, "errors"),
+        ({"cursor": "-1", "trail": "1,x"}, "trail"),
+        ({"cursor": "-1", "trail": ",".join(["1"] * 51)}, "trail"),
     ],
 )
 def test_gallery_reports_bad_options_and_shows_the_first_page(admin_client, dataset, params, expected):
