@@ -139,7 +139,8 @@ def test_create_project_page_and_post(people, dataset):
     client = client_of(people["owner"])
     page = client.get(ADD_URL)
     assert page.status_code == 200
-    assert "pets" in page_text(page) and "manager" in page_text(page)
+    assert "pets" in page_text(page)
+    assert "manager" in page_text(page)
 
     response = client.post(ADD_URL, _create_form(people, dataset), follow=True)
 
@@ -202,7 +203,8 @@ def test_non_staff_users_cannot_reach_the_project_admin(people, dataset):
     client = client_of(people["labeler"])
     for url in (LIST_URL, ADD_URL, f"{LIST_URL}{project.pk}/change/", f"{LIST_URL}{project.pk}/init/"):
         response = client.get(url)
-        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+        assert response.status_code == 302, url
+        assert "/admin/login/" in response["Location"], url
     client.post(f"{LIST_URL}{project.pk}/init/", {"batch_size": 1, "label_times": 1, "review_times": 0})
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WAITING
 
@@ -222,7 +224,8 @@ def test_staff_manager_sees_only_his_projects(people, dataset):
     client = client_of(people["manager"])
 
     listing = page_text(client.get(LIST_URL))
-    assert "Cats" in listing and "Birds" not in listing
+    assert "Cats" in listing
+    assert "Birds" not in listing
 
     response = client.get(f"{LIST_URL}{theirs.pk}/change/", follow=True)
     assert response.redirect_chain[-1][0] == LIST_URL
@@ -268,9 +271,11 @@ def test_staff_labeler_sees_his_task_but_no_project_tools(people, dataset):
     assert f"/admin/labeling/labeltask/{tasks[1].pk}/change/" in page
     assert f"/admin/labeling/labeltask/{tasks[0].pk}/change/" not in page
     assert 'id="project-progress"' not in page  # progress is for leaders and up, as in the API
-    assert "Set leaders" not in page and "Initialise" not in page
+    assert "Set leaders" not in page
+    assert "Initialise" not in page
     task_list = page_text(client.get("/admin/labeling/labeltask/"))
-    assert tasks[1].pk in task_list and tasks[0].pk not in task_list
+    assert tasks[1].pk in task_list
+    assert tasks[0].pk not in task_list
 
 
 # --- initialise ---------------------------------------------------------------------------------------------------
@@ -321,15 +326,19 @@ def test_project_page_reads_like_a_product(people, dataset):
 
     assert str(project.created_ts) not in page  # a date, not epoch milliseconds
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", page)
-    assert "{&#x27;id&#x27;" not in page and "{'id'" not in page  # no raw JSON of owner, managers or datasets
+    assert "{&#x27;id&#x27;" not in page
+    assert "{'id'" not in page  # no raw JSON of owner, managers or datasets
     assert f'href="/admin/datasets/dataset/{dataset.pk}/change/">pets</a>' in page
     assert 'id="project-progress"' in page
     assert "0 of 3 tasks accepted" in page
     # The staffed task's bar: 1 of its 2 images in review (50%), the other still to label.
     assert 'class="dds-seg dds-reviewing" style="width:50.0%"' in page
-    assert "leader" in page and "labeler" in page and "reviewer" in page
+    assert "leader" in page
+    assert "labeler" in page
+    assert "reviewer" in page
     people = page.split('id="people"')[1].split("</table>")[0]  # each worker's images over his tasks
-    assert "<strong>Labeler</strong>" in people and "<strong>Reviewer</strong>" in people
+    assert "<strong>Labeler</strong>" in people
+    assert "<strong>Reviewer</strong>" in people
     # The labeled image waits for its review, for both; the other waits for its label.
     assert people.count('<td class="dds-muted-text">1 in review, 1 to label</td>') == 2
 
@@ -374,7 +383,8 @@ def test_set_leaders_of_ticked_tasks(people, dataset):
     led = set(TaskRole.objects.filter(role=Role.LABEL_LEADER, is_active=True).values_list("task_id", flat=True))
     assert led == {tasks[0].pk, tasks[2].pk}
     statuses = dict(LabelTask.objects.filter(project_id=project.pk).values_list("id", "status"))
-    assert statuses[tasks[0].pk] == TaskStatus.WORKING and statuses[tasks[1].pk] == TaskStatus.WAITING
+    assert statuses[tasks[0].pk] == TaskStatus.WORKING
+    assert statuses[tasks[1].pk] == TaskStatus.WAITING
 
 
 def test_set_leaders_refused_for_a_banned_user_or_an_outsider(people, dataset):
@@ -448,7 +458,8 @@ def test_reject_then_reopen_chosen_tasks(people, tiny):
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WORKING
     assert LabelTask.objects.get(pk=task.pk).status == TaskStatus.REJECTED
     again = client.post(f"{LIST_URL}{project.pk}/reopen/", {})
-    assert "400" in page_text(again) and "rejected" in page_text(again).lower()
+    assert "400" in page_text(again)
+    assert "rejected" in page_text(again).lower()
 
 
 def test_edit_description_and_managers(people, dataset):
