@@ -6,11 +6,13 @@ active task roles count, and a task role counts for its own task only.
 - ``can_*(user, ...)`` answer, reading the caller's roles and nothing else;
 - ``require_*(actor, ...)`` raise the rule's DDS 403 error (``labeling.errors``) when ``can_*`` says no.
 
-The services enforce them: every workflow verb an acting user performs takes ``actor`` and calls its
-``require_*`` before it reads anything else, so the API, the admin and any future caller get the same answer and
-none can skip it; the views check nothing themselves. The actor None is the operator: the seed's model API and
-the management commands, code and shell users with the database's authority, which DDS's model API never
-checked either. ``actor`` has no default, so a caller states which it is.
+One layer enforces them: every workflow verb of ``labeling.services`` takes ``actor`` and calls its ``require_*``
+before it reads anything else, and the reads of one project or task go through ``labeling.selectors``
+(``project_for``, ``task_for``, ``task_image_view``); the API views, the admin and the labeling pages pass the user
+of the request and cannot skip a rule. The actor None is the operator: the seed's model API and the management
+commands, code and shell users with the database's authority, which DDS's model API never checked either.
+``actor`` has no default, so every caller states which it is. Labelling and reviewing are the exception: the
+labeler or reviewer is the actor, from the model API too, as in DDS.
 """
 
 from __future__ import annotations
