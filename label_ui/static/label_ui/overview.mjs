@@ -24,23 +24,27 @@ function roleRows(task) {
   return rows.concat(task.labelers || [], task.reviewers || []);
 }
 
-async function allImages() {
-  // The leader's view filters on one status at a time; the four pages together are the whole task.
+const GRID_PAGE = 200;
+
+async function someImages() {
+  // The leader's view filters on one status at a time: the first images of each status, by idx.
   const pages = await Promise.all(
-    STATUSES.map((status) => api("GET", `${taskPath}/images?status=${status}&page_size=500`)),
+    STATUSES.map((status) => api("GET", `${taskPath}/images?status=${status}&page_size=${GRID_PAGE}`)),
   );
-  return pages.flatMap((page) => page.image_list).sort((a, b) => a.idx - b.idx);
+  const images = pages.flatMap((page) => page.image_list).sort((a, b) => a.idx - b.idx);
+  const hidden = pages.reduce((sum, page) => sum + page.total - page.image_list.length, 0);
+  return { images, hidden };
 }
 
-function renderCounters(task, images) {
+function renderCounters(task) {
+  // The label leader's counters count the task's images by their status (reference §7.8).
   const box = $("#counters");
   box.replaceChildren();
-  const overall = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-  for (const image of images) {
-    const status = image.role_status.label_leader;
-    if (status in overall) overall[status] += 1;
-  }
-  const items = [["images", task.num_total], ...STATUSES.map((s) => [s, overall[s]])];
+  const leader = task.label_leader;
+  const values = leader
+    ? [leader.label_num_waiting, leader.review_num_waiting, leader.review_num_rejected, leader.review_num_accepted]
+    : STATUSES.map(() => "–");
+  const items = [["images", task.num_total], ...STATUSES.map((s, i) => [s, values[i]])];
   for (const [name, value] of items) {
     const counter = html("div", { class: "counter", "data-counter": name });
     counter.append(html("strong", {}, String(value)), html("span", { class: "muted" }, name));
@@ -74,7 +78,7 @@ function renderQa(task, project) {
   links.append(link);
 }
 
-function renderGrid(task, images) {
+function renderGrid(task, images, hidden) {
   const names = Object.fromEntries(roleRows(task).map((r) => [`${r.role}_${r.user_id}`, r.user_name]));
   const grid = $("#grid");
   grid.replaceChildren();
@@ -92,19 +96,20 @@ function renderGrid(task, images) {
     tile.append(thumb, meta);
     grid.append(tile);
   }
+  $("#grid-note").textContent = hidden ? `The first ${GRID_PAGE} images of each status are shown; ${hidden} more are not.` : "";
 }
 
 async function refresh(first) {
   try {
-    const [task, project, images] = await Promise.all([
+    const [task, project, { images, hidden }] = await Promise.all([
       api("GET", taskPath),
       first ? api("GET", `/label-projects/${config.projectId}`) : Promise.resolve(null),
-      allImages(),
+      someImages(),
     ]);
-    renderCounters(task, images);
+    renderCounters(task);
     renderPeople(task);
     if (project) renderQa(task, project);
-    renderGrid(task, images);
+    renderGrid(task, images, hidden);
     $("#refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
     $("#banner").hidden = true;
   } catch (error) {
