@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -123,7 +124,7 @@ class LabelProjectAdmin(_ObjectPagesMixin, admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
-            return self._not_found(request, "new")
+            raise PermissionDenied
         return admin_views.project_create(self, request)
 
     def overview(self, request, project):

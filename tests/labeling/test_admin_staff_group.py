@@ -50,6 +50,8 @@ def test_staff_outside_the_group_sees_nothing(db):
     client = Client()
     assert client.login(username="bare", password="bare-pw-123")
     assert NOTHING in client.get("/admin/").content.decode()
+    assert client.get("/admin/labeling/labelproject/add/").status_code == 403
+    assert client.post("/admin/labeling/labelproject/add/", {"name": "x"}).status_code == 403
 
 
 def test_useradd_without_staff_joins_no_group(db, capsys):
