@@ -560,6 +560,9 @@ function onPointerDown(event) {
     state.drag = { kind: "resize", handle, original: state.shapes[state.selected] };
   } else if (index >= 0 && index === state.selected) {
     state.drag = { kind: "move", from: p, original: state.shapes[index], moved: false };
+  } else if (state.tool === "polygon" && index >= 0 && !event.shiftKey) {
+    select(index, false); // Shift+click starts a polygon on top of a shape
+    return;
   } else if (state.tool === "polygon") {
     state.selected = -1;
     state.draft = { kind: "polygon", points: [snap(p, state.dims)] };
