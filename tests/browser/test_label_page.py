@@ -358,3 +358,19 @@ def test_a_refused_review_is_explained_in_the_api_s_words(page, db, data_root):
     page.keyboard.press("a")
     page.wait_for_selector("#banner.error")
     assert "review image require finished labeling" in page.locator("#banner").inner_text()
+
+
+def test_the_task_page_links_the_admin_steps_of_those_allowed(browser, live_server, staffed):
+    url = f"/label/{staffed.project.pk}/{staffed.task.pk}/overview/"
+    seen = {}
+    for name in ("manager", "label_leader"):
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)
+        try:
+            page = context.new_page()
+            sign_in(page, staffed.users[name], url)
+            wait_ready(page)
+            seen[name] = {link.inner_text(): link.get_attribute("href") for link in page.locator("#qa-links a").all()}
+        finally:
+            context.close()
+    assert seen["manager"] == {"Accept or reject this task": f"/admin/labeling/labeltask/{staffed.task.pk}/qa/"}
+    assert seen["label_leader"] == {}  # not staff: the admin is closed to him

@@ -67,15 +67,23 @@ function renderPeople(task) {
 }
 
 function renderQa(task, project) {
-  // Task QA is the project's managers' (the API answers 403062 to anybody else); it runs in the admin.
-  const manager = project.managers.some((m) => m.id === config.me.id);
+  // The task's actions run on the admin's pages (staff only), which offer the steps that apply now:
+  // QA is the project managers' (the API answers 403062 to anybody else), staffing and restart the leaders'.
   const links = $("#qa-links");
   links.replaceChildren();
-  if (!(manager && config.isStaff)) return;
-  $("#qa").hidden = false;
-  const link = html("a", { class: "button", href: `/admin/labeling/labeltask/?id=${task.id}` },
-    `Accept, reject or restart this task in the admin (task is ${task.status})`);
-  links.append(link);
+  if (!config.isStaff) return;
+  const admin = `/admin/labeling/labeltask/${task.id}`;
+  const manager = project.managers.some((m) => m.id === config.me.id);
+  const leads = [task.label_leader, task.review_leader].some((r) => r && r.user_id === config.me.id);
+  const labelLeader = task.label_leader && task.label_leader.user_id === config.me.id;
+  const items = [];
+  if (manager) items.push([`${admin}/qa/`, "Accept or reject this task"]);
+  if (leads) items.push([`${admin}/workers/`, "Assign or replace labelers and reviewers"]);
+  if (labelLeader && task.status === "rejected") items.push([`${admin}/restart/`, "Restart this task"]);
+  for (const [href, text] of items) {
+    links.append(html("a", { class: "button", href }, text), document.createTextNode(" "));
+  }
+  $("#qa").hidden = items.length === 0;
 }
 
 function renderGrid(task, images, hidden) {
