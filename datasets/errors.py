@@ -83,3 +83,66 @@ class ExportRunning(DDSError):
 
     code = 409101
     message = "An export of this dataset is running."
+
+
+class UploadNotFound(NotFound):
+    """No upload of that id belongs to the user (another user's upload is not found either)."""
+
+    code = 404070
+    message = "Upload not found."
+
+
+class UploadOffsetMismatch(DDSError):
+    """A chunk does not start where the upload's received bytes end; ``detail.offset`` says where."""
+
+    code = 409110
+    message = "The chunk's offset is not the upload's received offset."
+
+
+class UploadIncomplete(DDSError):
+    """The upload cannot be finished or imported before all its bytes arrived."""
+
+    code = 409111
+    message = "The upload has not received all its bytes."
+
+
+class UploadFinished(DDSError):
+    """The upload is finished: it takes no more chunks."""
+
+    code = 409112
+    message = "The upload is finished."
+
+
+class UploadChunkInvalid(InvalidArgument):
+    """A chunk without a valid offset header, or one that goes past the upload's declared size."""
+
+    code = 400120
+    message = "Invalid upload chunk."
+
+
+class UnsafeArchiveEntry(InvalidArgument):
+    """A zip entry that is a link, or whose name is absolute or climbs out (zip-slip), or repeats."""
+
+    code = 400121
+    message = "The archive holds an entry that cannot be extracted safely."
+
+
+class BadArchive(InvalidArgument):
+    """Not a readable zip archive (corrupt, encrypted, or not a zip)."""
+
+    code = 400122
+    message = "The file is not a readable zip archive."
+
+
+class UploadContentMissing(InvalidArgument):
+    """An import names a file that is not in the upload."""
+
+    code = 400123
+    message = "The upload has no such file."
+
+
+class ArchiveTooLarge(DDSError):
+    """A zip that unpacks to more bytes or files than the settings allow (a zip bomb)."""
+
+    code = 413110
+    message = "The archive unpacks to more than the server allows."

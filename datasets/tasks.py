@@ -1,6 +1,7 @@
 """Long dataset jobs (import, export, FN/FP): run inline, or as Celery tasks when a broker is set.
 
-``submit_*`` queue a Celery task when ``CELERY_BROKER_URL`` is set and run inline otherwise;
+``submit_*`` queue a Celery task when ``CELERY_BROKER_URL`` is set, else run in a thread of the
+server (``datasets.job_worker``; inline with ``DDS_JOBS_INLINE``);
 ``run_*`` always run inline (management commands use them, with a progress bar). Progress and
 outcome are on ``DataSet.detail_status`` (``datasets.jobs``) either way.
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from datasets import job_recovery, jobs
+from datasets import job_recovery, job_worker, jobs
 from datasets.exporters.coco import export_coco
 from datasets.exporters.tsv import export_tsv
 from datasets.exporters.yolo import export_yolo
@@ -146,7 +147,7 @@ def submit_import(spec: dict, *, skip_invalid: bool = False, confined: bool = Tr
     spec = {**spec, "dataset_id": dataset.id}
     if celery_enabled():
         return _queued(dataset.id, "import", import_dataset_task.delay(spec, skip_invalid, confined))
-    return run_import_spec(spec, skip_invalid=skip_invalid, confined=confined)
+    return job_worker.start("import", dataset.id, run_import_spec, spec, skip_invalid=skip_invalid, confined=confined)
 
 
 def submit_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:
@@ -155,11 +156,16 @@ def submit_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict
         if confined:  # refuse a path outside the roots now, not only later on the worker
             resolve_data_path(spec.get("output") or "", field="output")
         return _queued(dataset_id, "export", export_dataset_task.delay(dataset_id, spec, confined))
-    return run_export(dataset_id, spec, confined=confined)
+    if not job_worker.inline():  # refuse a bad request now, not only in the background
+        dataset_get(dataset_id)
+        if confined:
+            resolve_data_path(spec.get("output") or "", field="output")
+    return job_worker.start("export", dataset_id, run_export, dataset_id, spec, confined=confined)
 
 
 def submit_fnfp(dataset_id: str, *, with_coco_metrics: bool = True) -> dict:
     if celery_enabled():
         dataset_get(dataset_id)
         return _queued(dataset_id, "fnfp", calculate_fnfp_task.delay(dataset_id, with_coco_metrics))
-    return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics)
+    dataset_get(dataset_id)
+    return job_worker.start("fnfp", dataset_id, run_fnfp, dataset_id, with_coco_metrics=with_coco_metrics)

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from datasets import api_downloads, api_image_files, api_jobs, views
+from datasets import api_downloads, api_image_files, api_jobs, api_uploads, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
@@ -39,5 +39,9 @@ urlpatterns = [
         name="dataset-job-export-download",
     ),
     path("datasets/<str:dataset_id>/jobs/fnfp", api_jobs.DatasetFnFpJob.as_view(), name="dataset-job-fnfp"),
+    path("uploads", api_uploads.UploadList.as_view(), name="upload-list"),
+    path("uploads/<str:upload_id>", api_uploads.UploadDetail.as_view(), name="upload-detail"),
+    path("uploads/<str:upload_id>/finish", api_uploads.UploadFinish.as_view(), name="upload-finish"),
+    path("uploads/<str:upload_id>/import", api_uploads.UploadImport.as_view(), name="upload-import"),
     *router.urls,
 ]

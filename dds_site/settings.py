@@ -21,6 +21,11 @@ DDS_MAX_POINTS_PER_OBJECT keypoints, or polygon points, per annotation (default 
 DDS_JOB_STALE_AFTER_S seconds without a heartbeat after which a running job counts as dead (default 120)
 DDS_DATA_ROOTS       directories (separated by os.pathsep) the job API may read and write (default var/data)
 DDS_THUMBS_DIR       where image thumbnails are cached (default var/thumbs)
+DDS_MAX_UPLOAD_BYTES largest upload accepted (default 10 GiB; larger is a 413000)
+DDS_MAX_UNPACKED_BYTES bytes an uploaded zip may unpack to (default 4x the upload limit; more is a 413110)
+DDS_MAX_UNPACKED_FILES files an uploaded zip may hold (default 1,000,000; more is a 413110)
+DDS_UPLOAD_EXPIRE_S  seconds after which an unfinished upload is purged (default 86400)
+DDS_JOBS_INLINE      "1": without CELERY_BROKER_URL, jobs run inside the request (default: in a server thread)
 """
 
 from __future__ import annotations
@@ -179,6 +184,15 @@ DDS_DATA_ROOTS = [
     for item in os.environ.get("DDS_DATA_ROOTS", "").split(os.pathsep)
     if item.strip()
 ] or [VAR_DIR / "data"]
+# Uploads (``datasets.uploads``, under ``<first data root>/uploads/``): the largest file accepted, the
+# most a zip may unpack to and how many files it may hold, and how long an unfinished upload is kept.
+DDS_MAX_UPLOAD_BYTES = int(os.environ.get("DDS_MAX_UPLOAD_BYTES", 10 * 1024**3))
+DDS_MAX_UNPACKED_BYTES = int(os.environ.get("DDS_MAX_UNPACKED_BYTES", 4 * DDS_MAX_UPLOAD_BYTES))
+DDS_MAX_UNPACKED_FILES = int(os.environ.get("DDS_MAX_UNPACKED_FILES", 1_000_000))
+DDS_UPLOAD_EXPIRE_S = float(os.environ.get("DDS_UPLOAD_EXPIRE_S", 24 * 3600))
+# Without CELERY_BROKER_URL, jobs started by a request run in a thread of the server (the request
+# returns at once); DDS_JOBS_INLINE=1 runs them inside the request instead.
+DDS_JOBS_INLINE = env_bool("DDS_JOBS_INLINE")
 # Generated image thumbnails (``datasets.image_files``); safe to delete, they are made again on use.
 DDS_THUMBS_DIR = Path(os.environ.get("DDS_THUMBS_DIR", VAR_DIR / "thumbs"))
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.

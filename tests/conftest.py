@@ -21,6 +21,19 @@ def _wipe_database() -> None:
             database[name].delete_many({})
 
 
+def _join_job_threads() -> None:
+    """No job thread a test started may outlive it and write into the next test's data."""
+    from datasets import job_worker
+
+    assert job_worker.wait_all(timeout_s=60), "a background job thread outlived its test"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_inline(settings):
+    """Jobs started by requests run inside them, except in tests of the background path (which set False)."""
+    settings.DDS_JOBS_INLINE = True
+
+
 @pytest.fixture
 def db(django_db_setup, django_db_blocker):
     """Database access for a test; every document the test wrote is removed afterwards.
@@ -30,6 +43,7 @@ def db(django_db_setup, django_db_blocker):
     """
     with django_db_blocker.unblock():
         yield
+        _join_job_threads()
         _wipe_database()
     cache.clear()  # with DDS_CACHE_URL set, the login counters live in the cache
 
