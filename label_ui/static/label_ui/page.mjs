@@ -899,7 +899,8 @@ const ACTIONS = {
 
 function onKeyDown(event) {
   const target = event.target;
-  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+  const typing = target instanceof HTMLTextAreaElement || (target instanceof HTMLInputElement && !["checkbox", "radio"].includes(target.type));
+  if (typing) return;
   const key = event.key;
   const ctrl = event.ctrlKey || event.metaKey;
   const labeler = state.mode === "labeler";
