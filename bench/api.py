@@ -1,0 +1,156 @@
+"""Benchmark: the API's image lists against raw PyMongo, and deep pages against the first.
+
+Run as ``python bench/api.py``. Without ``MONGODB_URI`` an in-memory embedded server is started. A dataset
+of 10,000 images (3 boxes each, raw ``insert_many``) and a label project with one 10,000-image task are
+built; then, in one process and one run:
+
+- ``overhead_ratio``: the dataset image list through the API (token auth, 100 per page, keyset cursor) vs
+  a raw ``find`` of the same 100 documents by their idx range (the cheapest query for them);
+- ``deep_page_ratio``: the cursor's page 50 vs its page 1 (a keyset page costs the same at any depth);
+- ``page_number_ratio``: page-number mode at page 50 vs page 1 (skip grows with depth: reported, not a target);
+- the same three for the task image list of the 10,000-image task (``task_*``).
+
+Medians of ``BENCH_REPEAT`` (default 30) requests through Django's test client, so the figures are the
+application's cost without a network. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from common import median_ms, raw_dataset, setup_django
+
+SIZE = int(os.environ.get("BENCH_IMAGES", 10_000))
+PAGE_SIZE = 100
+DEEP_PAGE = 50
+REPEAT = int(os.environ.get("BENCH_REPEAT", 30))
+
+
+def _boxes(n: int) -> list[dict]:
+    return [
+        {
+            "label_name": "GroundTruth",
+            "label_type": "GT",
+            "category_name": ("cat", "dog", "bird")[(n + k) % 3],
+            "bounding_box": {"xmin": 0.1 * k, "ymin": 0.1, "xmax": 0.1 * k + 0.2, "ymax": 0.5},
+        }
+        for k in range(3)
+    ]
+
+
+def _client(user):
+    from rest_framework.test import APIClient
+
+    from accounts import services
+
+    client = APIClient(SERVER_NAME="localhost")  # a host ALLOWED_HOSTS accepts outside tests
+    client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user).value}")
+    return client
+
+
+def _get(client, url: str, params: dict) -> dict:
+    response = client.get(url, params)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} {params}: {response.status_code} {response.content[:200]!r}")
+    return response.json()
+
+
+def _cursor_before_page(client, url: str, page: int, extra: dict) -> int:
+    """The cursor that opens keyset page ``page`` (walked there once, as a client would)."""
+    cursor = -1
+    for _ in range(page - 1):
+        body = _get(client, url, {**extra, "cursor": cursor, "page_size": PAGE_SIZE})
+        cursor = body["next_cursor"]
+    return cursor
+
+
+def _measure(client, url: str, raw_find, extra: dict) -> dict:
+    """``raw_find(first_idx, last_idx)`` fetches the documents of the API's first page by their idx range."""
+    body = _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE})
+    page_one = body.get("results", body.get("image_list"))
+    first_idx, last_idx = page_one[0]["idx"], page_one[-1]["idx"]
+    deep_cursor = _cursor_before_page(client, url, DEEP_PAGE, extra)
+    first = median_ms(lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}), repeat=REPEAT)
+    deep = median_ms(lambda: _get(client, url, {**extra, "cursor": deep_cursor, "page_size": PAGE_SIZE}), repeat=REPEAT)
+    numbered_first = median_ms(lambda: _get(client, url, {**extra, "page": 1, "page_size": PAGE_SIZE}), repeat=REPEAT)
+    numbered_deep = median_ms(
+        lambda: _get(client, url, {**extra, "page": DEEP_PAGE, "page_size": PAGE_SIZE}), repeat=REPEAT
+    )
+    raw = median_ms(lambda: raw_find(first_idx, last_idx), repeat=REPEAT)
+    return {
+        "api_ms": round(first, 2),
+        "raw_find_ms": round(raw, 2),
+        "overhead_ratio": round(first / raw, 3),
+        "deep_page_ms": round(deep, 2),
+        "deep_page_ratio": round(deep / first, 3),
+        "page_number_deep_ms": round(numbered_deep, 2),
+        "page_number_ratio": round(numbered_deep / numbered_first, 3),
+    }
+
+
+def _task(dataset, users: dict):
+    from labeling.models import LabelProject, LabelTask
+    from labeling.workflow import Role
+
+    project = LabelProject.create_project(
+        name="bench api", owner=users["owner"], datasets=[dataset], managers=[users["manager"]], categories=["cat"]
+    )
+    project.init_project(batch_size=SIZE, label_times=1, review_times=1)
+    task = LabelTask.objects.get(project_id=project.pk)
+    task.set_leader(users["leader"], Role.LABEL_LEADER)
+    task.refresh_from_db()
+    return project, task
+
+
+def run() -> dict:
+    from accounts.models import User
+    from datasets.images import Image
+    from labeling.task_images import LabelTaskImage
+
+    users = {
+        kind: User.objects.create_user(f"bench_{kind}", "bench-password-1", is_staff=kind == "owner")
+        for kind in ("owner", "manager", "leader")
+    }
+    dataset = raw_dataset("bench_api", SIZE, _boxes)
+    print(f"dataset of {SIZE} images written", flush=True)
+    images = Image(dataset.pk).get_collection()
+    dataset_figures = _measure(
+        _client(users["owner"]),
+        f"/api/v1/datasets/{dataset.pk}/images",
+        lambda first, last: list(images.find({"idx": {"$gte": first, "$lte": last}}).sort("idx", 1)),
+        {},
+    )
+    print(f"dataset images: {dataset_figures}", flush=True)
+
+    project, task = _task(dataset, users)
+    print(f"project with one {SIZE}-image task initialised", flush=True)
+    task_images = LabelTaskImage(dataset.pk).get_collection()
+    status_filter = {"task_id": task.pk, "role_status.label_leader": "labeling"}
+    task_figures = _measure(
+        _client(users["leader"]),
+        f"/api/v1/label-projects/{project.pk}/tasks/{task.pk}/images",
+        lambda first, last: list(task_images.find({**status_filter, "idx": {"$gte": first, "$lte": last}})),
+        {"status": "labeling"},
+    )
+    print(f"task images: {task_figures}", flush=True)
+    return {
+        "images": SIZE,
+        "page_size": PAGE_SIZE,
+        "deep_page": DEEP_PAGE,
+        **dataset_figures,
+        **{f"task_{name}": value for name, value in task_figures.items()},
+    }
+
+
+def main() -> None:
+    server = setup_django()
+    try:
+        print(json.dumps(run()))
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
