@@ -3,6 +3,7 @@
 // API reports for the user in this task. Geometry (image pixels <-> display) lives in geometry.mjs.
 
 import { ApiError, makeApi } from "./api.mjs";
+import { keyCommand } from "./keys.mjs";
 import {
   History,
   annotationsFromShapes,
@@ -897,95 +898,62 @@ const ACTIONS = {
 
 // ---------------------------------------------------------------- keyboard
 
+function focusOf(target) {
+  if (target === $("#stage")) return "stage";
+  if (target.closest && target.closest("#shapes")) return "shape";
+  if (target instanceof HTMLButtonElement) return "button";
+  return "other";
+}
+
+function moveCrosshair(dx, dy, fast) {
+  const move = Math.max(1, Math.round((fast ? 20 : 4) / scale()));
+  const c = state.crosshair || { x: Math.round(state.dims.width / 2), y: Math.round(state.dims.height / 2) };
+  state.crosshair = snap({ x: c.x + dx * move, y: c.y + dy * move }, state.dims);
+  if (state.draft && state.draft.kind === "box") state.draft.b = state.crosshair;
+  if (state.draft && state.draft.kind === "polygon") state.draft.hover = state.crosshair;
+  render();
+}
+
+function escape() {
+  if (state.draft) state.draft = null;
+  else if (state.crosshair) state.crosshair = null;
+  else state.selected = -1;
+  render();
+}
+
+const COMMANDS = {
+  undo,
+  redo,
+  "pan-key": () => (state.spaceDown = true),
+  nudge: (c) => nudge(c.dx, c.dy),
+  crosshair: (c) => moveCrosshair(c.dx, c.dy, c.fast),
+  "close-polygon": closePolygon,
+  "show-crosshair": () => moveCrosshair(0, 0, false),
+  place: placeAtCrosshair,
+  escape,
+  category: (c) => pickCategory(c.index),
+  tool: (c) => setTool(c.tool),
+  action: (c) => ACTIONS[c.action](),
+};
+
 function onKeyDown(event) {
   const target = event.target;
-  const typing = target instanceof HTMLTextAreaElement || (target instanceof HTMLInputElement && !["checkbox", "radio"].includes(target.type));
-  if (typing) return;
-  const key = event.key;
-  const ctrl = event.ctrlKey || event.metaKey;
-  const labeler = state.mode === "labeler";
-  if (ctrl && (key === "z" || key === "Z")) {
-    if (!labeler) return;
-    event.preventDefault();
-    if (event.shiftKey) redo();
-    else undo();
-    return;
-  }
-  if (ctrl && (key === "y" || key === "Y") && labeler) {
-    event.preventDefault();
-    redo();
-    return;
-  }
-  if (ctrl || event.altKey) return;
-  if (key === " " && target === $("#stage")) {
-    state.spaceDown = true;
-    event.preventDefault();
-    return;
-  }
-  const onStage = target === $("#stage");
-  const onShape = target.closest && target.closest("#shapes");
-  if (key.startsWith("Arrow") && (onStage || onShape)) {
-    event.preventDefault();
-    const step = event.shiftKey ? 10 : 1;
-    const dx = key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0;
-    const dy = key === "ArrowUp" ? -step : key === "ArrowDown" ? step : 0;
-    if (onShape && labeler && state.selected >= 0) {
-      nudge(dx, dy);
-    } else if (onStage && labeler) {
-      const move = Math.max(1, Math.round((event.shiftKey ? 20 : 4) / scale()));
-      const c = state.crosshair || { x: Math.round(state.dims.width / 2), y: Math.round(state.dims.height / 2) };
-      state.crosshair = snap({ x: c.x + Math.sign(dx) * move, y: c.y + Math.sign(dy) * move }, state.dims);
-      if (state.draft && state.draft.kind === "box") state.draft.b = state.crosshair;
-      if (state.draft && state.draft.kind === "polygon") state.draft.hover = state.crosshair;
-      render();
-    }
-    return;
-  }
-  if (key === "Enter" && labeler) {
-    if (state.draft && state.draft.kind === "polygon" && (!onStage || !state.crosshair)) {
-      event.preventDefault();
-      closePolygon();
-      return;
-    }
-    if (onStage) {
-      event.preventDefault();
-      if (!state.crosshair) {
-        state.crosshair = { x: Math.round(state.dims.width / 2), y: Math.round(state.dims.height / 2) };
-        render();
-      } else placeAtCrosshair();
-      return;
-    }
-  }
-  if (target instanceof HTMLButtonElement && (key === "Enter" || key === " ")) return;
-  if (key === "Escape") {
-    if (state.draft) state.draft = null;
-    else if (state.crosshair) state.crosshair = null;
-    else state.selected = -1;
-    render();
-    return;
-  }
-  if (/^[1-9]$/.test(key)) {
-    pickCategory(Number(key) - 1);
-    return;
-  }
-  const lower = key.length === 1 ? key.toLowerCase() : key;
-  const bindings = {
-    n: "next",
-    p: "prev",
-    "+": "zoom-in",
-    "=": "zoom-in",
-    "-": "zoom-out",
-    0: "fit",
+  const typing =
+    target instanceof HTMLTextAreaElement ||
+    (target instanceof HTMLInputElement && !["checkbox", "radio"].includes(target.type));
+  if (typing || !state.dims) return;
+  const press = { key: event.key, ctrl: event.ctrlKey || event.metaKey, shift: event.shiftKey, alt: event.altKey };
+  const context = {
+    mode: state.mode,
+    focus: focusOf(target),
+    selected: state.selected >= 0,
+    drafting: state.draft ? state.draft.kind : null,
+    crosshair: Boolean(state.crosshair),
   };
-  if (labeler) Object.assign(bindings, { s: "submit", Delete: "delete", Backspace: "delete" });
-  if (state.mode === "reviewer") Object.assign(bindings, { a: "accept", r: "reject" });
-  if (labeler && lower === "b") return setTool("box");
-  if (labeler && lower === "g") return setTool("polygon");
-  const action = bindings[lower];
-  if (action) {
-    event.preventDefault();
-    ACTIONS[action]();
-  }
+  const command = keyCommand(press, context);
+  if (!command) return;
+  event.preventDefault();
+  COMMANDS[command.name](command);
 }
 
 // ---------------------------------------------------------------- start
