@@ -18,6 +18,7 @@ JOB_KINDS = ("import", "export", "fnfp")
 PUBLIC_FIELDS = frozenset(
     {
         "state",
+        "phase",
         "stale",
         "progress",
         "total",

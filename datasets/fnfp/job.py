@@ -270,10 +270,12 @@ def _thresholds(label_ids: list[str], num_gt: int, scores: dict, tps: dict, igno
 def _calculate(dataset_id: str, record: jobs.JobRecord, with_coco_metrics: bool, progress) -> FnFpResult:
     labels = prediction_labels(dataset_id)
     label_ids = sorted(labels)
+    # Each image is read once and its results written once: 2 steps per image. The estimate
+    # stands in for the count until the read pass has counted them.
     total = store.image_count(dataset_id, estimate=True)
 
-    def report(done: int) -> None:
-        record.progress(done, 2 * total)
+    def report(done: int, *, force: bool = False) -> None:
+        record.progress(done, 2 * total, force=force)
         if progress:
             progress(done, 2 * total)
 
@@ -281,10 +283,13 @@ def _calculate(dataset_id: str, record: jobs.JobRecord, with_coco_metrics: bool,
     coco = CocoInputs(label_ids) if with_coco_metrics else None
     with Spool() as spool:
         count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report, coco)
+        total = count
+        report(count)
         for hook in after_collect:
             hook(dataset_id)
         thresholds = _thresholds(label_ids, num_gt, scores, tps, ignored)
         retried = _write_results(dataset_id, thresholds, spool, lambda done: report(count + done))
+        report(2 * count, force=True)
     out: dict[str, dict] = {}
     for label in label_ids:
         metrics = coco.metrics(label) if coco is not None else None

@@ -220,7 +220,7 @@ def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None
         # False when renamed meanwhile: by the attempt itself, which woke up after a recovery adopted it.
         store.rename_image_collection(staging, image_collection_name(dataset_id))
     fields = {key: pending[key] for key in _SWAP_FIELDS}
-    record.finish_with(dataset_fields=fields, unset=("pending",), **pending["result"])
+    record.finish_with(dataset_fields=fields, unset=("pending",), phase="done", **pending["result"])
 
 
 def recover_import(dataset_id: str) -> str | None:
@@ -263,7 +263,7 @@ def run_import(
     import of the dataset runs; either way the dataset's images are unchanged.
     """
     recover_import(dataset.id)
-    record = jobs.job_start(dataset.id, JOB_KIND, files=importer.files)
+    record = jobs.job_start(dataset.id, JOB_KIND, files=importer.files, phase="reading")
     if record is None:
         raise ImportInProgress()
     with record.heartbeat():
@@ -453,9 +453,10 @@ def _write_images(
         if len(batch) >= batch_size:
             if "first_batch" not in laps.phases:
                 laps.lap("first_batch")  # parsing / spooling before the first write
+                record.update(phase="writing")
             _put(writer, batch)
             batch = []
-            _report(record, progress, written.count, importer.total)
+            _report(record, progress, written.count + problems.skipped, importer.total)
     if batch:
         _put(writer, batch)
     return written
@@ -499,12 +500,14 @@ def _import(
         with store.BackgroundWriter(_batch_writer(target, record), name="dds-import-writer") as writer:
             written = _write_images(dataset_id, importer, problems, carry, writer, record, progress, batch_size, laps)
         laps.lap("write")
-        _report(record, progress, written.count, importer.total, force=True)
+        # Skipped records are work done too: the progress ends at the importer's total.
+        _report(record, progress, written.count + problems.skipped, importer.total, force=True)
         dropped = carry.count_carry()
     if written.count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))
     _check_label_types(dataset_id, written.labels)
     # The staging collection exists only if something was inserted; indexes before the swap.
+    record.update(phase="indexing")
     _call(before_index, target)
     store.ensure_image_indexes(target, force=True)
     laps.lap("index")
@@ -523,7 +526,7 @@ def _import(
         late_user_edits=late_edits,
     )
     pending = _swap_journal(importer, written, result)
-    if not record.update(state=jobs.SWAPPING, pending=pending):
+    if not record.update(state=jobs.SWAPPING, phase="swapping", pending=pending):
         raise ImportInProgress(_TAKEN_OVER)
     _call(after_swap_journal, dataset_id)
     where = {"mode": DIRECT} if direct else {"staging": staging}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -50,18 +52,44 @@ class ImportCommand(BaseCommand):
                     raise CommandError("--background needs CELERY_BROKER_URL")
                 outcome = tasks.submit_import(spec, skip_invalid=options["skip_invalid"], confined=False)
             else:
-                with tqdm(desc="images", unit="img", disable=options["verbosity"] == 0) as bar:
-
-                    def progress(done: int, total: int | None) -> None:
-                        bar.total = total
-                        bar.update(done - bar.n)
-
+                with progress_bar("images", options["verbosity"]) as progress:
                     outcome = tasks.run_import_spec(
                         spec, skip_invalid=options["skip_invalid"], progress=progress, confined=False
                     )
         except DDSError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(json.dumps(outcome, default=str))
+
+
+class _Bar:
+    """A tqdm bar made at the first report, once the total is known, so it starts at ``0/total``."""
+
+    def __init__(self, desc: str, verbosity: int, unit: str) -> None:
+        self._desc, self._disable, self._unit = desc, verbosity == 0, unit
+        self._bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self._bar is None:
+            self._bar = tqdm(desc=self._desc, unit=self._unit, total=total, disable=self._disable)
+        self._bar.total = total
+        if total is not None and done >= total:
+            self._bar.n = done  # shown once, by close(): updating would print the last line twice
+        else:
+            self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+@contextmanager
+def progress_bar(desc: str, verbosity: int, *, unit: str = "img") -> Iterator[Callable[[int, int | None], None]]:
+    """A ``progress(done, total)`` callback drawing one bar on stderr, closed when the block ends."""
+    bar = _Bar(desc, verbosity, unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def add_export_arguments(parser: CommandParser) -> None:

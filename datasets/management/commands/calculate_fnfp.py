@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandParser
-from tqdm import tqdm
 
 from datasets import tasks
-from datasets.management.commands._jobs import run_or_fail
+from datasets.management.commands._jobs import progress_bar, run_or_fail
 
 
 class Command(BaseCommand):
@@ -19,12 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-coco-metrics", action="store_true", help="skip COCO mAP / AP50")
 
     def handle(self, *args, **options) -> None:
-        with tqdm(desc="fn/fp", unit="img", disable=options["verbosity"] == 0) as bar:
-
-            def progress(done: int, total: int | None) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
+        # Two steps per image: its read and its results' write.
+        with progress_bar("fn/fp", options["verbosity"], unit="step") as progress:
             outcome = run_or_fail(
                 tasks.run_fnfp,
                 options["dataset_id"],
