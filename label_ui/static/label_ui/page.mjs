@@ -100,8 +100,17 @@ function categoryColor(name) {
   return CATEGORY_COLORS[(index < 0 ? 0 : index) % CATEGORY_COLORS.length];
 }
 
+const BANNER_SECONDS = 4;
+let bannerTimer = null;
+
+// A message over the top of the image; news without buttons (saved, next one) fades after a few seconds
+// so that it does not hide the image, warnings and errors stay until the next message.
 function banner(message, kind = "info", actions = []) {
   const node = $("#banner");
+  clearTimeout(bannerTimer);
+  if (message && actions.length === 0 && (kind === "success" || kind === "info")) {
+    bannerTimer = setTimeout(() => (node.hidden = true), BANNER_SECONDS * 1000);
+  }
   node.replaceChildren();
   if (!message) {
     node.hidden = true;
