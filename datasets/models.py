@@ -54,6 +54,9 @@ class DataSet(OrmDocumentMixin, models.Model):
     group_id = models.CharField(max_length=64, null=True, blank=True)
     group_name = models.CharField(max_length=255, null=True, blank=True)
     created_ts = models.BigIntegerField(default=0)
+    # What the source file said about the whole dataset and an export writes back (COCO ``info`` and
+    # ``licenses``): ``{"format": ..., ...}``; not in DDS, whose documents read as empty here.
+    source_info = models.JSONField(null=True, blank=True, default=None)
 
     # DDS flushed its image buffer every 200 images.
     _batch_size = 200
@@ -190,6 +193,9 @@ class Category(OrmDocumentMixin, models.Model):
     id = models.CharField(primary_key=True, max_length=32, db_column="_id")
     name = models.CharField(max_length=255)
     dataset = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="categories", db_column="dataset_id")
+    # The category's id and supercategory in the imported COCO file, written back by the COCO export.
+    source_id = models.IntegerField(null=True, blank=True)
+    supercategory = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
         db_table = "categories"

@@ -16,7 +16,6 @@ from pycocotools import mask as mask_utils
 
 from datasets.exporters.common import (
     atomic_output,
-    category_names,
     file_name_of,
     iter_images,
     label_names,
@@ -25,14 +24,26 @@ from datasets.exporters.common import (
     pixel_box,
 )
 from datasets.importers.errors import OutputExists
+from datasets.models import Category, DataSet
 
+_DEFAULT_INFO = {"description": "exported by DeepDataSpace"}
 _IMAGE_META_SKIP = {"file_name", "coco_url", "width", "height", "id"}
 
 
-def _category_table(dataset_id: str) -> dict[str, int]:
-    """Category name -> COCO id (1-based, by name)."""
-    names = category_names(dataset_id)
-    return {name: number for number, name in enumerate(names, start=1)}
+def _category_table(dataset_id: str) -> dict[str, tuple[int, str | None]]:
+    """Category name -> (COCO id, supercategory), by id.
+
+    A category imported from COCO keeps its source id; the others (added by users, or imported
+    from another format) are numbered by name after the largest source id.
+    """
+    rows = list(Category.objects.filter(dataset_id=dataset_id).values_list("name", "source_id", "supercategory"))
+    taken = {source_id for _name, source_id, _super in rows if source_id is not None}
+    table = {name: (source_id, supercategory) for name, source_id, supercategory in rows if source_id is not None}
+    number = max(taken, default=0)
+    for name in sorted(name for name, source_id, _super in rows if source_id is None):
+        number += 1
+        table[name] = (number, None)
+    return dict(sorted(table.items(), key=lambda item: item[1][0]))
 
 
 def _polygon_area(polygon: list[float]) -> float:
@@ -91,7 +102,8 @@ def export_coco(
     if results is not None:
         return _export_results(dataset_id, output, results, overwrite=overwrite)
     chosen = label_names(dataset_id, labels, types=("GT",))
-    categories = _category_table(dataset_id)
+    table = _category_table(dataset_id)
+    categories = {category: number for category, (number, _super) in table.items()}
     keypoint_info: dict[str, dict] = {}
     num_images = num_annotations = 0
     with tempfile.TemporaryDirectory(prefix="dds-export-") as scratch:
@@ -121,7 +133,7 @@ def export_coco(
                     anns_out.write(("," if num_annotations else "") + json.dumps(ann))
                     num_annotations += 1
         with atomic_output(output, overwrite=overwrite) as out:
-            out.write('{"info": {"description": "exported by DeepDataSpace"}, "images": [')
+            out.write(_header(dataset_id))
             with open(images_path) as part:
                 shutil.copyfileobj(part, out)
             out.write('], "annotations": [')
@@ -129,14 +141,30 @@ def export_coco(
                 shutil.copyfileobj(part, out)
             out.write('], "categories": ')
             out.write(
-                json.dumps([_category(name, number, keypoint_info.get(name)) for name, number in categories.items()])
+                json.dumps(
+                    [
+                        _category(name, number, supercategory, keypoint_info.get(name))
+                        for name, (number, supercategory) in table.items()
+                    ]
+                )
             )
             out.write("}")
     return {"images": num_images, "annotations": num_annotations}
 
 
-def _category(name: str, number: int, sample: dict | None) -> dict:
-    category = {"id": number, "name": name}
+def _header(dataset_id: str) -> str:
+    """The file's start up to the images: the source's ``info`` and ``licenses`` when it had them."""
+    source = DataSet.objects.filter(pk=dataset_id).values_list("source_info", flat=True).first() or {}
+    head = {"info": source.get("info", _DEFAULT_INFO)} if source.get("format") == "coco" else {"info": _DEFAULT_INFO}
+    if source.get("format") == "coco" and "licenses" in source:
+        head["licenses"] = source["licenses"]
+    return json.dumps(head)[:-1] + ', "images": ['
+
+
+def _category(name: str, number: int, supercategory: str | None, sample: dict | None) -> dict:
+    category: dict = {"id": number, "name": name}
+    if supercategory is not None:
+        category["supercategory"] = supercategory
     if sample is not None:
         lines = sample.get("lines") or []
         category["keypoints"] = list(sample.get("point_names") or [])
@@ -148,7 +176,7 @@ def _category(name: str, number: int, sample: dict | None) -> dict:
 
 def _export_results(dataset_id: str, output: str | Path, name: str, *, overwrite: bool) -> dict:
     label_names(dataset_id, [name], types=("Pred",))
-    categories = _category_table(dataset_id)
+    categories = {category: number for category, (number, _super) in _category_table(dataset_id).items()}
     count = 0
     with atomic_output(output, overwrite=overwrite) as out:
         out.write("[")

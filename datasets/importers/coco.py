@@ -37,6 +37,7 @@ _IMAGE_FIELDS = {"id", "file_name", "width", "height", "coco_url"}
 @dataclass(frozen=True)
 class CocoCategory:
     name: str
+    supercategory: str | None = None
     keypoint_names: list[str] | None = None
     skeleton: list[int] | None = None  # flat 0-based pairs
     colors: list[int] | None = None
@@ -76,10 +77,45 @@ def _top_level_kind(path: str) -> str:
     raise ImportFormatError("expected a JSON object or array", file=path)
 
 
-def read_categories(path: str) -> dict[int, CocoCategory]:
-    """COCO category id -> category, with keypoint names, skeleton (0-based) and colours."""
+# Top-level keys of a GT file read whole in the header pass (each is small); images and
+# annotations are streamed later.
+_HEADER_KEYS = ("info", "licenses", "categories")
+
+
+def read_header(path: str) -> dict[str, Any]:
+    """``info``, ``licenses`` and ``categories`` of a GT file, in one streaming pass."""
+    found: dict[str, Any] = {}
+    builder = None
+    key = ""
+    try:
+        with open(path, "rb") as handle:
+            for prefix, event, value in ijson.parse(handle, use_float=True):
+                if builder is not None:
+                    builder.event(event, value)
+                    if prefix == key and event in ("end_map", "end_array"):
+                        found[key], builder = builder.value, None
+                elif prefix in _HEADER_KEYS and event in ("start_map", "start_array"):
+                    key, builder = prefix, ijson.ObjectBuilder()
+                    builder.event(event, value)
+                elif prefix in _HEADER_KEYS and event not in ("map_key",):
+                    found[prefix] = value  # a scalar where a container belongs: checked by the callers
+    except FileNotFoundError as exc:
+        raise ImportFormatError("file not found", file=path) from exc
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise ImportFormatError("malformed JSON", file=path) from exc
+    return found
+
+
+def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCategory]:
+    """COCO category id -> category, with keypoint names, skeleton (0-based) and colours.
+
+    ``raw_categories``: the file's ``categories`` when already read (``read_header``)."""
+    if raw_categories is None:
+        raw_categories = read_header(path).get("categories") or []
+    if not isinstance(raw_categories, list):
+        raise ImportFormatError("categories must be a list", file=path, field="categories")
     categories: dict[int, CocoCategory] = {}
-    for index, raw in enumerate(_items(path, "categories.item")):
+    for index, raw in enumerate(raw_categories):
         record = f"categories[{index}]"
         if not isinstance(raw, dict):
             raise ImportFormatError("a category must be an object", file=path, record=record)
@@ -112,10 +148,38 @@ def read_categories(path: str) -> dict[int, CocoCategory]:
         names = raw.get("keypoints")
         if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
             raise ImportFormatError("keypoints must be a list of names", file=path, record=record, field="keypoints")
+        supercategory = raw.get("supercategory")
+        if supercategory is not None and not isinstance(supercategory, str):
+            raise ImportFormatError("supercategory must be a string", file=path, record=record, field="supercategory")
         categories[cat_id] = CocoCategory(
-            name=name, keypoint_names=names or None, skeleton=flat_skeleton, colors=flat_colors
+            name=name,
+            supercategory=supercategory,
+            keypoint_names=names or None,
+            skeleton=flat_skeleton,
+            colors=flat_colors,
         )
     return categories
+
+
+def _source_info(header: dict[str, Any], categories: dict[int, CocoCategory], *, file: str) -> dict:
+    """The dataset's ``source_info`` and every category's source id and supercategory."""
+    info, licenses = header.get("info"), header.get("licenses")
+    if info is not None and not isinstance(info, dict):
+        raise ImportFormatError("info must be an object", file=file, field="info")
+    if licenses is not None and not isinstance(licenses, list):
+        raise ImportFormatError("licenses must be a list", file=file, field="licenses")
+    dataset: dict[str, Any] = {"format": "coco"}
+    if info is not None:
+        dataset["info"] = info
+    if licenses is not None:
+        dataset["licenses"] = licenses
+    return {
+        "dataset": dataset,
+        "categories": [
+            {"name": category.name, "source_id": cat_id, "supercategory": category.supercategory}
+            for cat_id, category in categories.items()
+        ],
+    }
 
 
 def _segmentation(raw: Any, *, file: str, record: str) -> tuple[list | None, dict | None]:
@@ -205,6 +269,8 @@ class CocoImporter:
         if self.image_root and not os.path.isdir(self.image_root):
             raise ImportFormatError("image root is not a directory", file=self.image_root)
         self.total: int | None = None
+        # What the export writes back (see ``datasets.importers.source``), known once parsing began.
+        self.source_info: dict | None = None
 
     @property
     def files(self) -> dict[str, str]:
@@ -215,7 +281,9 @@ class CocoImporter:
     def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
         if _top_level_kind(self.ground_truth) != "object":
             raise ImportFormatError("a COCO ground-truth file is a JSON object", file=self.ground_truth)
-        categories = read_categories(self.ground_truth)
+        header = read_header(self.ground_truth)
+        categories = read_categories(self.ground_truth, header.get("categories") or [])
+        self.source_info = _source_info(header, categories, file=self.ground_truth)
         with Spool() as spool:
             self._spool_images(spool, problems)
             self.total = spool.count_images()

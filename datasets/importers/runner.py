@@ -46,6 +46,7 @@ from datasets.importers.documents import SOURCE_KEY, image_record_document
 from datasets.importers.errors import ImportFormatError, ImportInProgress, failure_reason
 from datasets.importers.records import ImageRecord, Problems
 from datasets.importers.spool import Spool
+from datasets.importers.swap_extras import complete_swap_extras, journal_entry
 from datasets.models import DataSet, DatasetStatus, Label
 from datasets.objects import object_types_of
 
@@ -214,6 +215,7 @@ def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None
     fields. Idempotent; the last step is conditional on the attempt still holding the slot."""
     pending = entry["pending"]
     _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
+    complete_swap_extras(dataset_id, pending)
     staging = _staging_of(dataset_id, entry)
     if staging and store.collection_exists(staging):
         _call(before_rename, staging, image_collection_name(dataset_id))
@@ -550,6 +552,7 @@ def _swap_journal(importer: Importer, written: _Written, result: ImportResult) -
         "labels": written.labels,
         "categories": sorted(written.categories),
         "result": result.as_dict(),
+        **journal_entry(importer),
     }
 
 

@@ -84,7 +84,7 @@ def coco_gt(num_images: int = 4, *, with_files: Path | None = None) -> dict:
         for image in images:
             PILImage.new("RGB", (image["width"], image["height"]), "white").save(with_files / image["file_name"])
     # Annotations first on purpose: the parser must not depend on the order of the arrays.
-    return {"annotations": annotations, "images": images, "categories": CATEGORIES}
+    return {"annotations": annotations, "images": images, "categories": [dict(c) for c in CATEGORIES]}
 
 
 def coco_results(gt: dict) -> list[dict]:
