@@ -13,10 +13,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import permissions, rules, selectors
+from labeling import permissions, rules, selectors, store
 from labeling.models import LabelTask
 from labeling.serializers import TaskImageOutput
-from labeling.task_images import LabelTaskImage
 from labeling.workflow import ImageStatus, Role, role_key
 
 # For each worker role, the statuses of his key that mean "waiting for me", most urgent first.
@@ -41,13 +40,13 @@ class NextImageQuery(serializers.Serializer):
 
 def next_image_for(*, task: LabelTask, role: str, user_id: str, after: int) -> tuple[dict | None, dict[str, int]]:
     """The stored next image waiting for ``user_id`` acting as ``role`` (or None), and the waiting counts."""
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     key = f"role_status.{role_key(role, user_id)}"
     waiting: dict[str, int] = {}
     found = None
     for status in WAITING_FOR[role]:
         query = {"task_id": task.pk, key: status}
-        waiting[status] = collection.count_documents(query)
+        waiting[status] = collection.count(query)
         if found is None and waiting[status]:
             found = next(collection.find({**query, "idx": {"$gt": after}}).sort("idx", 1).limit(1), None)
             if found is None:

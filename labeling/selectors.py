@@ -113,11 +113,11 @@ def task_images_page(
     cursor: int | None = None,
 ) -> tuple[int, list[dict]]:
     """One page of a task's images in ``status`` for ``status_key``, by idx (``cursor`` = last idx seen)."""
-    from labeling.task_images import LabelTaskImage
+    from labeling import store
 
-    collection = LabelTaskImage(task.dataset_id).get_collection()
+    collection = store.task_images(task.dataset_id)
     query = {"task_id": task.pk, f"role_status.{status_key}": status}
-    total = collection.count_documents(query)
+    total = collection.count(query)
     if cursor is not None:
         docs = collection.find({**query, "idx": {"$gt": cursor}}).sort("idx", 1).limit(page_size)
     else:
