@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from datasets import services
 from datasets.admin_gallery import DatasetGalleryMixin
+from datasets.admin_import import DatasetImportMixin
 from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
 from dds_site.admin_confirm import confirmation_page, is_confirmed
@@ -17,7 +18,7 @@ from dds_site.errors import DDSError
 
 
 @admin.register(DataSet)
-class DataSetAdmin(DatasetGalleryMixin, admin.ModelAdmin):
+class DataSetAdmin(DatasetImportMixin, DatasetGalleryMixin, admin.ModelAdmin):
     list_display = ("name", "status", "num_images", "annotation_types", "type", "created", "gallery_link")
     list_filter = ("status", "type")
     search_fields = ("name", "=id", "description")

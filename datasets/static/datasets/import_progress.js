@@ -1,0 +1,33 @@
+// Refreshes the dataset page's import progress bar from GET /api/v1/datasets/<id>/jobs while the
+// import runs; reloads the page once it ended, so the dataset's fields show the imported data.
+(() => {
+  const box = document.querySelector(".dds-import-live");
+  if (!box) return;
+  const bar = box.querySelector(".dds-import-bar");
+  const text = box.querySelector(".dds-import-text");
+  const live = new Set(["running", "swapping"]);
+
+  async function poll() {
+    let entry;
+    try {
+      const response = await fetch(box.dataset.jobsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      entry = (await response.json()).import;
+    } catch (error) {
+      text.textContent = `progress unavailable (${error.message}); retrying`;
+      setTimeout(poll, 3000);
+      return;
+    }
+    if (!entry) return;
+    const done = entry.progress || 0;
+    const total = entry.total;
+    bar.value = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
+    text.textContent = [entry.state, entry.phase, `${done}${total ? ` / ${total}` : ""} images`].filter(Boolean).join(" · ");
+    if (live.has(entry.state) && !entry.stale) {
+      setTimeout(poll, 1000);
+    } else {
+      window.location.reload();
+    }
+  }
+  setTimeout(poll, 500);
+})();
