@@ -73,7 +73,7 @@ def test_importing_a_coco_file_creates_the_dataset_and_shows_its_progress(roots,
     assert (dataset.num_images, dataset.status) == (3, "ready")
     page = curator.get(response["Location"]).content.decode()
     assert 'class="dds-import"' in page
-    assert 'value="100"' in page
+    assert 'aria-valuenow="100"' in page
     assert "ready · done · 3 / 3 images" in page
     assert f'href="/admin/datasets/dataset/{dataset.pk}/import/"' in page
 

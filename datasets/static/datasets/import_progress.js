@@ -3,7 +3,8 @@
 (() => {
   const box = document.querySelector(".dds-import-live");
   if (!box) return;
-  const bar = box.querySelector(".dds-import-bar");
+  const track = box.querySelector(".dds-import-track");
+  const fill = box.querySelector(".dds-import-fill");
   const text = box.querySelector(".dds-import-text");
   const live = new Set(["running", "swapping"]);
 
@@ -21,7 +22,9 @@
     if (!entry) return;
     const done = entry.progress || 0;
     const total = entry.total;
-    bar.value = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
+    const percent = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
+    fill.style.width = `${percent}%`;
+    track.setAttribute("aria-valuenow", String(percent));
     text.textContent = [entry.state, entry.phase, `${done}${total ? ` / ${total}` : ""} images`].filter(Boolean).join(" · ");
     if (live.has(entry.state) && !entry.stale) {
       setTimeout(poll, 1000);
