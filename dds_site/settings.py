@@ -190,6 +190,12 @@ DDS_MAX_UPLOAD_BYTES = int(os.environ.get("DDS_MAX_UPLOAD_BYTES", 10 * 1024**3))
 DDS_MAX_UNPACKED_BYTES = int(os.environ.get("DDS_MAX_UNPACKED_BYTES", 4 * DDS_MAX_UPLOAD_BYTES))
 DDS_MAX_UNPACKED_FILES = int(os.environ.get("DDS_MAX_UNPACKED_FILES", 1_000_000))
 DDS_UPLOAD_EXPIRE_S = float(os.environ.get("DDS_UPLOAD_EXPIRE_S", 24 * 3600))
+# No multipart file is kept beyond DDS_MAX_UPLOAD_BYTES, not even in Django's temporary files.
+FILE_UPLOAD_HANDLERS = [
+    "datasets.upload_handlers.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Without CELERY_BROKER_URL, jobs started by a request run in a thread of the server (the request
 # returns at once); DDS_JOBS_INLINE=1 runs them inside the request instead.
 DDS_JOBS_INLINE = env_bool("DDS_JOBS_INLINE")

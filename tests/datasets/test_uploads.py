@@ -280,3 +280,26 @@ def test_import_into_an_unknown_dataset_is_404050(roots, client_staff):
 
 def test_uploads_root_follows_the_settings(roots):
     assert uploads.uploads_root() == (roots / "uploads").resolve()
+
+
+def test_a_multipart_file_past_the_limit_is_dropped_before_it_is_stored(roots, settings):
+    from datasets.upload_handlers import BoundedUploadHandler, OversizedFile
+
+    settings.DDS_MAX_UPLOAD_BYTES = 10
+    handler = BoundedUploadHandler()
+    handler.new_file("file", "big.json", "application/json", None)
+    assert handler.receive_data_chunk(b"x" * 8, 0) == b"x" * 8
+    assert handler.receive_data_chunk(b"x" * 8, 8) is None
+    assert handler.receive_data_chunk(b"x" * 8, 16) is None
+    dropped = handler.file_complete(24)
+    assert isinstance(dropped, OversizedFile)
+    assert (dropped.name, dropped.size, dropped.read()) == ("big.json", 24, b"")
+
+
+def test_a_session_upload_past_the_limit_is_413000(roots, staff, settings):
+    settings.DDS_MAX_UPLOAD_BYTES = 1000
+    client = APIClient()
+    client.force_login(staff)
+    response = _multipart(client, "big.json", b"x" * 5000)
+    assert (response.status_code, response.json()["code"]) == (413, 413000)
+    assert _upload_dirs(roots) == []
