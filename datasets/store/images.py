@@ -18,7 +18,7 @@ from pymongo.collection import Collection
 from pymongo.cursor import Cursor
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from datasets.store.collections import image_collection, raw_image_collection
+from datasets.store.collections import image_collection, image_collection_name, raw_image_collection
 from datasets.store.revisions import REVISION, new_revision, revision_since, with_new_revision
 from dds_site import mongo
 
@@ -29,6 +29,13 @@ SOURCE_KEY_INDEX = "source_key_for_late_edits"
 
 def _session():
     return mongo.current_session()
+
+
+def _as_is(dataset_id: str) -> Collection:
+    """The live image collection without creating its indexes: for reads of whole datasets by the
+    importer and the FN/FP job, which must not index a collection an import is about to fill
+    (unindexed inserts and one index build after are faster)."""
+    return raw_image_collection(image_collection_name(dataset_id))
 
 
 # --- counting and reading -------------------------------------------------------------------------
@@ -63,7 +70,7 @@ def image_document(dataset_id: str, image_id: int, projection: dict | None = Non
 
 def image_cursor(dataset_id: str, projection: dict | None = None, *, batch_size: int = 1000) -> Cursor:
     """Every image document of the dataset, unsorted (the cheapest read of a whole dataset)."""
-    return image_collection(dataset_id).find({}, projection, batch_size=batch_size, session=_session())
+    return _as_is(dataset_id).find({}, projection, batch_size=batch_size, session=_session())
 
 
 def images_by_idx(dataset_id: str, projection: dict | None = None, *, batch_size: int = 1000) -> Cursor:
@@ -83,20 +90,20 @@ def images_by_ids(dataset_id: str, image_ids: Iterable[int], projection: dict | 
 
 def image_revisions(dataset_id: str, image_ids: Iterable[int]) -> dict[int, Any]:
     """``{image id: rev}`` of the images that exist."""
-    found = image_collection(dataset_id).find({"_id": {"$in": list(image_ids)}}, {REVISION: 1}, session=_session())
+    found = _as_is(dataset_id).find({"_id": {"$in": list(image_ids)}}, {REVISION: 1}, session=_session())
     return {doc["_id"]: doc.get(REVISION) for doc in found}
 
 
 def images_with_user_work(dataset_id: str, projection: dict) -> Cursor:
     """The images that carry User-type objects or a flag."""
     query = {"$or": [{"flag": {"$nin": [0, None]}}, {"objects.label_type": "User"}]}
-    return image_collection(dataset_id).find(query, projection, session=_session())
+    return _as_is(dataset_id).find(query, projection, session=_session())
 
 
 def images_written_since(dataset_id: str, timestamp: float, projection: dict) -> Cursor:
     """The images written at or after ``timestamp`` (seconds), found by their indexed revision."""
     query = {REVISION: {"$gte": revision_since(timestamp)}}
-    return image_collection(dataset_id).find(query, projection, session=_session())
+    return _as_is(dataset_id).find(query, projection, session=_session())
 
 
 # --- single-image writes --------------------------------------------------------------------------
@@ -219,7 +226,7 @@ def guarded_setter(dataset_id: str) -> Callable[[list[GuardedSet]], int]:
 
     Bound to the collection now, so it may run on a ``BackgroundWriter``.
     """
-    collection = image_collection(dataset_id)
+    collection = _as_is(dataset_id)
 
     def write(updates: list[GuardedSet]) -> int:
         requests = [UpdateOne(update._filter(), update._update()) for update in updates]

@@ -382,6 +382,23 @@ def test_first_import_writes_the_live_collection_directly(db, tmp_path, monkeypa
     assert Image(dataset.id).count_num({}) == 4
 
 
+def test_a_direct_import_inserts_into_an_unindexed_collection_and_indexes_it_once_at_the_end(db, tmp_path, monkeypatch):
+    """Unindexed inserts and one index build after are faster than indexed inserts."""
+    seen: list[set] = []
+
+    def indexes_while_writing(batch):
+        live = mongo.get_collection(image_collection_name(_dataset_id(tmp_path)))
+        seen.append({name for name in live.index_information()})
+
+    monkeypatch.setattr(runner, "before_batch_write", [indexes_while_writing])
+    dataset, _ = _import(tmp_path, coco_gt(4), batch_size=2)
+    assert dataset.detail_status["import"]["mode"] == runner.DIRECT
+    assert seen
+    assert all(names <= {"_id_"} for names in seen)
+    live = mongo.get_collection(image_collection_name(dataset.id))
+    assert {key for spec in live.index_information().values() for key, _ in spec["key"]} >= {"idx", "rev"}
+
+
 def test_exception_mid_direct_import_restores_the_empty_dataset(db, tmp_path, monkeypatch):
     dataset = DataSet.get_importing_dataset("coco", id_=_dataset_id(tmp_path))
     before = _new_dataset_state(dataset.id)
