@@ -174,7 +174,18 @@ class UploadDetail(_Staff):
         upload = uploads.receive(_owner(request), upload_id, offset, request._request, length)
         return _answer(upload)
 
-    put = patch
+    @extend_schema(
+        operation_id="upload_chunk_put",
+        request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses=UploadOutput,
+    )
+    def put(self, request: Request, upload_id: str) -> Response:
+        """The same as PATCH, for clients that send chunks with PUT and ``Content-Range``."""
+        return self.patch(request, upload_id)
 
     @extend_schema(operation_id="upload_delete", responses={204: None})
     def delete(self, request: Request, upload_id: str) -> Response:

@@ -267,6 +267,7 @@ SPECTACULAR_SETTINGS = {
         "DatasetStatusEnum": "datasets.models.DatasetStatus",
         "AcceptRejectEnum": "labeling.workflow.ReviewAction",
         "TaskStatusEnum": "labeling.workflow.TaskStatus",
+        "ImportFormatEnum": "datasets.importers.manifest.FORMATS",
     },
 }
 

@@ -303,3 +303,15 @@ def test_a_session_upload_past_the_limit_is_413000(roots, staff, settings):
     response = _multipart(client, "big.json", b"x" * 5000)
     assert (response.status_code, response.json()["code"]) == (413, 413000)
     assert _upload_dirs(roots) == []
+
+
+def test_chunks_may_be_sent_with_put_and_content_range(roots, client_staff):
+    upload_id = _declare(client_staff, "a.tsv", 6)
+    response = client_staff.put(
+        f"{UPLOADS}/{upload_id}",
+        b"abcdef",
+        content_type="application/octet-stream",
+        headers={"Content-Range": "bytes 0-5/6"},
+    )
+    assert (response.status_code, response.json()["offset"]) == (200, 6)
+    assert client_staff.post(f"{UPLOADS}/{upload_id}/finish").json()["state"] == "ready"
