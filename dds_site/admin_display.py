@@ -61,6 +61,17 @@ def _details(entry: dict) -> SafeString:
     return format_html_join("", "<div>{}: {}</div>", shown)
 
 
+def _progress_text(progress: Any, total: Any) -> str:
+    """Jobs count ``progress`` of ``total`` items (images, steps); older entries kept a fraction."""
+    if type(progress) is int and type(total) is int and total > 0:
+        return f"{progress} / {total} ({progress / total:.0%})"
+    if type(progress) is int:
+        return str(progress)
+    if type(progress) is float and 0 <= progress <= 1:
+        return f"{progress:.0%}"
+    return ""
+
+
 def job_table(detail_status: Any) -> SafeString | str:
     """``DataSet.detail_status`` (job name -> record, or DDS's plain processor state) as a table."""
     if not isinstance(detail_status, dict) or not detail_status:
@@ -70,8 +81,7 @@ def job_table(detail_status: Any) -> SafeString | str:
         if not isinstance(entry, dict):
             rows.append((name, _plain(entry), "", "", "", ""))
             continue
-        progress = entry.get("progress")
-        progress_text = f"{progress:.0%}" if isinstance(progress, int | float) and 0 <= progress <= 1 else ""
+        progress_text = _progress_text(entry.get("progress"), entry.get("total"))
         details = _details(entry)
         rows.append(
             (

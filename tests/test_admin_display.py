@@ -64,3 +64,9 @@ def test_key_values_are_escaped():
     html = str(key_values({"gt": "<script>", "nested": {"a": [1, 2]}}))
     assert "<script>" not in html
     assert "<dt>nested</dt><dd>a: 1, 2</dd>" in html
+
+
+def test_job_table_shows_a_count_of_a_total_as_jobs_record_it():
+    html = str(job_table({"import": {"state": "running", "progress": 250, "total": 1000}, "fnfp": {"progress": 0}}))
+    assert "<th>import</th><td>running</td><td>250 / 1000 (25%)</td>" in html
+    assert "<td>0</td>" in html
