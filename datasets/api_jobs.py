@@ -4,8 +4,9 @@ Starting a job reads or writes files on the server, so it is for staff users onl
 under the data roots (``dds_site.files``): any other path is a 403 (403100). An export does not
 replace an existing output unless asked to (``overwrite``; else 409100). Any authenticated user
 may read a dataset's job status: state, progress and counts (``datasets.job_status``); staff also
-see paths, host, process and failure reasons. With ``CELERY_BROKER_URL`` set the job is queued
-(202), otherwise it runs in the request (200). Either way its progress and outcome are in
+see paths, host, process and failure reasons. With ``CELERY_BROKER_URL`` set the job is queued,
+otherwise it runs in a thread of the server (``datasets.job_worker``): 202 either way (200 with the
+outcome when ``DDS_JOBS_INLINE`` runs it in the request). Its progress and outcome are in
 ``detail_status`` (returned by ``GET .../jobs``, which only reads: an entry whose process died is
 reported with ``stale: true`` until ``datasets.job_recovery`` repairs it).
 """
