@@ -36,6 +36,9 @@ class ImportJobInput(serializers.Serializer):
     root = serializers.CharField(required=False, help_text="images: directory")
     predictions = serializers.JSONField(required=False, help_text="[{name, file}] (tsv: {name: file})")
     skip_invalid = serializers.BooleanField(default=False)
+    strict = serializers.BooleanField(
+        default=False, help_text="refuse boxes overhanging their image (default: clip them, counted in warnings)"
+    )
 
 
 class ExportJobInput(serializers.Serializer):

@@ -12,6 +12,7 @@ commands, run by an operator on the shell, pass ``confined=False`` to use any pa
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ from datasets.models import DataSet
 from datasets.selectors import dataset_get
 from dds_site.celery import app
 from dds_site.files import resolve_data_path
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 EXPORT_FORMATS = ("coco", "yolo", "tsv")
@@ -52,11 +55,29 @@ def prepare_import(spec: dict, *, confined: bool = True) -> DataSet:
 def run_import_spec(
     spec: dict, *, skip_invalid: bool = False, progress: Progress | None = None, confined: bool = True
 ) -> dict:
-    """Import what ``spec`` describes (see ``datasets.importers.manifest``); returns the outcome."""
+    """Import what ``spec`` describes (see ``datasets.importers.manifest``); returns the outcome.
+
+    A dataset this call created is deleted again when its import fails: a failed attempt leaves
+    nothing behind. (``submit_import`` creates its dataset first, so the failure can be read there.)
+    """
+    dataset_id = spec.get("dataset_id") or default_dataset_id(spec)
+    created = not DataSet.objects.filter(pk=dataset_id).exists()
     dataset = prepare_import(spec, confined=confined)
-    importer = importer_from_spec(spec, confined=confined)
-    result = run_import(dataset, importer, skip_invalid=skip_invalid, progress=progress)
+    try:
+        importer = importer_from_spec(spec, confined=confined)
+        result = run_import(dataset, importer, skip_invalid=skip_invalid, progress=progress)
+    except Exception as exc:
+        if created and not isinstance(exc, ImportInProgress):
+            _delete_failed_dataset(dataset)
+        raise
     return {"dataset_id": dataset.id, **result.as_dict()}
+
+
+def _delete_failed_dataset(dataset: DataSet) -> None:
+    try:
+        dataset.cascade_delete(dataset)
+    except Exception:
+        logger.exception("could not delete dataset %s after its failed import", dataset.pk)
 
 
 def run_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:

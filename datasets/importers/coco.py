@@ -18,6 +18,7 @@ from pycocotools import mask as mask_utils
 
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.records import (
+    CLIPPED_BOXES,
     GROUND_TRUTH,
     AnnotationRecord,
     ImageRecord,
@@ -252,6 +253,7 @@ class CocoImporter:
         image_root: str | None = None,
         ground_truth_label: str = GROUND_TRUTH,
         confined: bool = False,
+        strict: bool = False,
     ) -> None:
         """``confined``: the import runs for a request, so image files must lie under the data roots
         (the paths given here are the caller's to check, see ``datasets.importers.manifest``)."""
@@ -260,6 +262,7 @@ class CocoImporter:
         self.image_root = os.path.abspath(image_root) if image_root else None
         self.ground_truth_label = ground_truth_label
         self.confined = confined
+        self.strict = strict  # refuse boxes overhanging the image instead of clipping them
         names = [p.name for p in self.predictions]
         if len(set(names)) != len(names) or ground_truth_label in names:
             raise ImportFormatError("prediction set names must be unique and differ from the ground truth label")
@@ -306,7 +309,8 @@ class CocoImporter:
                 for ann in anns:
                     record = AnnotationRecord(*ann[2:])
                     try:
-                        check_annotation(record, image, file=ann[0], record=ann[1])
+                        if check_annotation(record, image, file=ann[0], record=ann[1], strict=self.strict):
+                            problems.warn(CLIPPED_BOXES)
                     except ImportFormatError as exc:
                         problems.report(exc)
                         continue

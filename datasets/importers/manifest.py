@@ -129,7 +129,7 @@ def _require(spec: dict, key: str) -> str:
 
 
 def importer_from_spec(spec: dict, *, confined: bool = False):
-    """The importer a spec describes.
+    """The importer a spec describes; ``strict: true`` refuses boxes overhanging their image.
 
     ``confined``: the import runs for a request; the spec's paths are resolved under the data roots
     (``confine_spec``) and the importer keeps files it finds through the data under them too.
@@ -137,16 +137,20 @@ def importer_from_spec(spec: dict, *, confined: bool = False):
     if confined:
         spec = confine_spec(spec)
     kind = spec.get("format")
+    strict = spec.get("strict", False)  # refuse boxes overhanging their image (clipped by default)
+    if not isinstance(strict, bool):
+        raise ImportFormatError("strict must be true or false", field="strict")
     if kind == "coco":
         return CocoImporter(
             _require(spec, "ground_truth"),
             predictions=[PredictionFile(name, path) for name, path in _prediction_list(spec)],
             image_root=spec.get("image_root") or None,
             confined=confined,
+            strict=strict,
         )
     if kind == "tsv":
         predictions = dict(_prediction_list(spec)) if spec.get("predictions") is not None else None
-        return TsvImporter(_require(spec, "path"), predictions=predictions, confined=confined)
+        return TsvImporter(_require(spec, "path"), predictions=predictions, confined=confined, strict=strict)
     if kind == "yolo":
         return YoloImporter(
             _require(spec, "images"),
@@ -154,6 +158,7 @@ def importer_from_spec(spec: dict, *, confined: bool = False):
             labels_dir=spec.get("labels") or None,
             predictions=[PredictionDir(name, path) for name, path in _prediction_list(spec)],
             confined=confined,
+            strict=strict,
         )
     if kind == "images":
         return ImageDirImporter(_require(spec, "root"), confined=confined)

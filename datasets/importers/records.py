@@ -60,7 +60,12 @@ class Problems:
         self.skip_invalid = skip_invalid
         self.skipped = 0
         self.examples: list[dict] = []
+        self.warnings: dict[str, int] = {}
         self._on_skip = on_skip
+
+    def warn(self, kind: str) -> None:
+        """Count a record that was imported with a correction (e.g. ``CLIPPED_BOXES``)."""
+        self.warnings[kind] = self.warnings.get(kind, 0) + 1
 
     def report(self, error: ImportFormatError) -> None:
         """Raise ``error``, or record it as skipped."""
@@ -115,20 +120,36 @@ def require_int(value: Any, *, file: str, record: Any, field: str, positive: boo
     return value
 
 
-def check_annotation(ann: AnnotationRecord, image: ImageRecord, *, file: str, record: Any) -> None:
-    """Geometry checks common to every format (pixels against the image size)."""
+CLIPPED_BOXES = "clipped_boxes"  # warning: boxes overhanging their image, clipped to it
+
+
+def check_annotation(
+    ann: AnnotationRecord, image: ImageRecord, *, file: str, record: Any, strict: bool = False
+) -> bool:
+    """Geometry checks common to every format (pixels against the image size).
+
+    A box overhanging the image is clipped to it, so every stored box lies inside its image (and
+    validates when a labeler submits it back); returns True when it overhung by more than rounding
+    (``EDGE_TOLERANCE_PX``), which the importers count as a warning. ``strict`` refuses such a box
+    instead; a box with no pixel inside the image is always refused.
+    """
     width, height = image.width, image.height
+    clipped = False
     if ann.bbox is not None:
         x, y, w, h = ann.bbox
         if w < 0 or h < 0:
             raise ImportFormatError("box width and height must not be negative", file=file, record=record, field="bbox")
         if not width or not height:
             raise ImportFormatError("a box needs the image width and height", file=file, record=record, field="bbox")
-        tol = EDGE_TOLERANCE_PX
-        if x < -tol or y < -tol or x + w > width + tol or y + h > height + tol:
-            raise ImportFormatError(
-                f"box lies outside the {width}x{height} image", file=file, record=record, field="bbox"
-            )
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+        if (x0, y0, x1, y1) != (x, y, x + w, y + h):
+            tol = EDGE_TOLERANCE_PX
+            clipped = x < -tol or y < -tol or x + w > width + tol or y + h > height + tol
+            if x1 < x0 or y1 < y0 or (w > 0 and x1 == x0) or (h > 0 and y1 == y0) or (clipped and strict):
+                raise ImportFormatError(
+                    f"box lies outside the {width}x{height} image", file=file, record=record, field="bbox"
+                )
+            ann.bbox = (x0, y0, x1 - x0, y1 - y0)
     for polygon in ann.polygons or ():
         if len(polygon) % 2 or len(polygon) < 6:
             raise ImportFormatError(
@@ -141,3 +162,4 @@ def check_annotation(ann: AnnotationRecord, image: ImageRecord, *, file: str, re
         raise ImportFormatError(
             "keypoints must be x, y, v, conf quadruplets", file=file, record=record, field="keypoints"
         )
+    return clipped

@@ -98,6 +98,7 @@ class ImportResult:
     carried_images: int = 0
     dropped_user_images: int = 0
     late_user_edits: int = 0  # images whose user work changed during the import, carried too
+    warnings: dict[str, int] = field(default_factory=dict)  # records imported with a correction, by kind
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for tuning
 
@@ -109,6 +110,7 @@ class ImportResult:
             "carried_images": self.carried_images,
             "dropped_user_images": self.dropped_user_images,
             "late_user_edits": self.late_user_edits,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -526,6 +528,7 @@ def _import(
         carried_images=written.carried,
         dropped_user_images=dropped,
         late_user_edits=late_edits,
+        warnings=problems.warnings,
     )
     pending = _swap_journal(importer, written, result)
     if not record.update(state=jobs.SWAPPING, phase="swapping", pending=pending):

@@ -26,6 +26,7 @@ from PIL import UnidentifiedImageError
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.imagedir import check_listed_file
 from datasets.importers.records import (
+    CLIPPED_BOXES,
     GROUND_TRUTH,
     AnnotationRecord,
     ImageRecord,
@@ -75,7 +76,9 @@ class TsvImporter:
 
     dataset_type = DATASET_TYPE
 
-    def __init__(self, path: str, *, predictions: dict[str, str] | None = None, confined: bool = False) -> None:
+    def __init__(
+        self, path: str, *, predictions: dict[str, str] | None = None, confined: bool = False, strict: bool = False
+    ) -> None:
         """``confined``: the import runs for a request, so the ``.pred`` sidecars found beside the TSV
         must lie under the data roots too (a sidecar may be a symlink)."""
         self.path = os.path.abspath(path)
@@ -90,6 +93,7 @@ class TsvImporter:
             if not os.path.isfile(sidecar):
                 raise ImportFormatError("file not found", file=sidecar)
             check_listed_file(sidecar, confined=confined)
+        self.strict = strict  # refuse boxes overhanging the image instead of clipping them
         self.total: int | None = None
 
     @property
@@ -107,7 +111,7 @@ class TsvImporter:
             record = f"line {number + 1}"
             try:
                 image = self._image(number, offset, line, record)
-                image.annotations = self._objects(line, image, self.path, record, GROUND_TRUTH, "GT", offset)
+                image.annotations = self._objects(line, image, self.path, record, GROUND_TRUTH, "GT", offset, problems)
                 for name, (pred_offset, pred_line) in pred_lines.items():
                     pred_path = self.predictions[name]
                     if pred_line is None:
@@ -122,7 +126,9 @@ class TsvImporter:
                             record=record,
                             field="image id",
                         )
-                    image.annotations += self._objects(pred_line, image, pred_path, record, name, "Pred", pred_offset)
+                    image.annotations += self._objects(
+                        pred_line, image, pred_path, record, name, "Pred", pred_offset, problems
+                    )
             except ImportFormatError as exc:
                 problems.report(exc)
                 continue
@@ -200,7 +206,15 @@ class TsvImporter:
         return data
 
     def _objects(
-        self, line: bytes, image: ImageRecord, path: str, record: str, label: str, label_type: str, offset: int
+        self,
+        line: bytes,
+        image: ImageRecord,
+        path: str,
+        record: str,
+        label: str,
+        label_type: str,
+        offset: int,
+        problems: Problems,
     ) -> list[AnnotationRecord]:
         parts = line.split(b"\t")
         if len(parts) < 2:
@@ -228,7 +242,8 @@ class TsvImporter:
                 ann.polygons = _polygons(obj["segmentation"], path, where)
             if obj.get("alpha"):
                 ann.alpha = _alpha_url(obj["alpha"], parts[1], json_begin, path, where)
-            check_annotation(ann, image, file=path, record=where)
+            if check_annotation(ann, image, file=path, record=where, strict=self.strict):
+                problems.warn(CLIPPED_BOXES)
             out.append(ann)
         return out
 

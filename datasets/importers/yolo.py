@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from datasets.importers.errors import ImportFormatError
 from datasets.importers.imagedir import check_listed_file, image_size, list_images
-from datasets.importers.records import GROUND_TRUTH, AnnotationRecord, ImageRecord, Problems, check_annotation
+from datasets.importers.records import (
+    CLIPPED_BOXES,
+    GROUND_TRUTH,
+    AnnotationRecord,
+    ImageRecord,
+    Problems,
+    check_annotation,
+)
 from datasets.objects import local_file_url
 
 DATASET_TYPE = "yolo"
@@ -97,10 +104,12 @@ class YoloImporter:
         labels_dir: str | None = None,
         predictions: list[PredictionDir] | None = None,
         confined: bool = False,
+        strict: bool = False,
     ) -> None:
         """``confined``: the import runs for a request, so image and label files found in these
         directories must lie under the data roots (symlinks are followed to check)."""
         self.confined = confined
+        self.strict = strict  # refuse boxes overhanging the image instead of clipping them
         self.images_dir = os.path.abspath(images_dir)
         if not os.path.isdir(self.images_dir):
             raise ImportFormatError("image directory not found", file=self.images_dir)
@@ -162,7 +171,8 @@ class YoloImporter:
                             label=label,
                             label_type=label_type,
                         )
-                        check_annotation(ann, image, file=label_path, record=record)
+                        if check_annotation(ann, image, file=label_path, record=record, strict=self.strict):
+                            problems.warn(CLIPPED_BOXES)
                     except ImportFormatError as exc:
                         problems.report(exc)
                         continue

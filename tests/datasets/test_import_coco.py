@@ -474,7 +474,7 @@ BAD_INPUTS = {
         "category_id",
     ),
     "box_outside": (
-        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "bbox": [90, 10, 30, 20]}]},
+        lambda gt: {**gt, "annotations": [{**gt["annotations"][0], "bbox": [120, 10, 30, 20]}]},
         "outside",
         "bbox",
     ),
@@ -539,7 +539,7 @@ def test_missing_file_is_a_clear_error(db, tmp_path):
 def test_skip_invalid_skips_bad_records_and_counts_them(db, tmp_path):
     gt = coco_gt(3)
     gt["annotations"][0]["category_id"] = 99
-    gt["annotations"][2]["bbox"] = [95, 0, 30, 10]
+    gt["annotations"][2]["bbox"] = [130, 0, 30, 10]  # wholly outside: an overhang is clipped
     gt["images"].append(dict(gt["images"][0]))
     dataset, result = _import(tmp_path, gt, skip_invalid=True)
     assert result.skipped == 3

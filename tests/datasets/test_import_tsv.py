@@ -156,7 +156,7 @@ def test_tsv_bad_input(db, tmp_path):
         run_import(DataSet.objects.get(pk="tsv1"), TsvImporter(str(path), predictions={}))
     path.write_text(
         'x.jpg\t{"metadata": {"width": 10, "height": 10}, "objects": [{"class": "a", '
-        '"bounding_box": {"xmin": 0.5, "ymin": 0, "xmax": 1.9, "ymax": 1}}]}\thttp://img/x.jpg\n'
+        '"bounding_box": {"xmin": 1.2, "ymin": 0, "xmax": 1.9, "ymax": 1}}]}\thttp://img/x.jpg\n'
     )
     with pytest.raises(ImportFormatError, match="outside") as excinfo:
         run_import(DataSet.objects.get(pk="tsv1"), TsvImporter(str(path), predictions={}))

@@ -32,6 +32,9 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--name", help="dataset name (default: the file name)")
         parser.add_argument("--dataset-id", help="import into this dataset (default: md5 of the file path)")
         parser.add_argument("--skip-invalid", action="store_true", help="skip bad records and report how many")
+        parser.add_argument(
+            "--strict", action="store_true", help="refuse boxes overhanging their image (default: clip and count them)"
+        )
         parser.add_argument("--background", action="store_true", help="queue as a Celery task (CELERY_BROKER_URL)")
 
     @abstractmethod
@@ -47,6 +50,8 @@ class ImportCommand(BaseCommand):
                 spec["name"] = options["name"]
             if options.get("dataset_id"):
                 spec["dataset_id"] = options["dataset_id"]
+            if options.get("strict"):
+                spec["strict"] = True
             if options["background"]:
                 if not tasks.celery_enabled():
                     raise CommandError("--background needs CELERY_BROKER_URL")
