@@ -23,7 +23,9 @@ from datasets.importers.runner import JOB_KIND
 _YOLO_DEFAULTS = {"images": "images", "classes": "classes.txt"}
 
 
-def _path(upload: uploads.Upload, relative: str | None, field: str) -> str:
+def _path(upload: uploads.Upload, relative: object, field: str) -> str:
+    if relative is not None and not isinstance(relative, str):
+        raise ImportFormatError(f"{field} must be a file name inside the upload", field=field)
     return str(uploads.content_path(upload, relative, field=field))
 
 

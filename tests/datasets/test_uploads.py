@@ -315,3 +315,19 @@ def test_chunks_may_be_sent_with_put_and_content_range(roots, client_staff):
     )
     assert (response.status_code, response.json()["offset"]) == (200, 6)
     assert client_staff.post(f"{UPLOADS}/{upload_id}/finish").json()["state"] == "ready"
+
+
+@pytest.mark.parametrize("options", [{"ground_truth": 5}, {"ground_truth": ["gt.json"]}, {"image_root": {"a": 1}}])
+def test_import_options_that_are_not_file_names_are_400002(roots, client_staff, options):
+    body = _multipart(client_staff, "set.zip", _zip({"gt.json": b"{}"})).json()
+    response = client_staff.post(
+        f"{UPLOADS}/{body['id']}/import",
+        {"format": "coco", "options": {"ground_truth": "gt.json", **options}},
+        format="json",
+    )
+    assert (response.status_code, response.json()["code"]) == (400, 400002)
+
+
+def test_a_multipart_post_without_a_file_is_400002(roots, client_staff):
+    response = client_staff.post(UPLOADS, {"other": "x"}, format="multipart")
+    assert (response.status_code, response.json()["code"]) == (400, 400002)
