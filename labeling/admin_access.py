@@ -3,8 +3,8 @@
 A staff user sees the projects and tasks the API lists for him (``labeling.selectors``) and acts as himself: the
 services check him with the same ``require_*`` rules as for an API call. A superuser holds every permission of
 the site by Django's definition; the admin lets him act as the operator (the actor ``None`` of the services, as
-the management commands do), so he sees every project and the role rules are waived for him. The workflow rules
-(statuses, counts, banned users) apply to everybody.
+the management commands do), so he sees every project and the role rules are waived for him; the history still
+names him (``labeling.middleware``). The workflow rules (statuses, counts, banned users) apply to everybody.
 """
 
 from __future__ import annotations

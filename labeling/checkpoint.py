@@ -11,6 +11,9 @@ A caller already inside a transaction gets both in its transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from dds_site.documents import current_ts
@@ -88,7 +91,30 @@ def move_project(
     return True
 
 
+# Who is signed in while the operator (actor None) acts: a superuser in the admin acts as the operator, and the
+# history should still say which one. Set per request by ``labeling.middleware``, as Wagtail's log context does.
+_signed_in_user: ContextVar[Callable[[], User | None] | None] = ContextVar("workflow_signed_in_user", default=None)
+
+
+@contextmanager
+def recording_signed_in_user(resolve: Callable[[], User | None]) -> Iterator[None]:
+    """Within the block, history entries of operator actions name the user ``resolve()`` returns."""
+    token = _signed_in_user.set(resolve)
+    try:
+        yield
+    finally:
+        _signed_in_user.reset(token)
+
+
+def _recorded_actor(actor: User | None) -> User | None:
+    if actor is not None:
+        return actor
+    resolve = _signed_in_user.get()
+    return resolve() if resolve is not None else None
+
+
 def _record(project_id: str, task_id: str | None, actor: User | None, action: str, source: str, target: str) -> None:
+    actor = _recorded_actor(actor)
     WorkflowEvent.objects.create(
         project_id=project_id,
         task_id=task_id,

@@ -11,7 +11,7 @@ from accounts.models import User, UserStatus
 from accounts.staff_group import staff_group_join
 from datasets.models import Label
 from labeling import services
-from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
+from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole, WorkflowEvent
 from labeling.task_images import LabelTaskImage
 from labeling.workflow import ProjectStatus, Role, TaskStatus
 from tests.labeling.conftest import make_dataset
@@ -343,7 +343,7 @@ def test_project_page_reads_like_a_product(people, dataset):
     assert people.count('<td class="dds-muted-text">1 in review, 1 to label</td>') == 2
 
 
-def test_superuser_sees_every_project_and_acts_as_the_operator(people, dataset):
+def test_superuser_sees_every_project_acts_as_the_operator_and_is_named_in_the_history(people, dataset):
     project = make_cats(people, dataset)
     User.objects.create_superuser("root", "root-pw-123")
     client = client_of(User.objects.get(name="root"))
@@ -353,7 +353,8 @@ def test_superuser_sees_every_project_and_acts_as_the_operator(people, dataset):
 
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WORKING
     history = page_text(client.get(f"{LIST_URL}{project.pk}/change/")).split('id="history"')[1]
-    assert "the operator</strong> init" in history
+    assert "root</strong> init" in history
+    assert WorkflowEvent.objects.filter(project_id=project.pk, action="init").get().actor_name == "root"
 
 
 def test_project_changelist_shows_status_progress_and_dates(people, dataset):
