@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from datasets import store
 from datasets.constants import DONT_READ_STATUSES, ImageFlag
+from datasets.documents import category_id_for
 from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
 from datasets.images import Image
 from datasets.models import Category, DataSet, Label
@@ -77,12 +78,18 @@ class ImageFilters:
 
     def to_mongo(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
-        if self.category_id:
-            query["objects.category_id"] = self.category_id
+        # The object filters hold of one and the same object: a category AND a label set means an
+        # object of that category in that set, not one object of each.
+        on_object = {
+            key: value for key, value in (("category_id", self.category_id), ("label_id", self.label_id)) if value
+        }
+        if len(on_object) > 1:
+            query["objects"] = {"$elemMatch": on_object}
+        elif on_object:
+            ((key, value),) = on_object.items()
+            query[f"objects.{key}"] = value
         if self.flag is not None:
             query["flag"] = self.flag
-        if self.label_id:
-            query["objects.label_id"] = self.label_id
         if self.errors:
             label_id, level, kind = self.errors
             query[f"num_{kind}.{label_id}.{level}"] = {"$gt": 0}
@@ -93,8 +100,25 @@ class ImageFilters:
         return not self.to_mongo()
 
 
-def image_filters(category_id: Any = None, flag: Any = None, label_id: Any = None) -> ImageFilters:
-    """Parse the image-list filters; values are matched by equality, never as patterns."""
+def image_filters(
+    category_id: Any = None,
+    flag: Any = None,
+    label_id: Any = None,
+    *,
+    category_name: Any = None,
+    dataset_id: str | None = None,
+) -> ImageFilters:
+    """Parse the image-list filters; values are matched by equality, never as patterns.
+
+    ``category_name`` (with the ``dataset_id``) stands for the category's id, derived from the
+    name as every writer derives it, so it filters on the same indexed field.
+    """
+    if category_name not in (None, ""):
+        if category_id not in (None, ""):
+            raise InvalidDatasetArgument("give category_id or category_name, not both.")
+        if dataset_id is None:
+            raise InvalidDatasetArgument("category_name needs a dataset.")
+        category_id = category_id_for(dataset_id, str(category_name))
     parsed_flag = None
     if flag not in (None, ""):
         try:

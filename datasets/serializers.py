@@ -81,6 +81,7 @@ class ImageListQuery(serializers.Serializer):
     page_size = serializers.IntegerField(min_value=1, max_value=500, required=False, default=50)
     cursor = serializers.IntegerField(min_value=-1, max_value=MAX_IMAGE_NUMBER, required=False)
     category_id = serializers.CharField(max_length=64, required=False)
+    category_name = serializers.CharField(max_length=255, required=False, help_text="a category's name (or its id)")
     label_id = serializers.CharField(max_length=64, required=False)
     flag = serializers.CharField(max_length=4, required=False)
 

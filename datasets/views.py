@@ -93,10 +93,11 @@ class DatasetViewSet(viewsets.ViewSet):
 
 
 class ImageViewSet(viewsets.ViewSet):
-    """``/datasets/<id>/images``: images sorted by idx, filtered by ``category_id``, ``flag``,
-    ``label_id``. ``?page=&page_size=`` gives numbered pages with ``count``; ``?cursor=<idx>``
-    (start with -1) gives keyset pages whose cost does not grow with depth. Both return
-    ``next_cursor``. 404051 while the dataset is waiting/importing/processing/failed."""
+    """``/datasets/<id>/images``: images sorted by idx, filtered by ``category_id`` (or
+    ``category_name``), ``flag``, ``label_id`` (with a category: an object of both).
+    ``?page=&page_size=`` gives numbered pages with ``count``; ``?cursor=<idx>`` (start with -1)
+    gives keyset pages whose cost does not grow with depth. Both return ``next_cursor``.
+    404051 while the dataset is waiting/importing/processing/failed."""
 
     permission_classes = [ReadAuthenticatedWriteStaff]
 
@@ -106,7 +107,13 @@ class ImageViewSet(viewsets.ViewSet):
         query = ImageListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        filters = selectors.image_filters(params.get("category_id"), params.get("flag"), params.get("label_id"))
+        filters = selectors.image_filters(
+            params.get("category_id"),
+            params.get("flag"),
+            params.get("label_id"),
+            category_name=params.get("category_name"),
+            dataset_id=dataset.pk,
+        )
         body, images = selectors.image_list_page(
             dataset, filters, page_size=params["page_size"], cursor=params.get("cursor"), page=params["page"]
         )
