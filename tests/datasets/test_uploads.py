@@ -331,3 +331,34 @@ def test_import_options_that_are_not_file_names_are_400002(roots, client_staff, 
 def test_a_multipart_post_without_a_file_is_400002(roots, client_staff):
     response = client_staff.post(UPLOADS, {"other": "x"}, format="multipart")
     assert (response.status_code, response.json()["code"]) == (400, 400002)
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    PILImage.new("RGB", size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_import_an_uploaded_yolo_zip_with_the_default_layout(roots, client_staff):
+    entries = {
+        "images/one.png": _png((200, 100)),
+        "images/two.png": _png((64, 48)),
+        "classes.txt": b"cat\ndog\n",
+        "labels/one.txt": b"0 0.5 0.5 0.2 0.4\n",
+        "labels/two.txt": b"1 0.25 0.25 0.1 0.1\n",
+    }
+    body = _multipart(client_staff, "street.zip", _zip(entries)).json()
+    response = client_staff.post(f"{UPLOADS}/{body['id']}/import", {"format": "yolo", "name": "street"}, format="json")
+    assert response.status_code == 200, response.json()
+    dataset = DataSet.objects.get(pk=response.json()["dataset_id"])
+    assert (dataset.name, dataset.num_images) == ("street", 2)
+    assert sorted(dataset.categories.values_list("name", flat=True)) == ["cat", "dog"]
+
+
+def test_import_an_uploaded_zip_of_images(roots, client_staff):
+    body = _multipart(client_staff, "pics.zip", _zip({"a.png": _png((8, 8)), "b/c.png": _png((4, 4))})).json()
+    response = client_staff.post(f"{UPLOADS}/{body['id']}/import", {"format": "images"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert DataSet.objects.get(pk=response.json()["dataset_id"]).num_images == 2
