@@ -12,10 +12,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from pymongo import errors as mongo_errors
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
+
+from dds_site import mongo
 
 logger = logging.getLogger(__name__)
 
@@ -159,37 +160,13 @@ class IntegrationError(DDSError):
     message = "Object already exists."
 
 
-# MongoDB's codes for "the document would exceed 16 MB" (BSONObjectTooLarge, and the older update/upsert ones).
-_DOCUMENT_TOO_LARGE_CODES = {10334, 17419, 17420}
-
-
-def _document_too_large() -> PayloadTooLarge:
-    return PayloadTooLarge("The document would exceed MongoDB's 16 MB limit; send less data.")
-
-
-def _too_large(exc: mongo_errors.PyMongoError) -> bool:
-    if isinstance(exc, mongo_errors.BulkWriteError):
-        errors = (exc.details or {}).get("writeErrors", [])
-        return any(error.get("code") in _DOCUMENT_TOO_LARGE_CODES for error in errors)
-    return isinstance(exc, mongo_errors.OperationFailure) and exc.code in _DOCUMENT_TOO_LARGE_CODES
-
-
 def database_error(exc: BaseException) -> DDSError | None:
-    """The typed error for a database failure that is not a bug: unreachable or too large a document.
-
-    Looks through the chain of causes, since Django's ORM re-raises driver errors as ``DatabaseError``.
-    """
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 8:
-        if isinstance(current, mongo_errors.DocumentTooLarge):  # raised by the driver before sending
-            return _document_too_large()
-        if isinstance(current, mongo_errors.PyMongoError):
-            if isinstance(current, mongo_errors.ConnectionFailure) or current.timeout:
-                return DatabaseUnavailable()
-            return _document_too_large() if _too_large(current) else None
-        current = current.__cause__ or current.__context__
-        seen += 1
+    """The typed error for a database failure that is not a bug: unreachable or too large a document."""
+    failure = mongo.classify_failure(exc)
+    if failure is mongo.Failure.UNAVAILABLE:
+        return DatabaseUnavailable()
+    if failure is mongo.Failure.DOCUMENT_TOO_LARGE:
+        return PayloadTooLarge("The document would exceed MongoDB's 16 MB limit; send less data.")
     return None
 
 

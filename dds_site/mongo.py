@@ -10,6 +10,7 @@ processes reconnect to it. Tests start their own in-memory server (see ``tests/c
 from __future__ import annotations
 
 import contextlib
+import enum
 import fcntl
 import json
 import os
@@ -20,6 +21,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from pymongo.errors import BulkWriteError, ConnectionFailure, DocumentTooLarge, OperationFailure, PyMongoError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DDS_VAR_DIR", BASE_DIR / "var"))
@@ -264,3 +267,40 @@ def current_session():
     from django.db import connections
 
     return connections["default"].session
+
+
+class Failure(enum.Enum):
+    """Database failures that are not bugs, as the error envelope tells them apart."""
+
+    UNAVAILABLE = "unavailable"
+    DOCUMENT_TOO_LARGE = "document_too_large"
+
+
+# MongoDB's codes for "the document would exceed 16 MB" (BSONObjectTooLarge, and the older update/upsert ones).
+_DOCUMENT_TOO_LARGE_CODES = {10334, 17419, 17420}
+
+
+def _too_large(exc: PyMongoError) -> bool:
+    if isinstance(exc, BulkWriteError):
+        errors = (exc.details or {}).get("writeErrors", [])
+        return any(error.get("code") in _DOCUMENT_TOO_LARGE_CODES for error in errors)
+    return isinstance(exc, OperationFailure) and exc.code in _DOCUMENT_TOO_LARGE_CODES
+
+
+def classify_failure(exc: BaseException) -> Failure | None:
+    """What a driver error means for the client: the server is unreachable, the document too large, or neither.
+
+    Looks through the chain of causes, since Django's ORM re-raises driver errors as ``DatabaseError``.
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, DocumentTooLarge):  # raised by the driver before sending
+            return Failure.DOCUMENT_TOO_LARGE
+        if isinstance(current, PyMongoError):
+            if isinstance(current, ConnectionFailure) or current.timeout:
+                return Failure.UNAVAILABLE
+            return Failure.DOCUMENT_TOO_LARGE if _too_large(current) else None
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
