@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from datasets import store as dataset_store
 from datasets.constants import LabelName
 from datasets.documents import object_document
 from datasets.errors import LabelSetNameReserved
+from datasets.exporters.common import file_name_of
 from datasets.models import DataSet, Label, LabelType
 from datasets.objects import object_types_of
 from datasets.services import category_get_or_create, dataset_add_object_types, label_get_or_create
@@ -142,8 +143,17 @@ def _object(annotation: dict, name: str, label_type: str, label_id: str, categor
 # --- files --------------------------------------------------------------------------------------------------------
 
 
-def export_files(*, project: LabelProject, output_dir: str | Path, fmt: str = "dds") -> list[Path]:
-    """Write one file per dataset under ``<output_dir>/<project name>.<project id>/``; returns the paths."""
+def export_files(
+    *,
+    project: LabelProject,
+    output_dir: str | Path,
+    fmt: str = "dds",
+    on_missing: Callable[[Path, int], None] | None = None,
+) -> list[Path]:
+    """Write one file per dataset under ``<output_dir>/<project name>.<project id>/``; returns the paths.
+
+    COCO files leave out task images whose dataset image is gone (a re-import dropped it): COCO
+    needs their size. ``on_missing(path, count)`` hears how many a file left out, if any."""
     if fmt not in ("dds", "coco"):
         raise InvalidArgument("format must be 'dds' or 'coco'.")
     folder = Path(output_dir) / f"{_safe(project.name)}.{project.pk}"
@@ -157,9 +167,15 @@ def export_files(*, project: LabelProject, output_dir: str | Path, fmt: str = "d
             if fmt == "dds":
                 _write_dds(out, item, tasks)
             else:
-                _write_coco(out, project, item, tasks)
+                missing = _write_coco(out, project, item, tasks)
+                if missing and on_missing is not None:
+                    on_missing(path, missing)
         written.append(path)
     return written
+
+
+# What a COCO image entry needs of the dataset's image: its size and what names its file.
+_SOURCE_FIELDS = {"width": 1, "height": 1, "url": 1, "metadata": 1, "source_key": 1}
 
 
 def _safe(name: str) -> str:
@@ -199,8 +215,11 @@ def _dds_labels(doc: dict) -> list[dict]:
     return labels
 
 
-def _write_coco(out: IO[str], project: LabelProject, dataset: dict, tasks: list[LabelTask]) -> None:
-    """COCO JSON of the exported (accepted) labels: pixel boxes, polygons, RLE masks, keypoints."""
+def _write_coco(out: IO[str], project: LabelProject, dataset: dict, tasks: list[LabelTask]) -> int:
+    """COCO JSON of the exported (accepted) labels: pixel boxes, polygons, RLE masks, keypoints.
+
+    Each image's ``file_name`` is its original file name (as the dataset exports give it); images
+    no longer in the dataset are left out. Returns how many were."""
     names = project.category_list
     category_ids = {name: number for number, name in enumerate(names, start=1)}
     out.write('{"info": ' + json.dumps({"description": f"{project.name} / {dataset['name']}"}))
@@ -209,13 +228,17 @@ def _write_coco(out: IO[str], project: LabelProject, dataset: dict, tasks: list[
     annotations_file: list[str] = []
     first = True
     annotation_id = 0
+    missing = 0
     for task in tasks:
         for batch in iter_task_images(task):
-            sizes = images_by_ids(dataset["id"], [d["image_id"] for d in batch], {"width": 1, "height": 1})
+            sources = images_by_ids(dataset["id"], [d["image_id"] for d in batch], _SOURCE_FIELDS)
             for doc in batch:
-                size = sizes.get(doc["image_id"], {})
-                width, height = size.get("width") or 0, size.get("height") or 0
-                image = {"id": doc["image_id"], "file_name": doc.get("url", ""), "width": width, "height": height}
+                source = sources.get(doc["image_id"])
+                if source is None:
+                    missing += 1
+                    continue
+                width, height = source.get("width") or 0, source.get("height") or 0
+                image = {"id": doc["image_id"], "file_name": file_name_of(source), "width": width, "height": height}
                 out.write(("" if first else ",") + "\n" + json.dumps(image))
                 first = False
                 label = workflow.exported_label(_state(doc), force_accepted=task.force_accepted)
@@ -232,6 +255,7 @@ def _write_coco(out: IO[str], project: LabelProject, dataset: dict, tasks: list[
     out.write('\n], "annotations": [')
     out.write(",".join("\n" + line for line in annotations_file))
     out.write("\n]}\n")
+    return missing
 
 
 def _coco_annotation(annotation: dict, number: int, image_id: int, category_id: int, width: int, height: int) -> dict:

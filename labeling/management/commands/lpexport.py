@@ -19,8 +19,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             project = selectors.project_get(options["project_id"])
-            paths = export.export_files(project=project, output_dir=options["output"], fmt=options["format"])
+            paths = export.export_files(
+                project=project, output_dir=options["output"], fmt=options["format"], on_missing=self._missing
+            )
         except DDSError as exc:
             raise CommandError(str(exc)) from exc
         for path in paths:
             self.stdout.write(str(path))
+
+    def _missing(self, path, count: int) -> None:
+        self.stderr.write(f"{path}: {count} task images no longer in the dataset, left out")
