@@ -8,7 +8,7 @@ from accounts.models import User
 from labeling import rules
 from labeling.errors import CantViewRole, ProjectNotFound, RoleNotFound, TaskNotFound
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
-from labeling.workflow import LEADERS, Role, may_view_as, role_key
+from labeling.workflow import COUNTER_FIELD, LEADERS, Role, may_view_as, role_key
 
 
 def active_role(task_id: str, role: str, user_id: str | None = None) -> TaskRole | None:
@@ -103,6 +103,10 @@ def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) 
     return Role.LABEL_LEADER, None
 
 
+# Keyset pages read the task's idx in windows of these multiples of the page size, then the open rest.
+TASK_WINDOW_FACTORS = (2, 8, 32)
+
+
 def task_images_page(
     *,
     task: LabelTask,
@@ -112,17 +116,66 @@ def task_images_page(
     page_size: int = 50,
     cursor: int | None = None,
 ) -> tuple[int, list[dict]]:
-    """One page of a task's images in ``status`` for ``status_key``, by idx (``cursor`` = last idx seen)."""
+    """One page of a task's images in ``status`` for ``status_key``, by idx (``cursor`` = last idx seen).
+
+    The total comes from the role's progress counter (kept exact by ``labeling.progress``); only a key
+    without an active role is counted in the images.
+    """
     from labeling import store
 
     collection = store.task_images(task.dataset_id)
     query = {"task_id": task.pk, f"role_status.{status_key}": status}
-    total = collection.count(query)
+    total = _counted_total(task, status_key, status)
+    if total is None:
+        total = collection.count(query)
     if cursor is not None:
-        docs = collection.find({**query, "idx": {"$gt": cursor}}).sort("idx", 1).limit(page_size)
-    else:
-        docs = collection.find(query).sort("idx", 1).skip((page - 1) * page_size).limit(page_size)
+        return total, _task_keyset_page(collection, task.pk, status_key, status, cursor, page_size)
+    docs = collection.find(query).sort("idx", 1).skip((page - 1) * page_size).limit(page_size)
     return total, list(docs)
+
+
+def _counted_total(task: LabelTask, status_key: str, status: str) -> int | None:
+    """The active role's counter of images in ``status`` (None: no such role or counter)."""
+    from labeling import store
+
+    field = COUNTER_FIELD.get(status)
+    if field is None:
+        return None
+    if status_key in LEADERS:
+        where = {"task_id": task.pk, "role": status_key, "is_active": True}
+    else:
+        role, user_id = status_key.rsplit("_", 1)
+        where = {"task_id": task.pk, "role": role, "user_id": user_id, "is_active": True}
+    found = store.orm(TaskRole).find_one(where, projection={field: 1})
+    if found is None or found.get(field, 0) < 0:
+        return None
+    return found.get(field, 0)
+
+
+def _task_keyset_page(
+    collection, task_id: str, status_key: str, status: str, cursor: int, page_size: int
+) -> list[dict]:
+    """The first ``page_size`` images after idx ``cursor`` in ``status``, read in bounded idx windows.
+
+    The query is only ``task_id`` and an idx range, which the ``task_id_idx`` index serves whole; the
+    status is matched here (the embedded server scans the whole collection when a filter has a field
+    its index lacks), so a page costs the same at any depth.
+    """
+    found: list[dict] = []
+    lower = cursor
+    for factor in (*TASK_WINDOW_FACTORS, None):
+        bounds: dict[str, int] = {"$gt": lower}
+        if factor is not None:
+            bounds["$lte"] = lower + page_size * factor
+        for doc in collection.find({"task_id": task_id, "idx": bounds}).sort("idx", 1):
+            if (doc.get("role_status") or {}).get(status_key) == status:
+                found.append(doc)
+                if len(found) == page_size:
+                    return found
+        if factor is None:
+            break
+        lower = bounds["$lte"]
+    return found
 
 
 def shape_task_image(doc: dict, *, reviewer_view: str | None, only_user_id: str | None) -> dict:

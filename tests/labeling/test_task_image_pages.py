@@ -1,0 +1,103 @@
+"""Task image pages (GET .../tasks/<id>/images): the same images and totals as a plain status query, on every page
+and for every viewer, read with queries the task index serves whole (no count over the task's images)."""
+
+from __future__ import annotations
+
+import pymongo.collection
+import pytest
+
+from tests.factories import StaffedTaskFactory
+from tests.labeling.conftest import BOX, client_for, make_dataset, make_project
+from tests.labeling.helpers import images_of, stored_task_images
+
+BASE = "/api/v1/label-projects"
+STATUSES = ("labeling", "reviewing", "rejected", "accepted")
+
+
+@pytest.fixture
+def worked_task(users):
+    """A 60-image task (1 labeler, 1 reviewer): 24 labeled, of which 6 rejected and 9 accepted."""
+    project = make_project(users, [make_dataset("pages", 60)], batch_size=0, label_times=1, review_times=1)
+    task = StaffedTaskFactory.for_users(users, project, label_times=1, review_times=1)
+    labeler, reviewer = users["labeler"][0], users["reviewer"][0]
+    images = images_of(task)
+    # every third image first, so each status is spread over the whole idx range
+    labeled = [(image, image.set_label(task, labeler, BOX)["id"]) for image in (images[::3] + images[1::3])[:24]]
+    for n, (image, label_id) in enumerate(labeled[:15]):
+        image.set_review(task, reviewer, label_id, "reject" if n < 6 else "accept")
+    return project, task
+
+
+def _expected(task, key: str, status: str) -> list[int]:
+    """The task's images in ``status`` for ``key``, by idx (plain PyMongo over the stored documents)."""
+    return [doc["idx"] for doc in stored_task_images(task).find({"task_id": task.pk, f"role_status.{key}": status})]
+
+
+def _walk(client, url: str, status: str, page_size: int) -> tuple[list[int], set[int]]:
+    """All pages through the cursor: the idx of every image listed, and the totals the pages reported."""
+    seen: list[int] = []
+    totals: set[int] = set()
+    cursor = -1
+    while True:
+        body = client.get(url, {"status": status, "page_size": page_size, "cursor": cursor}).json()
+        totals.add(body["total"])
+        seen.extend(image["idx"] for image in body["image_list"])
+        if len(body["image_list"]) < page_size:
+            return seen, totals
+        cursor = body["next_cursor"]
+
+
+@pytest.mark.parametrize("viewer", ["staff", "labeler", "reviewer"])
+def test_cursor_pages_list_exactly_the_images_in_the_status(worked_task, users, viewer):
+    project, task = worked_task
+    user = users[viewer][0]
+    key = {"staff": "label_leader", "labeler": f"labeler_{user.pk}", "reviewer": f"reviewer_{user.pk}"}[viewer]
+    url = f"{BASE}/{project.pk}/tasks/{task.pk}/images"
+    client = client_for(user)
+    for status in STATUSES:
+        expected = sorted(_expected(task, key, status))
+        for page_size in (7, 60):
+            seen, totals = _walk(client, url, status, page_size)
+            assert (seen, totals) == (expected, {len(expected)}), (status, page_size)
+
+
+def test_numbered_pages_report_the_same_total(worked_task, users):
+    project, task = worked_task
+    client = client_for(users["staff"][0])
+    body = client.get(
+        f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "page": 3, "page_size": 10}
+    ).json()
+    expected = sorted(_expected(task, "label_leader", "labeling"))
+    assert (body["total"], [i["idx"] for i in body["image_list"]]) == (len(expected), expected[20:30])
+
+
+def test_cursor_page_reads_the_task_index_only(worked_task, users, monkeypatch):
+    """No count over the task's images, and every read is task_id plus a bounded idx range (the index's fields)."""
+    project, task = worked_task
+    name = stored_task_images(task).name
+    reads: list[tuple[str, dict]] = []
+    find, count = pymongo.collection.Collection.find, pymongo.collection.Collection.count_documents
+
+    def recording_find(self, filter=None, *args, **kwargs):
+        if self.name == name:
+            reads.append(("find", filter))
+        return find(self, filter, *args, **kwargs)
+
+    def recording_count(self, filter, *args, **kwargs):
+        if self.name == name:
+            reads.append(("count", filter))
+        return count(self, filter, *args, **kwargs)
+
+    monkeypatch.setattr(pymongo.collection.Collection, "find", recording_find)
+    monkeypatch.setattr(pymongo.collection.Collection, "count_documents", recording_count)
+    body = (
+        client_for(users["staff"][0])
+        .get(f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "page_size": 10, "cursor": 5})
+        .json()
+    )
+    assert len(body["image_list"]) == 10
+    assert reads
+    for kind, filter in reads:
+        assert kind == "find"
+        assert set(filter) == {"task_id", "idx"}
+        assert set(filter["idx"]) == {"$gt", "$lte"}
