@@ -369,15 +369,11 @@ def summarise(recorder: Recorder, seconds: float) -> dict:
     }
 
 
-def verify(recorders: list[Recorder], sides: list[Side]) -> dict:
-    """Every 2xx write stored (the last per user and image), and every staffed role's counters = a recount."""
-    from collections import Counter
-
+def _lost_writes(recorders: list[Recorder]) -> tuple[int, list[str]]:
+    """The 2xx labels and reviews not stored (the last one of each user on each image; reviews of a label
+    replaced since are dropped by design)."""
     from labeling import store
-    from labeling.models import TaskRole
-    from labeling.workflow import COUNTER_FIELD
 
-    lost: list[str] = []
     labels: dict = {}
     reviews: dict = {}
     for recorder in recorders:  # phases run one after another: a later phase's write replaces an earlier one
@@ -390,18 +386,29 @@ def verify(recorders: list[Recorder], sides: list[Side]) -> dict:
             docs[(dataset_id, image_id)] = store.task_images(dataset_id).find_one({"_id": image_id}) or {}
         return docs[(dataset_id, image_id)]
 
+    lost: list[str] = []
     for (dataset_id, image_id, labeler_id), label_id in labels.items():
         current = (doc(dataset_id, image_id).get("labels") or {}).get(labeler_id) or [{}]
         if current[0].get("id") != label_id:
             lost.append(f"label {label_id} of image {image_id}")
     for (dataset_id, image_id, reviewer_id, label_id), review_id in reviews.items():
         stored = doc(dataset_id, image_id)
-        current_labels = {items[0]["id"] for items in (stored.get("labels") or {}).values() if items}
-        if label_id not in current_labels:
-            continue  # relabeled since: the review of the replaced label is dropped by design
-        stored_reviews = [r for r in (stored.get("reviews") or {}).get(reviewer_id, []) if r["label_id"] == label_id]
-        if not stored_reviews or stored_reviews[0]["id"] != review_id:
+        if label_id not in {items[0]["id"] for items in (stored.get("labels") or {}).values() if items}:
+            continue
+        mine = [r for r in (stored.get("reviews") or {}).get(reviewer_id, []) if r["label_id"] == label_id]
+        if not mine or mine[0]["id"] != review_id:
             lost.append(f"review {review_id} of image {image_id}")
+    return len(labels) + len(reviews), lost
+
+
+def _counter_mismatches(sides: list[Side]) -> list[str]:
+    """Every staffed task's active roles: stored counters against a plain recount of its images' statuses."""
+    from collections import Counter
+
+    from labeling import store
+    from labeling.models import TaskRole
+    from labeling.workflow import COUNTER_FIELD
+
     mismatches: list[str] = []
     for side in sides:
         for task_id, *_ in side.pairs:
@@ -414,8 +421,14 @@ def verify(recorders: list[Recorder], sides: list[Side]) -> dict:
                 for status, counter in COUNTER_FIELD.items():
                     if role.get(counter, 0) != counts[key][status]:
                         mismatches.append(f"{task_id} {key} {counter}={role.get(counter, 0)} != {counts[key][status]}")
+    return mismatches
+
+
+def verify(recorders: list[Recorder], sides: list[Side]) -> dict:
+    checked, lost = _lost_writes(recorders)
+    mismatches = _counter_mismatches(sides)
     return {
-        "writes_checked": len(labels) + len(reviews),
+        "writes_checked": checked,
         "lost_writes": len(lost),
         "lost_examples": lost[:5],
         "counter_mismatches": len(mismatches),
