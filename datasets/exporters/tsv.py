@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 _RANGE_URL = re.compile(r"^/files/local_files/b/2/(\d+)_(\d+)/[^/]+/(.+)$")
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
 _PATH_CACHE_SIZE = 1024
+_BOX_DIGITS = 12
 
 
 class _RangeReader:
@@ -67,12 +68,18 @@ class _RangeReader:
         return data
 
 
+def _has_class(obj: dict) -> bool:
+    """TSV objects have a class (DDS's reader skips the others): captions alone are not written."""
+    return bool(obj.get("category_name"))
+
+
 def _tsv_object(obj: dict, width: int, height: int, reader: _RangeReader) -> dict:
     out: dict = {"class": obj.get("category_name") or "", "iscrowd": int(bool(obj.get("is_group")))}
     if obj.get("label_type") != "GT":
         out["conf"] = obj.get("conf", 1.0)
     if obj.get("bounding_box"):
-        out["bounding_box"] = {k: obj["bounding_box"][k] for k in ("xmin", "ymin", "xmax", "ymax")}
+        # Rounded far below a pixel: a re-import goes through pixels and back, which moves the last bits.
+        out["bounding_box"] = {k: round(obj["bounding_box"][k], _BOX_DIGITS) for k in ("xmin", "ymin", "xmax", "ymax")}
     if obj.get("segmentation"):
         out["segmentation"] = f"{height},{width}/{obj['segmentation']}"
     alpha = reader.read(obj.get("alpha") or "")
@@ -111,7 +118,9 @@ def export_tsv(
             key = str(document.get("source_key") or document["_id"]).replace("\t", " ")
             metadata = {**metadata_of(document), "width": width, "height": height}
             objects = [
-                _tsv_object(o, width, height, reader) for o in document.get("objects") or () if o["label_name"] in gt
+                _tsv_object(o, width, height, reader)
+                for o in document.get("objects") or ()
+                if o["label_name"] in gt and _has_class(o)
             ]
             url = document.get("url") or ""
             content = reader.read(url) or re.sub(r"[\t\r\n]", " ", url).encode()
@@ -121,7 +130,7 @@ def export_tsv(
                 pred_objects = [
                     _tsv_object(o, width, height, reader)
                     for o in document.get("objects") or ()
-                    if o["label_name"] == name
+                    if o["label_name"] == name and _has_class(o)
                 ]
                 handle.write(key.encode() + b"\t" + json.dumps({"objects": pred_objects}).encode() + b"\n")
             count += 1

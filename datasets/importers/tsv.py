@@ -38,6 +38,9 @@ from datasets.importers.records import (
 )
 
 DATASET_TYPE = "tsv"
+# Image contents that are URLs, not inline base64. A local-file URL (as an export of images imported
+# from files writes) cannot be base64: ``_`` is not in its alphabet. Serving it is checked like any URL.
+_URL_STARTS = (b"http://", b"https://", b"/files/local_files/")
 
 
 def range_url(path: str, begin: int, end: int, mime: str) -> str:
@@ -145,7 +148,7 @@ class TsvImporter:
             raise ImportFormatError("metadata must be an object", file=self.path, record=record, field="metadata")
         content = parts[2].strip()
         width, height = metadata.get("width"), metadata.get("height")
-        if content.startswith((b"http://", b"https://")):
+        if content.startswith(_URL_STARTS):
             try:
                 url = content.decode("utf-8")
             except UnicodeDecodeError as exc:
