@@ -35,12 +35,25 @@ def source_info_store(dataset_id: str, source: dict) -> None:
     Every category of the file is kept, used or not, so an export lists the same categories.
     """
     categories = source.get("categories") or []
-    store.categories_get_or_create(category_document(dataset_id, row["name"]) for row in categories)
-    for row in categories:
-        Category.objects.filter(dataset_id=dataset_id, name=row["name"]).update(
-            source_id=row["source_id"], supercategory=row.get("supercategory")
+    # New categories are created with their source fields in one bulk write; existing ones are
+    # updated only where the file says something else (a re-import of the same file writes nothing).
+    store.categories_get_or_create(
+        {**category_document(dataset_id, row["name"]), **_source_fields(row)} for row in categories
+    )
+    stored = {
+        name: {"source_id": source_id, "supercategory": supercategory}
+        for name, source_id, supercategory in Category.objects.filter(dataset_id=dataset_id).values_list(
+            "name", "source_id", "supercategory"
         )
+    }
+    for row in categories:
+        if stored.get(row["name"]) != _source_fields(row):
+            Category.objects.filter(dataset_id=dataset_id, name=row["name"]).update(**_source_fields(row))
     DataSet.objects.filter(pk=dataset_id).update(source_info=source.get("dataset") or None)
+
+
+def _source_fields(row: dict) -> dict:
+    return {"source_id": row["source_id"], "supercategory": row.get("supercategory")}
 
 
 def label_sets_after_import(dataset_id: str, imported: set[str]) -> None:

@@ -73,7 +73,7 @@ def generate_coco(
     """A COCO set of ``num_images`` images; each has a box with a polygon, a plain box, and (every
     third) a crowd RLE, (every fourth) a person with keypoints, (every fifth) a caption. Prediction
     sets hold one shifted box per GT box and one miss per image; with ``overhang``, every second
-    prediction set's first box of each image sticks out of the image's right edge by that many pixels."""
+    prediction set holds one more box per image, sticking out of the image's right edge by that many pixels."""
     rng = random.Random(seed)
     images, annotations = [], []
     for number in range(1, num_images + 1):

@@ -100,3 +100,17 @@ def test_categories_without_a_source_id_are_numbered_after_the_source_ids(db, tm
     ids = {c["name"]: c["id"] for c in categories}
     assert ids["aardvark"] == max(c["id"] for c in CATEGORIES) + 1
     assert ids["zebra"] == 7
+
+
+def test_a_reimport_updates_the_source_ids_of_existing_categories(db, tmp_path):
+    coco = generate_coco(num_images=3, prediction_sets=())
+    gt, _ = coco.write(tmp_path / "one")
+    _import(gt, {}, "ds")
+    coco.gt["categories"] = [{**c, "id": c["id"] + 100} if c["name"] == "zebra" else c for c in CATEGORIES]
+    for ann in coco.gt["annotations"]:
+        if ann.get("category_id") == 7:
+            ann["category_id"] = 107
+    gt, _ = coco.write(tmp_path / "two")
+    _import(gt, {}, "ds")
+    assert Category.objects.get(dataset_id="ds", name="zebra").source_id == 107
+    assert Category.objects.get(dataset_id="ds", name="apple").source_id == 11
