@@ -272,7 +272,7 @@ class CocoImporter:
         if self.image_root and not os.path.isdir(self.image_root):
             raise ImportFormatError("image root is not a directory", file=self.image_root)
         self.total: int | None = None
-        # What the export writes back (see ``datasets.importers.source``), known once parsing began.
+        # What the export writes back (see ``datasets.importers.swap_extras``), known once parsing began.
         self.source_info: dict | None = None
 
     @property
