@@ -21,18 +21,42 @@ from labeling import admin_access, admin_display, admin_views, progress, rules, 
 from labeling.models import LabelProject, LabelTask, TaskRole
 
 
-def _run(modeladmin, request, queryset, verb: str, ensure: Callable, call: Callable) -> None:
-    """Run ``call`` on each selected object the user may act on; each refusal or workflow error is a message."""
-    done = 0
-    for obj in queryset:
-        try:
-            admin_access.check(request.user, ensure, obj)
-            call(obj, admin_access.actor_for(request.user))
-            done += 1
-        except DDSError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc}", level=messages.ERROR)
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} object(s).", level=messages.SUCCESS)
+def _bulk_action(description: str, verb: str, ensure: Callable, call: Callable) -> Callable:
+    """A changelist action running ``call(obj, actor)`` on each selected object the user may act on (``ensure``);
+    each refusal or workflow error is a message."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset) -> None:
+        done = 0
+        for obj in queryset:
+            try:
+                admin_access.check(request.user, ensure, obj)
+                call(obj, admin_access.actor_for(request.user))
+                done += 1
+            except DDSError as exc:
+                modeladmin.message_user(request, f"{obj}: {exc}", level=messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{verb} {done} object(s).", level=messages.SUCCESS)
+
+    return action
+
+
+def _project_qa_action(description: str, verb: str, action: str) -> Callable:
+    return _bulk_action(
+        description,
+        verb,
+        rules.require_qa_project,
+        lambda project, actor: services.project_qa(project=project, action=action, actor=actor),
+    )
+
+
+def _task_qa_action(description: str, verb: str, action: str) -> Callable:
+    return _bulk_action(
+        description,
+        verb,
+        rules.require_qa_task,
+        lambda task, actor: services.task_qa(task=task, action=action, actor=actor),
+    )
 
 
 def _progress_bar(progress) -> str:
@@ -98,14 +122,7 @@ class LabelProjectAdmin(_ObjectPagesMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name",)
     actions = ["accept_projects", "reject_projects", "reopen_projects", "recount_projects"]
-    object_pages = {
-        "init": admin_views.project_init,
-        "edit": admin_views.project_edit,
-        "qa": admin_views.project_qa,
-        "reopen": admin_views.project_reopen,
-        "export": admin_views.project_export,
-        "leaders": admin_views.project_leaders,
-    }
+    object_pages = {**admin_views.PROJECT_FORM_PAGES, "leaders": admin_views.project_leaders}
 
     def get_queryset(self, request):
         return admin_access.projects_visible(request.user).order_by("-created_ts")
@@ -168,49 +185,22 @@ class LabelProjectAdmin(_ObjectPagesMixin, admin.ModelAdmin):
     def created(self, project):
         return admin_display.ts_text(project.created_ts)
 
-    @admin.action(description="Accept selected projects (QA)")
-    def accept_projects(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Accepted",
-            rules.require_qa_project,
-            lambda p, actor: services.project_qa(project=p, action="accept", actor=actor),
-        )
+    accept_projects = _project_qa_action("Accept selected projects (QA)", "Accepted", "accept")
+    reject_projects = _project_qa_action("Reject selected projects (QA)", "Rejected", "reject")
 
-    @admin.action(description="Reject selected projects (QA)")
-    def reject_projects(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Rejected",
-            rules.require_qa_project,
-            lambda p, actor: services.project_qa(project=p, action="reject", actor=actor),
-        )
+    reopen_projects = _bulk_action(
+        "Reopen selected rejected projects for rework",
+        "Reopened",
+        rules.require_qa_project,
+        lambda p, actor: services.project_reopen(project=p, actor=actor),
+    )
 
-    @admin.action(description="Reopen selected rejected projects for rework")
-    def reopen_projects(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Reopened",
-            rules.require_qa_project,
-            lambda p, actor: services.project_reopen(project=p, actor=actor),
-        )
-
-    @admin.action(description="Recount task counters")
-    def recount_projects(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Recounted",
-            rules.require_init_project,
-            lambda p, actor: progress.project_recount(project=p, actor=actor),
-        )
+    recount_projects = _bulk_action(
+        "Recount task counters",
+        "Recounted",
+        rules.require_init_project,
+        lambda p, actor: progress.project_recount(project=p, actor=actor),
+    )
 
 
 @admin.register(LabelTask)
@@ -279,49 +269,23 @@ class LabelTaskAdmin(_ObjectPagesMixin, admin.ModelAdmin):
             roles = admin_display.roles_by_task([task.pk]).get(task.pk, [])
         return _progress_bar(admin_display.task_progress(task, roles))
 
-    def _qa(self, request, queryset, verb: str, action: str) -> None:
-        _run(
-            self,
-            request,
-            queryset,
-            verb,
-            rules.require_qa_task,
-            lambda t, actor: services.task_qa(task=t, action=action, actor=actor),
-        )
+    accept_tasks = _task_qa_action("Accept selected tasks (QA)", "Accepted", "accept")
+    reject_tasks = _task_qa_action("Reject selected tasks (QA)", "Rejected", "reject")
+    force_accept_tasks = _task_qa_action("Force-accept selected rejected tasks", "Force-accepted", "force_accept")
 
-    @admin.action(description="Accept selected tasks (QA)")
-    def accept_tasks(self, request, queryset):
-        self._qa(request, queryset, "Accepted", "accept")
+    restart_tasks = _bulk_action(
+        "Restart selected rejected tasks",
+        "Restarted",
+        rules.require_restart_task,
+        lambda t, actor: services.task_restart(task=t, actor=actor),
+    )
 
-    @admin.action(description="Reject selected tasks (QA)")
-    def reject_tasks(self, request, queryset):
-        self._qa(request, queryset, "Rejected", "reject")
-
-    @admin.action(description="Force-accept selected rejected tasks")
-    def force_accept_tasks(self, request, queryset):
-        self._qa(request, queryset, "Force-accepted", "force_accept")
-
-    @admin.action(description="Restart selected rejected tasks")
-    def restart_tasks(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Restarted",
-            rules.require_restart_task,
-            lambda t, actor: services.task_restart(task=t, actor=actor),
-        )
-
-    @admin.action(description="Recount role progress")
-    def recount_tasks(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "Recounted",
-            rules.require_qa_task,
-            lambda t, actor: progress.task_recount(task=t),
-        )
+    recount_tasks = _bulk_action(
+        "Recount role progress",
+        "Recounted",
+        rules.require_qa_task,
+        lambda t, actor: progress.task_recount(task=t),
+    )
 
 
 @admin.register(TaskRole)

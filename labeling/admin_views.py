@@ -8,6 +8,8 @@ was; no view answers a 500 for a refused action.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -179,140 +181,125 @@ def dataset_name(project: LabelProject, dataset_id: str) -> str:
     return next((item.get("name") or dataset_id for item in project.datasets if item["id"] == dataset_id), dataset_id)
 
 
-def _project_form_view(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    project: LabelProject,
-    *,
-    ensure: Callable,
-    form_class,
-    form_kwargs: dict | None = None,
-    title: str,
-    button: str,
-    intro: str,
-    run: Callable[[Any], Any],
-    success: str | Callable[[Any], str],
-    danger: bool = False,
-) -> HttpResponse:
-    """A project action behind a form: refused callers go back to the project page with the API's message."""
-    try:
-        admin_access.check(request.user, ensure, project)
-    except DDSError as exc:
-        messages.error(request, str(exc))
-        return HttpResponseRedirect(project_url(project))
-    form = form_class(_posted(request), **(form_kwargs or {}))
-    if request.method == "POST" and form.is_valid() and attempt(request, lambda: run(form), success):
-        return HttpResponseRedirect(project_url(project))
-    return form_page(
-        modeladmin,
-        request,
-        title=title,
-        form=form,
-        button=button,
-        intro=intro,
-        project=project,
-        danger=danger,
-    )
+@dataclass(frozen=True)
+class ProjectForm:
+    """A project action behind a form: the rule it needs, the form, the page's words and the service it runs.
+
+    ``title`` is formatted with the project's ``name``; ``intro`` and ``form_kwargs`` may depend on the project;
+    ``run(project, form, actor)`` calls the service; ``success`` is the message (or makes it from the result).
+    """
+
+    ensure: Callable
+    form_class: type
+    title: str
+    button: str
+    intro: str | Callable[[LabelProject], str]
+    run: Callable[[LabelProject, Any, Any], Any]
+    success: str | Callable[[Any], str]
+    form_kwargs: Callable[[LabelProject], dict] = lambda project: {}
 
 
-def project_init(modeladmin, request, project: LabelProject) -> HttpResponse:
-    actor = admin_access.actor_for(request.user)
-    return _project_form_view(
-        modeladmin,
-        request,
-        project,
+PROJECT_FORMS: dict[str, ProjectForm] = {
+    "init": ProjectForm(
         ensure=rules.require_init_project,
         form_class=forms.ProjectInitForm,
-        title=f"Initialise {project.name}",
+        title="Initialise {name}",
         button="Initialise",
-        intro=(
+        intro=lambda project: (
             f"Split the {len(project.datasets)} dataset(s) of this project into tasks. "
             "Labelers and reviewers are assigned per task afterwards."
         ),
-        run=lambda form: services.project_init(project=project, **form.validated, actor=actor),
+        run=lambda project, form, actor: services.project_init(project=project, **form.validated, actor=actor),
         success=lambda done: f"Initialised {done.name}: {done.task_num_total} task(s).",
-    )
-
-
-def project_edit(modeladmin, request, project: LabelProject) -> HttpResponse:
-    actor = admin_access.actor_for(request.user)
-    initial = {"description": project.description, "managers": [item["id"] for item in project.managers]}
-    return _project_form_view(
-        modeladmin,
-        request,
-        project,
+    ),
+    "edit": ProjectForm(
         ensure=rules.require_edit_project,
         form_class=forms.ProjectEditForm,
-        form_kwargs={"initial": initial},
-        title=f"Edit {project.name}",
+        form_kwargs=lambda project: {
+            "initial": {"description": project.description, "managers": [item["id"] for item in project.managers]}
+        },
+        title="Edit {name}",
         button="Save",
         intro="Only the owner changes the description and the managers.",
-        run=lambda form: services.project_edit(
+        run=lambda project, form, actor: services.project_edit(
             project=project,
             description=form.cleaned_data["description"],
             managers=list(form.cleaned_data["managers"]),
             actor=actor,
         ),
         success="Saved.",
-    )
-
-
-def project_qa(modeladmin, request, project: LabelProject) -> HttpResponse:
-    actor = admin_access.actor_for(request.user)
-    return _project_form_view(
-        modeladmin,
-        request,
-        project,
+    ),
+    "qa": ProjectForm(
         ensure=rules.require_qa_project,
         form_class=forms.ProjectQAForm,
-        title=f"Review {project.name}",
+        title="Review {name}",
         button="Submit verdict",
         intro="Every task is accepted. Accept the project to export it, or reject it to reopen tasks for rework.",
-        run=lambda form: services.project_qa(project=project, action=form.cleaned_data["action"], actor=actor),
+        run=lambda project, form, actor: services.project_qa(
+            project=project, action=form.cleaned_data["action"], actor=actor
+        ),
         success=lambda done: f"{done.name} is now {done.status}.",
-    )
-
-
-def project_reopen(modeladmin, request, project: LabelProject) -> HttpResponse:
-    actor = admin_access.actor_for(request.user)
-    return _project_form_view(
-        modeladmin,
-        request,
-        project,
+    ),
+    "reopen": ProjectForm(
         ensure=rules.require_qa_project,
         form_class=forms.ProjectReopenForm,
-        form_kwargs={"project": project},
-        title=f"Reopen {project.name}",
+        form_kwargs=lambda project: {"project": project},
+        title="Reopen {name}",
         button="Reopen",
         intro=(
             "The project goes back to work; the chosen tasks become rejected so their label leaders can restart them."
         ),
-        run=lambda form: services.project_reopen(
+        run=lambda project, form, actor: services.project_reopen(
             project=project, task_ids=[task.pk for task in form.cleaned_data["tasks"]] or None, actor=actor
         ),
         success=lambda done: f"{done.name} is working again.",
-    )
-
-
-def project_export(modeladmin, request, project: LabelProject) -> HttpResponse:
-    actor = admin_access.actor_for(request.user)
-    return _project_form_view(
-        modeladmin,
-        request,
-        project,
+    ),
+    "export": ProjectForm(
         ensure=rules.require_export_project,
         form_class=forms.ProjectExportForm,
-        title=f"Export {project.name}",
+        title="Export {name}",
         button="Export",
         intro="The accepted label of each image is written into its dataset as a label set.",
-        run=lambda form: export.project_export(
+        run=lambda project, form, actor: export.project_export(
             project=project,
             label_set_name=form.validated["label_name"],
             label_type=form.validated["label_type"],
             actor=actor,
         ),
         success=lambda done: f"Exported {done.name} ({done.status}).",
+    ),
+}
+
+
+def project_form(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, project: LabelProject, *, spec: ProjectForm
+) -> HttpResponse:
+    """A project action behind a form: refused callers go back to the project page with the API's message."""
+    actor = admin_access.actor_for(request.user)
+    try:
+        admin_access.check(request.user, spec.ensure, project)
+    except DDSError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(project_url(project))
+    form = spec.form_class(_posted(request), **spec.form_kwargs(project))
+    valid = request.method == "POST" and form.is_valid()
+    if valid and attempt(request, lambda: spec.run(project, form, actor), spec.success):
+        return HttpResponseRedirect(project_url(project))
+    return form_page(
+        modeladmin,
+        request,
+        title=spec.title.format(name=project.name),
+        form=form,
+        button=spec.button,
+        intro=spec.intro(project) if callable(spec.intro) else spec.intro,
+        project=project,
     )
+
+
+# The project's form pages by URL name (``<pk>/<name>/``).
+PROJECT_FORM_PAGES: dict[str, Callable] = {
+    name: partial(project_form, spec=spec) for name, spec in PROJECT_FORMS.items()
+}
 
 
 def project_leaders(modeladmin, request, project: LabelProject) -> HttpResponse:

@@ -760,6 +760,36 @@ def _fresh_task(task: LabelTask) -> LabelTask:
     return task
 
 
+def _write_image(
+    task: LabelTask,
+    project: LabelProject,
+    image_id: str,
+    *,
+    role: str,
+    actor: User,
+    refusal: type[LabelTaskError],
+    change: Callable[[LabelTask, ImageState, ImageState], tuple[ImageState, dict]],
+) -> dict:
+    """One worker's write to one task image as a compare-and-set, retried on a concurrent change.
+
+    ``change(task, stored, view)`` checks the rules on the fresh task and image and returns the new state and
+    the result; the image's role statuses and the counters move together, and only when the write lands.
+    """
+    key = workflow.role_key(role, actor.pk)
+    for _ in range(CAS_RETRIES):
+        doc, stored, old, active = _image_for(task, image_id, holder=key, refusal=refusal)
+        new, result = change(task, stored, old)
+        _before_image_write(task, image_id)
+        if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
+            counted = workflow.active_statuses(stored.role_status, active.names)
+            progress.apply_image_change(
+                task=task, project=project, old=counted, new=new.role_status, slots=active.slots, actor=actor
+            )
+            return result
+        task = _fresh_task(task)
+    raise WorkflowConflict()
+
+
 def task_image_check_label(*, task: LabelTask, image: LabelTaskImageModel, labeler: User) -> bool:
     """``ensure_status_for_labeling`` on the stored image (raises 400229 / 400230)."""
     task = _fresh_task(task)
@@ -794,22 +824,16 @@ def task_image_label(
     project = task.project
     _load_image(task, image_id)
     annotations = validate_annotations(annotations, project.category_list)
-    key = workflow.role_key(Role.LABELER, labeler.pk)
-    for _ in range(CAS_RETRIES):
-        doc, stored, old, active = _image_for(task, image_id, holder=key, refusal=CantLabelImage)
+
+    def change(task: LabelTask, stored: ImageState, old: ImageState) -> tuple[ImageState, dict]:
         workflow.check_can_label(task_status=task.status, state=old, labeler_id=labeler.pk)
         _check_label_base(stored, labeler.pk, base_label_id)
         label = UserLabelData(user_id=labeler.pk, user_name=labeler.name, annotations=annotations).model_dump()
-        new = workflow.apply_label(old, labeler_id=labeler.pk, label=label)
-        _before_image_write(task, image_id)
-        if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
-            counted = workflow.active_statuses(stored.role_status, active.names)
-            progress.apply_image_change(
-                task=task, project=project, old=counted, new=new.role_status, slots=active.slots, actor=labeler
-            )
-            return label
-        task = _fresh_task(task)
-    raise WorkflowConflict()
+        return workflow.apply_label(old, labeler_id=labeler.pk, label=label), label
+
+    return _write_image(
+        task, project, image_id, role=Role.LABELER, actor=labeler, refusal=CantLabelImage, change=change
+    )
 
 
 def task_image_check_review(*, task: LabelTask, image: LabelTaskImageModel, reviewer: User, label_id: str) -> bool:
@@ -828,9 +852,8 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
     task = _fresh_task(task)
     rules.require_review_image(reviewer, task)
     project = task.project
-    key = workflow.role_key(Role.REVIEWER, reviewer.pk)
-    for _ in range(CAS_RETRIES):
-        doc, stored, old, active = _image_for(task, image_id, holder=key, refusal=CantReviewImage)
+
+    def change(task: LabelTask, stored: ImageState, old: ImageState) -> tuple[ImageState, dict]:
         workflow.check_can_review(task_status=task.status, state=old, reviewer_id=reviewer.pk, label_id=label_id)
         workflow.check_not_own_label(
             state=old, reviewer_id=reviewer.pk, label_id=label_id, allowed=settings.DDS_ALLOW_SELF_REVIEW
@@ -838,16 +861,11 @@ def task_image_review(*, task: LabelTask, image_id: str, reviewer: User, label_i
         review = UserReviewData(
             user_id=reviewer.pk, user_name=reviewer.name, action=action, label_id=label_id
         ).model_dump()
-        new = workflow.apply_review(old, reviewer_id=reviewer.pk, review=review)
-        _before_image_write(task, image_id)
-        if compare_and_set(task.dataset_id, doc, stored, new, holder=key):
-            counted = workflow.active_statuses(stored.role_status, active.names)
-            progress.apply_image_change(
-                task=task, project=project, old=counted, new=new.role_status, slots=active.slots, actor=reviewer
-            )
-            return review
-        task = _fresh_task(task)
-    raise WorkflowConflict()
+        return workflow.apply_review(old, reviewer_id=reviewer.pk, review=review), review
+
+    return _write_image(
+        task, project, image_id, role=Role.REVIEWER, actor=reviewer, refusal=CantReviewImage, change=change
+    )
 
 
 # --- the API's verbs: ids in, the permission checked before any id is looked up -----------------------------------
