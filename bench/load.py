@@ -5,9 +5,10 @@ Two datasets are written with raw ``insert_many`` (``LOAD_IMAGES``, default 100,
 installation, and ``LOAD_SMALL_IMAGES``, default 1,000), each gets a label project of 100-image tasks
 (label_times 1, review_times 1); gunicorn starts with ``LOAD_WORKERS`` workers (default 2 x cores + 1).
 ``LOAD_USERS`` (default 50) simulated users, half on each project, act with no think time for ``LOAD_SECONDS``
-(default 60): per project a leader (task list, task page, task images), a curator or two (dataset image
-pages through the keyset cursor, from a random depth), and labeler/reviewer pairs sharing a task (list their
-images, label / accept or reject one, relabel the rejected ones).
+(default 60): per project a leader (task list, task page, task images), labeler/reviewer pairs sharing a task
+(list their images, label / accept or reject one, relabel the rejected ones; as many pairs on both projects, at
+most one per task of the small one) and curators for the rest (dataset image pages through the keyset cursor,
+from a random depth).
 
 Reported per action and project size: count, p50, p95, errors; the throughput; then the verification: every
 label and review answered 2xx is stored (the last one of each user on each image, as later ones replace it),
@@ -101,8 +102,9 @@ def _token(user) -> str:
     return services.token_issue(user).value
 
 
-def build_side(label: str, size: int, users: int, owner, manager) -> Side:
-    """A dataset of ``size`` images, a project of 100-image tasks, and ``users`` users staffed on it."""
+def build_side(label: str, size: int, users: int, pairs: int, owner, manager) -> Side:
+    """A dataset of ``size`` images, a project of 100-image tasks, and ``users`` users on it: a leader,
+    ``pairs`` labeler/reviewer pairs (one task each, at most one per task) and curators for the rest."""
     from accounts.models import User
     from labeling.models import LabelProject, LabelTask
     from labeling.workflow import Role
@@ -121,9 +123,9 @@ def build_side(label: str, size: int, users: int, owner, manager) -> Side:
         flush=True,
     )
     side = Side(label, dataset.pk, project.pk, size)
-    num_pairs = max(1, (users - 2) // 2)
-    num_curators = max(1, users - 1 - 2 * num_pairs)
     task_ids = list(LabelTask.objects.filter(project_id=project.pk).order_by("idx").values_list("id", flat=True))
+    num_pairs = max(1, min(pairs, len(task_ids)))
+    num_curators = max(1, users - 1 - 2 * num_pairs)
     # Tasks spread over the whole project, so the large project's work lies deep in its collections.
     chosen = [task_ids[i * len(task_ids) // num_pairs] for i in range(num_pairs)]
 
@@ -510,9 +512,11 @@ def main() -> None:
 
         owner = User.objects.create_user("load_owner", None, is_staff=True)
         manager = User.objects.create_user("load_manager", None)
+        # The same number of pairs on both sides (the small project has SMALL / 100 tasks); the rest curate.
+        pairs = min((USERS // 2 - 2) // 2, max(1, SMALL // TASK_SIZE))
         sides = [
-            build_side("large", LARGE, USERS // 2, owner, manager),
-            build_side("small", SMALL, USERS - USERS // 2, owner, manager),
+            build_side("large", LARGE, USERS // 2, pairs, owner, manager),
+            build_side("small", SMALL, USERS - USERS // 2, pairs, owner, manager),
         ]
         jobs = job_dataset(scratch) if args.celery else None
         if args.celery:
