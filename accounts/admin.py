@@ -3,6 +3,9 @@ ask for confirmation first, and generated passwords are shown once in a page bod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import unquote
@@ -22,6 +25,31 @@ from dds_site.admin_confirm import confirmation_page, is_confirmed
 from dds_site.admin_display import ms_datetime
 
 admin.site.login_form = ThrottledAdminLoginForm
+
+
+def _checked(verb: Verb, **confirmation: str) -> Callable:
+    """An action on users that runs only when ``verb`` is allowed on every selected user (else each refusal is a
+    message and nothing happens) and, given the ``confirmation`` page's title, question and button, once confirmed.
+    """
+
+    def wrap(method: Callable) -> Callable:
+        @wraps(method)
+        def action(modeladmin, request, queryset):
+            refusals = [error for user in queryset if (error := rules.refusal(request.user, verb, user))]
+            for error in refusals:
+                modeladmin.message_user(request, error.message, level=messages.ERROR)
+            if refusals:
+                return None
+            if confirmation and not is_confirmed(request):
+                items = [user.name for user in queryset]
+                return confirmation_page(
+                    modeladmin, request, queryset, action=method.__name__, items=items, **confirmation
+                )
+            return method(modeladmin, request, queryset)
+
+        return action
+
+    return wrap
 
 
 @admin.register(User)
@@ -63,64 +91,41 @@ class UserAdmin(DjangoUserAdmin):
             fields.extend(rules.PRIVILEGE_FIELDS)
         return fields
 
-    def _refuse(self, request, queryset, verb: Verb) -> bool:
-        """Refuse the whole action, saying why, when any selected user may not be acted on."""
-        refusals = [error for user in queryset if (error := rules.refusal(request.user, verb, user))]
-        for error in refusals:
-            self.message_user(request, error.message, level=messages.ERROR)
-        return bool(refusals)
-
     # --- actions ---------------------------------------------------------------------------
 
     @admin.action(description="Ban selected users (ends their sessions and tokens)", permissions=["change"])
+    @_checked(
+        Verb.BAN,
+        title="Ban users",
+        question="Ban these users? They are logged out at once and their API tokens are revoked.",
+        button="Yes, ban them",
+    )
     def ban_users(self, request, queryset):
-        if self._refuse(request, queryset, Verb.BAN):
-            return None
-        if not is_confirmed(request):
-            return confirmation_page(
-                self,
-                request,
-                queryset,
-                action="ban_users",
-                title="Ban users",
-                question="Ban these users? They are logged out at once and their API tokens are revoked.",
-                items=[user.name for user in queryset],
-                button="Yes, ban them",
-            )
-        for user in queryset:
-            services.user_set_status(user, UserStatus.INACTIVE)
-            self.log_change(request, user, "Banned.")
-        self.message_user(request, f"Banned {len(queryset)} user(s).", level=messages.SUCCESS)
-        return None
+        return self._set_status(request, queryset, UserStatus.INACTIVE, "Banned")
 
     @admin.action(description="Unban selected users", permissions=["change"])
+    @_checked(Verb.UNBAN)
     def unban_users(self, request, queryset):
-        if self._refuse(request, queryset, Verb.UNBAN):
-            return None
+        return self._set_status(request, queryset, UserStatus.ACTIVE, "Unbanned")
+
+    def _set_status(self, request, queryset, status: str, done: str) -> None:
+        """Ban or unban through the service (which ends a banned user's sessions and tokens), logged per user."""
         for user in queryset:
-            services.user_set_status(user, UserStatus.ACTIVE)
-            self.log_change(request, user, "Unbanned.")
-        self.message_user(request, f"Unbanned {len(queryset)} user(s).", level=messages.SUCCESS)
-        return None
+            services.user_set_status(user, status)
+            self.log_change(request, user, f"{done}.")
+        self.message_user(request, f"{done} {len(queryset)} user(s).", level=messages.SUCCESS)
 
     @admin.action(description="Reset passwords of selected users (shown once)", permissions=["change"])
+    @_checked(
+        Verb.RESET_PASSWORD,
+        title="Reset passwords",
+        question=(
+            "Give these users new random passwords? Their old passwords and API tokens stop working; "
+            "the new passwords are shown once on the next page."
+        ),
+        button="Yes, reset their passwords",
+    )
     def reset_passwords(self, request, queryset):
-        if self._refuse(request, queryset, Verb.RESET_PASSWORD):
-            return None
-        if not is_confirmed(request):
-            return confirmation_page(
-                self,
-                request,
-                queryset,
-                action="reset_passwords",
-                title="Reset passwords",
-                question=(
-                    "Give these users new random passwords? Their old passwords and API tokens stop working; "
-                    "the new passwords are shown once on the next page."
-                ),
-                items=[user.name for user in queryset],
-                button="Yes, reset their passwords",
-            )
         reset = []
         for user in queryset:
             reset.append((user.name, services.user_reset_password(user)))
@@ -139,10 +144,9 @@ class UserAdmin(DjangoUserAdmin):
         return response
 
     @admin.action(description=gettext_lazy("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    @_checked(Verb.DELETE)
     def delete_selected(self, request, queryset):
         """Django's confirmed bulk delete, refused as a whole when a selected user may not be deleted."""
-        if self._refuse(request, queryset, Verb.DELETE):
-            return None
         return django_delete_selected(self, request, queryset)
 
     # --- saving and deleting through the services ---------------------------------------

@@ -122,17 +122,17 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     @extend_schema(request=None, responses=UserOutput)
     @action(detail=True, methods=["post"])
     def ban(self, request, pk=None):
-        user = self.get_object()
-        rules.require(request.user, Verb.BAN, user)
-        services.user_set_status(user, UserStatus.INACTIVE)
-        return Response(UserOutput(user).data)
+        return self._set_status(request, Verb.BAN, UserStatus.INACTIVE)
 
     @extend_schema(request=None, responses=UserOutput)
     @action(detail=True, methods=["post"])
     def unban(self, request, pk=None):
+        return self._set_status(request, Verb.UNBAN, UserStatus.ACTIVE)
+
+    def _set_status(self, request, verb: Verb, status: str) -> Response:
         user = self.get_object()
-        rules.require(request.user, Verb.UNBAN, user)
-        services.user_set_status(user, UserStatus.ACTIVE)
+        rules.require(request.user, verb, user)
+        services.user_set_status(user, status)
         return Response(UserOutput(user).data)
 
     @extend_schema(request=None, responses=PasswordOutput)

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts.forms import ThrottledLoginForm
 from label_ui import views
-from label_ui.forms import LoginForm
 
 app_name = "label_ui"
 
@@ -11,7 +11,9 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="label_ui/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+            template_name="label_ui/login.html",
+            authentication_form=ThrottledLoginForm,
+            redirect_authenticated_user=True,
         ),
         name="login",
     ),
