@@ -18,8 +18,6 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from datasets import image_files, selectors
-from datasets.errors import ImageNotFound
-from datasets.serializers import MAX_IMAGE_NUMBER
 from datasets.views import ReadAuthenticatedWriteStaff
 from dds_site.errors import InvalidArgument
 from dds_site.file_serving import etag_for, serve_bytes, serve_file
@@ -38,17 +36,6 @@ class AnyAcceptNegotiation(DefaultContentNegotiation):
             return super().select_renderer(request, renderers, format_suffix)
         except exceptions.NotAcceptable:
             return renderers[0], renderers[0].media_type
-
-
-def _image(dataset_id: str, image_id: str) -> dict:
-    dataset = selectors.dataset_get_readable(dataset_id)
-    try:
-        number = int(image_id)
-    except ValueError:
-        number = None
-    if number is None or abs(number) > MAX_IMAGE_NUMBER:
-        raise ImageNotFound(f"Image {image_id} not found in dataset {dataset_id}.")
-    return selectors.image_get(dataset, number)
 
 
 def _serve_inline(request: Request, inline: image_files.InlineImage) -> HttpResponse:
@@ -77,7 +64,7 @@ class ImageFile(_ImageFileView):
     )
     def get(self, request: Request, dataset_id: str, image_id: str) -> HttpResponse:
         """The original image file (206 for a byte range, 304 when unchanged, 302 for a remote image)."""
-        image = _image(dataset_id, image_id)
+        image = selectors.image_get_readable(dataset_id, image_id)
         source = image_files.local_file(image)
         if source.remote:
             return HttpResponseRedirect(source.remote)
@@ -112,7 +99,7 @@ class ImageThumbnail(_ImageFileView):
                 f"size must be one of {', '.join(map(str, image_files.THUMBNAIL_SIZES))}.",
                 detail={"field": "size", "allowed": list(image_files.THUMBNAIL_SIZES)},
             )
-        image = _image(dataset_id, image_id)
+        image = selectors.image_get_readable(dataset_id, image_id)
         source = image_files.image_source(image)
         if source.remote:
             return HttpResponseRedirect(source.remote)

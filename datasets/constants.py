@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+MAX_IMAGE_NUMBER = 2**53  # ids and idx must fit MongoDB's int64; larger input is a 400, not a 500
+
 
 class AnnotationType:
     """Kinds of annotation a dataset holds (``DataSet.object_types``)."""

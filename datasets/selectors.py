@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from datasets import store
-from datasets.constants import DONT_READ_STATUSES, ImageFlag
+from datasets.constants import DONT_READ_STATUSES, MAX_IMAGE_NUMBER, ImageFlag
 from datasets.documents import category_id_for
 from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
 from datasets.images import Image
@@ -229,3 +229,16 @@ def image_get(dataset: DataSet, image_id: int) -> dict:
     if data is None:
         raise ImageNotFound(f"Image {image_id} not found in dataset {dataset.pk}.")
     return data
+
+
+def image_get_readable(dataset_id: str, image_id: str) -> dict:
+    """The image of a URL (``image_id`` as written there) in a dataset whose images may be read (404050 / 404051);
+    404053 also for an id that is not a number or does not fit MongoDB's int64."""
+    dataset = dataset_get_readable(dataset_id)
+    try:
+        number = int(image_id)
+    except ValueError:
+        number = None
+    if number is None or abs(number) > MAX_IMAGE_NUMBER:
+        raise ImageNotFound(f"Image {image_id} not found in dataset {dataset_id}.")
+    return image_get(dataset, number)

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from datasets.constants import MAX_IMAGE_NUMBER
 from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.job_status import job_status_for
 from datasets.models import DataSet
@@ -73,7 +74,6 @@ class DatasetUpdateInput(serializers.Serializer):
 
 BOX_HELP = "xmin, ymin, xmax, ymax normalised to 0-1; {} when there is no box."
 POINTS_HELP = "Keypoints, 6 numbers each: x, y, z, w, visibility, conf."
-MAX_IMAGE_NUMBER = 2**53  # ids and idx must fit MongoDB's int64; larger input is a 400, not a 500
 
 
 class ImageListQuery(serializers.Serializer):

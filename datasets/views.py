@@ -13,9 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import selectors, services
-from datasets.errors import ImageNotFound
 from datasets.serializers import (
-    MAX_IMAGE_NUMBER,
     CategoryListOutput,
     DatasetCreateInput,
     DatasetDetailOutput,
@@ -122,14 +120,7 @@ class ImageViewSet(viewsets.ViewSet):
 
     @extend_schema(operation_id="datasets_images_retrieve", responses=ImageOutput)
     def retrieve(self, request: Request, dataset_id: str, pk: str) -> Response:
-        dataset = selectors.dataset_get_readable(dataset_id)
-        try:
-            image_id = int(pk)
-        except ValueError:
-            image_id = None
-        if image_id is None or abs(image_id) > MAX_IMAGE_NUMBER:
-            raise ImageNotFound(f"Image {pk} not found in dataset {dataset_id}.")
-        return Response(ImageOutput(selectors.image_get(dataset, image_id)).data)
+        return Response(ImageOutput(selectors.image_get_readable(dataset_id, pk)).data)
 
     @extend_schema(operation_id="datasets_images_flags", request=FlagsInput, responses=FlagsOutput)
     def flags(self, request: Request, dataset_id: str) -> Response:
