@@ -97,16 +97,43 @@ def progress_bar(desc: str, verbosity: int, *, unit: str = "img") -> Iterator[Ca
         bar.close()
 
 
-def add_export_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+class ExportCommand(BaseCommand):
+    """Base of the export commands: ``dataset_id``, the output, ``--label`` and ``--overwrite``; each command adds
+    its own options (``add_format_arguments``) and names those that go into the export spec (``spec_options``).
 
+    The operator may write to any path the process can write, never over an existing output without
+    ``--overwrite``.
+    """
 
-def run_export_command(dataset_id: str, spec: dict, options: dict) -> dict:
-    """Run an export for the operator: any path the process can write, never over an existing
-    output without ``--overwrite``."""
-    from datasets import tasks
+    format: str
+    output_name = "output"
+    output_help = "output file"
+    label_help = "label set to export (repeatable)"
+    spec_options: tuple[str, ...] = ()
 
-    return run_or_fail(tasks.run_export, dataset_id, {**spec, "overwrite": options["overwrite"]}, confined=False)
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dataset_id")
+        parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+        parser.add_argument(self.output_name, help=self.output_help)
+        parser.add_argument("--label", action="append", dest="labels", help=self.label_help)
+        self.add_format_arguments(parser)
+
+    @abstractmethod
+    def add_format_arguments(self, parser: CommandParser) -> None:
+        """The options of this export format."""
+
+    def handle(self, *args, **options) -> None:
+        from datasets import tasks
+
+        spec = {
+            "format": self.format,
+            "output": options[self.output_name],
+            "labels": options["labels"],
+            **{key: options[key] for key in self.spec_options},
+            "overwrite": options["overwrite"],
+        }
+        outcome = run_or_fail(tasks.run_export, options["dataset_id"], spec, confined=False)
+        self.stdout.write(json.dumps(outcome))
 
 
 def run_or_fail(func, *args, **kwargs):
