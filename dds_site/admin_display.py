@@ -93,16 +93,12 @@ def job_table(detail_status: Any) -> SafeString | str:
                 details,
             )
         )
-    body = format_html_join(
-        "",
+    return _table(
+        "dds-jobs",
+        ("Job", "State", "Progress", "Started", "Finished", "Details"),
         '<tr><th>{}</th><td>{}</td><td>{}</td><td style="white-space:nowrap">{}</td>'
         '<td style="white-space:nowrap">{}</td><td style="overflow-wrap:anywhere">{}</td></tr>',
         rows,
-    )
-    return format_html(
-        '<table class="dds-jobs"><thead><tr><th>Job</th><th>State</th><th>Progress</th><th>Started</th>'
-        "<th>Finished</th><th>Details</th></tr></thead><tbody>{}</tbody></table>",
-        body,
     )
 
 
@@ -115,12 +111,19 @@ def precision_table(levels: Any) -> SafeString | str:
         for level in levels
         if isinstance(level, dict)
     ]
-    body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-    return format_html(
-        '<table class="dds-levels"><thead><tr><th>Precision</th><th>Confidence threshold</th><th>Recall</th>'
-        "</tr></thead><tbody>{}</tbody></table>",
-        body,
+    return _table(
+        "dds-levels",
+        ("Precision", "Confidence threshold", "Recall"),
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        rows,
     )
+
+
+def _table(css_class: str, headers: tuple[str, ...], row_html: str, rows: list[tuple]) -> SafeString:
+    """A table with one header row; ``row_html`` is the format of a row, filled (escaped) from each tuple."""
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join("", row_html, rows)
+    return format_html('<table class="{}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', css_class, head, body)
 
 
 def key_values(data: Any) -> SafeString | str:

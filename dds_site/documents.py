@@ -147,18 +147,21 @@ class DocumentAPI:
         return spec
 
     @classmethod
-    def update_one(cls, filters: dict, set_data: dict | None = None, unset_data: dict | None = None):
+    def _update(cls, method: str, filters: dict, set_data: dict | None, unset_data: dict | None):
+        """``update_one`` or ``update_many`` of the collection; nothing to set or unset writes nothing (None)."""
         spec = cls._update_spec(set_data, unset_data)
         if not spec:
             return None
-        return cls.get_collection().update_one(cls._mongo_filters(filters), spec, session=mongo.current_session())
+        write = getattr(cls.get_collection(), method)
+        return write(cls._mongo_filters(filters), spec, session=mongo.current_session())
+
+    @classmethod
+    def update_one(cls, filters: dict, set_data: dict | None = None, unset_data: dict | None = None):
+        return cls._update("update_one", filters, set_data, unset_data)
 
     @classmethod
     def update_many(cls, filters: dict, set_data: dict | None = None, unset_data: dict | None = None):
-        spec = cls._update_spec(set_data, unset_data)
-        if not spec:
-            return None
-        return cls.get_collection().update_many(cls._mongo_filters(filters), spec, session=mongo.current_session())
+        return cls._update("update_many", filters, set_data, unset_data)
 
     @classmethod
     def batch_update(
