@@ -103,8 +103,10 @@ def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) 
     return Role.LABEL_LEADER, None
 
 
-# Keyset pages read the task's idx in windows of these multiples of the page size, then the open rest.
-TASK_WINDOW_FACTORS = (2, 8, 32)
+# Keyset pages read the task's idx in windows of these multiples of the page size, then the open rest. The
+# first is one page: when every image after the cursor is in the status (the usual case) the page costs one
+# page-sized range read; the server reads a bounded window whole, so a wider first window costs more.
+TASK_WINDOW_FACTORS = (1, 4, 16, 64)
 
 
 def task_images_page(
