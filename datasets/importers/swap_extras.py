@@ -64,5 +64,5 @@ def label_sets_after_import(dataset_id: str, imported: set[str]) -> None:
     still being edited while it ran (an edit after the count may add objects to one).
     """
     stale = Label.objects.filter(dataset_id=dataset_id).exclude(type=LabelType.USER).exclude(name__in=imported)
-    stale.delete()
+    store.labels_delete(dataset_id, stale.values_list("pk", flat=True))
     Label.objects.filter(dataset_id=dataset_id).update(compare_precisions=[], coco_metrics=None)

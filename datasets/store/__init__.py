@@ -60,6 +60,7 @@ from datasets.store.rows import (
     dataset_delete_rows,
     dataset_set_detail,
     label_get_or_create,
+    labels_delete,
     labels_get_or_create,
 )
 from datasets.store.writer import BackgroundWriter
@@ -103,6 +104,7 @@ __all__ = [
     "in_transaction",
     "label_get_or_create",
     "label_set_objects_replace",
+    "labels_delete",
     "labels_get_or_create",
     "legacy_staging_collection_name",
     "new_revision",

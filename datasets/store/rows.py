@@ -42,6 +42,13 @@ def dataset_delete_rows(dataset_id: str) -> None:
     _collection(DataSet).delete_one({"_id": dataset_id}, session=session)
 
 
+def labels_delete(dataset_id: str, label_ids: Iterable[str]) -> None:
+    """Delete these label sets of the dataset (their objects are gone already: see the import's swap)."""
+    ids = list(label_ids)
+    if ids:
+        _collection(Label).delete_many({"dataset_id": dataset_id, "_id": {"$in": ids}}, session=mongo.current_session())
+
+
 def _insert_only(document: dict) -> tuple[dict, dict]:
     """Filter and update of an upsert that creates ``document`` unless its ``_id`` exists."""
     fields = dict(document)
