@@ -12,6 +12,7 @@ from datasets.admin_gallery import DatasetGalleryMixin
 from datasets.admin_import import DatasetImportMixin
 from datasets.admin_jobs import run_fnfp_selected
 from datasets.models import Category, DataSet, Label
+from dds_site.admin_actions import run_each
 from dds_site.admin_confirm import confirmation_page, is_confirmed
 from dds_site.admin_display import job_table, key_values, ms_datetime, precision_table
 from dds_site.errors import DDSError
@@ -103,15 +104,7 @@ class DataSetAdmin(DatasetImportMixin, DatasetGalleryMixin, admin.ModelAdmin):
                 items=[f"{dataset.name} ({dataset.num_images or 0} images)" for dataset in queryset],
                 button="Yes, delete them",
             )
-        deleted = 0
-        for dataset in queryset:
-            try:
-                services.dataset_cascade_delete(dataset)
-                deleted += 1
-            except DDSError as exc:
-                self.message_user(request, f"{dataset.name}: {exc.message}", level=messages.ERROR)
-        if deleted:
-            self.message_user(request, f"Deleted {deleted} dataset(s).", level=messages.SUCCESS)
+        run_each(self, request, queryset, services.dataset_cascade_delete, done="Deleted {count} dataset(s).")
         return None
 
     def delete_view(self, request, object_id, extra_context=None):

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from dds_site.admin_actions import run_each
 from dds_site.errors import DDSError
 from labeling import admin_access, admin_display, admin_views, progress, rules, services
 from labeling.models import LabelProject, LabelTask, TaskRole
@@ -25,18 +26,15 @@ def _bulk_action(description: str, verb: str, ensure: Callable, call: Callable) 
     """A changelist action running ``call(obj, actor)`` on each selected object the user may act on (``ensure``);
     each refusal or workflow error is a message."""
 
+    def checked(user, obj) -> None:
+        admin_access.check(user, ensure, obj)
+        call(obj, admin_access.actor_for(user))
+
     @admin.action(description=description)
     def action(modeladmin, request, queryset) -> None:
-        done = 0
-        for obj in queryset:
-            try:
-                admin_access.check(request.user, ensure, obj)
-                call(obj, admin_access.actor_for(request.user))
-                done += 1
-            except DDSError as exc:
-                modeladmin.message_user(request, f"{obj}: {exc}", level=messages.ERROR)
-        if done:
-            modeladmin.message_user(request, f"{verb} {done} object(s).", level=messages.SUCCESS)
+        run_each(
+            modeladmin, request, queryset, lambda obj: checked(request.user, obj), done=f"{verb} {{count}} object(s)."
+        )
 
     return action
 
