@@ -94,6 +94,7 @@ class Side:
     curators: list[str] = field(default_factory=list)
     pairs: list[tuple[str, str, str, str]] = field(default_factory=list)  # (task_id, labeler, reviewer, labeler id)
     user_ids: dict[str, str] = field(default_factory=dict)  # token -> user id
+    build_s: dict[str, float] = field(default_factory=dict)  # seconds to write, initialise, staff
 
 
 def _token(user) -> str:
@@ -123,6 +124,7 @@ def build_side(label: str, size: int, users: int, pairs: int, owner, manager) ->
         flush=True,
     )
     side = Side(label, dataset.pk, project.pk, size)
+    side.build_s = {"write": round(written - started, 1), "init_project": round(initialised - written, 1)}
     task_ids = list(LabelTask.objects.filter(project_id=project.pk).order_by("idx").values_list("id", flat=True))
     num_pairs = max(1, min(pairs, len(task_ids)))
     num_curators = max(1, users - 1 - 2 * num_pairs)
@@ -148,6 +150,7 @@ def build_side(label: str, size: int, users: int, pairs: int, owner, manager) ->
         task.init_workers([labeler], Role.LABELER)
         task.init_workers([reviewer], Role.REVIEWER)
         side.pairs.append((task_id, labeler_token, reviewer_token, labeler.pk))
+    side.build_s["staff"] = round(time.perf_counter() - initialised, 1)
     print(f"{label}: {num_pairs} staffed tasks, {num_curators} curators in {time.perf_counter() - started:.1f} s")
     return side
 
@@ -551,6 +554,7 @@ def main() -> None:
             "workers": WORKERS,
             "cores": os.cpu_count(),
             "seconds": SECONDS,
+            "build_s": {side.label: side.build_s for side in sides},
             **summarise(recorder, SECONDS),
         }
         recorders = [recorder]
