@@ -14,7 +14,10 @@ Then a COCO results file with 10 boxes per image is imported as a prediction set
 analysis is timed end to end, against the server's own floor for it (``raw_fnfp_*``: reading
 every image and ``$set``-ing every image's results, timed raw; ``fnfp_ratio`` = floor / ours);
 then re-run, without and with its COCO mAP step; ``fnfp_compute_images_per_s`` is the algorithm
-alone on documents already in memory. The last line printed is one JSON object with
+alone on documents already in memory, and ``compute_vs_cocoeval`` pycocotools' ``COCOeval.evaluate()``
+(its per-image matching, bbox) on the same files in the same run over ours (matching with all precision
+thresholds). The import's phases (first batch, write, index, swap) are reported against their raw floors
+(``*_floor_ratio`` = floor / ours). The last line printed is one JSON object with
 ``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``, ...
 """
 
@@ -124,27 +127,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def raw_insert(dataset_id: str) -> float:
-    """Seconds to ``insert_many`` the dataset's image documents into a scratch collection (+ its indexes)."""
+def raw_insert(dataset_id: str) -> tuple[float, float, float]:
+    """Seconds to ``insert_many`` the dataset's image documents into a scratch collection (+ its indexes):
+    (the first batch, the other batches, the index builds)."""
     from datasets.images import IMAGE_INDEXES, image_collection_name
     from dds_site import mongo
 
     source = mongo.get_collection(image_collection_name(dataset_id))
     target = mongo.get_collection(f"raw_{uuid.uuid4().hex[:8]}")
-    elapsed = 0.0
+    batches: list[float] = []
     total = source.estimated_document_count()
     # Pages by bounded idx ranges (the import numbers idx 0..n-1): no cursor stays open during the inserts.
     for start in range(0, total, RAW_BATCH):
         batch = list(source.find({"idx": {"$gte": start, "$lt": start + RAW_BATCH}}))
         started = time.perf_counter()
         target.insert_many(batch, ordered=False)
-        elapsed += time.perf_counter() - started
+        batches.append(time.perf_counter() - started)
     started = time.perf_counter()
     for field, direction in IMAGE_INDEXES:
         target.create_index([(field, direction)])
-    elapsed += time.perf_counter() - started
+    index_s = time.perf_counter() - started
     target.drop()
-    return elapsed
+    return batches[0], sum(batches[1:]), index_s
 
 
 def raw_fnfp_seconds(dataset_id: str) -> tuple[float, float]:
@@ -221,6 +225,37 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
     return time.perf_counter() - started
 
 
+def _phases_vs_floor(phases: dict, first_s: float, rest_s: float, index_s: float) -> dict:
+    """Each phase of the import log against its raw floor (``*_floor_ratio`` = floor / ours).
+
+    first_batch (parsing and spooling up to the first write) against the raw insert of the first batch;
+    write (the other batches) against the other raw inserts; index against the raw index builds; swap
+    (staging collection renamed over the live one, none for a first import) has no raw counterpart.
+    """
+    out = {f"phase_{name}_s": seconds for name, seconds in phases.items()}
+    for name, floor in (("first_batch", first_s), ("write", rest_s), ("index", index_s)):
+        out[f"raw_{name}_s"] = round(floor, 3)
+        if phases.get(name) and floor:
+            out[f"{name}_floor_ratio"] = round(floor / phases[name], 3)
+    return out
+
+
+def cocoeval_evaluate_seconds(gt_path: Path, det_path: Path) -> float:
+    """pycocotools' per-image matching (``COCOeval.evaluate``, bbox) on the same files; loading not timed."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_path))
+        evaluation = COCOeval(gt, gt.loadRes(str(det_path)), "bbox")
+        started = time.perf_counter()
+        evaluation.evaluate()
+        return time.perf_counter() - started
+
+
 def run(num_images: int, with_fnfp: bool) -> dict:
     from datasets.fnfp import calculate_fnfp
     from datasets.importers.coco import CocoImporter, PredictionFile
@@ -242,7 +277,8 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             f"import: {num_images} images in {import_s:.2f} s, peak RSS {rss:.1f} MB, phases {result.phases}",
             flush=True,
         )
-        raw_s = raw_insert(dataset.id)
+        raw_first_s, raw_rest_s, raw_index_s = raw_insert(dataset.id)
+        raw_s = raw_first_s + raw_rest_s + raw_index_s
         out = {
             "images": num_images,
             "file_mb": round(size_mb, 1),
@@ -252,6 +288,7 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             "raw_images_per_s": round(num_images / raw_s, 1),
             "ratio": round(raw_s / import_s, 3),
             "peak_rss_mb": round(rss, 1),
+            **_phases_vs_floor(result.phases, raw_first_s, raw_rest_s, raw_index_s),
         }
         if with_fnfp:
             pred_path = Path(scratch, "det.json")
@@ -276,7 +313,11 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             result = calculate_fnfp(dataset.id)  # the default job: also COCO mAP/AP50 (pycocotools)
             out["fnfp_rerun_with_coco_metrics_s"] = round(time.perf_counter() - started, 2)
             out["coco_map"] = result.labels[label_id_for(dataset.id, "det")]["coco_metrics"]["map"]
-            out["fnfp_compute_images_per_s"] = round(num_images / fnfp_compute_seconds(dataset.id), 1)
+            compute_s = fnfp_compute_seconds(dataset.id)
+            out["fnfp_compute_images_per_s"] = round(num_images / compute_s, 1)
+            cocoeval_s = cocoeval_evaluate_seconds(gt_path, pred_path)
+            out["cocoeval_evaluate_s"] = round(cocoeval_s, 2)
+            out["compute_vs_cocoeval"] = round(cocoeval_s / compute_s, 3)
         return out
 
 

@@ -7,12 +7,20 @@ one task of each project 200 label and 200 review actions are timed (per image: 
 relabel, accept). The last line printed is one JSON object with ``init_images_per_s`` (all images
 initialised / total init time), ``action_ms_small``, ``action_ms_large`` (median per action) and
 ``action_ratio`` (large / small; a cost independent of dataset size gives about 1).
+
+The floor: on each size, a raw indexed update of one task image by ``_id`` (a ``$set`` of its status,
+timed ``FLOOR_UPDATES`` times on the task's images), so ``floor_ratio`` (large / small) shows how much
+the server's own cost of the cheapest write grows with the collection, and ``ratio_vs_floor``
+(``action_ratio / floor_ratio``) what is left to the application. ``BENCH_PROFILE=1`` prints a cProfile
+of the actions on each size (the functions with the largest cumulative time).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -24,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 SIZES = (int(os.environ.get("BENCH_SMALL", 1_000)), int(os.environ.get("BENCH_LARGE", 50_000)))
 INSERT_BATCH = 5_000
+FLOOR_UPDATES = 200
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 BOX = [{"category_name": "cat", "bounding_box": {"xmin": 0.1, "ymin": 0.1, "xmax": 0.4, "ymax": 0.5}}]
 
 
@@ -95,6 +105,9 @@ def _actions(users: dict, project) -> list[float]:
     task.refresh_from_db()
     images = list(LabelTaskImage(task.dataset_id).find_many({"task_id": task.pk}))
     timings = []
+    profile = cProfile.Profile() if PROFILE else None
+    if profile is not None:
+        profile.enable()
     for verdict in ("reject", "accept"):
         for image in images:
             start = time.perf_counter()
@@ -103,10 +116,29 @@ def _actions(users: dict, project) -> list[float]:
             start = time.perf_counter()
             image.set_review(task, users["reviewer"], label["id"], verdict)
             timings.append(time.perf_counter() - start)
+    if profile is not None:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(r"/work/|labeling|datasets|pymongo", 40)
     task.refresh_from_db()
     if task.status != "reviewing":
         raise RuntimeError(f"the benchmark task should have completed, it is {task.status}")
     return [t * 1000 for t in timings]
+
+
+def _floor_ms(project) -> float:
+    """Median ms of a raw ``update_one`` by ``_id`` on the task images of the project's middle task."""
+    from labeling import store
+    from labeling.models import LabelTask
+
+    task = LabelTask.objects.get(project_id=project.pk, idx=project.task_num_total // 2)
+    collection = store.task_images(task.dataset_id)
+    ids = [doc["_id"] for doc in collection.find({"task_id": task.pk}, {"_id": 1})]
+    timings = []
+    for n in range(FLOOR_UPDATES):
+        start = time.perf_counter()
+        collection.update_one({"_id": ids[n % len(ids)]}, {"$set": {"bench_floor": n}})
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
 
 
 def run() -> dict:
@@ -117,6 +149,7 @@ def run() -> dict:
         for kind in ("owner", "manager", "label_leader", "review_leader", "labeler", "reviewer")
     }
     results = {}
+    floors = {}
     init_seconds = 0.0
     for size in SIZES:
         started = time.perf_counter()
@@ -131,12 +164,20 @@ def run() -> dict:
         timings = _actions(users, project)
         results[size] = statistics.median(timings)
         print(f"{len(timings)} actions on the {size}-image dataset: median {results[size]:.2f} ms", flush=True)
+        floors[size] = _floor_ms(project)
+        print(f"raw update by _id on the {size}-image dataset: median {floors[size]:.2f} ms", flush=True)
     small, large = results[SIZES[0]], results[SIZES[1]]
+    floor_ratio = floors[SIZES[1]] / floors[SIZES[0]]
     return {
+        "sizes": list(SIZES),
         "init_images_per_s": round(sum(SIZES) / init_seconds, 1),
         "action_ms_small": round(small, 2),
         "action_ms_large": round(large, 2),
         "action_ratio": round(large / small, 3),
+        "floor_ms_small": round(floors[SIZES[0]], 2),
+        "floor_ms_large": round(floors[SIZES[1]], 2),
+        "floor_ratio": round(floor_ratio, 3),
+        "ratio_vs_floor": round(large / small / floor_ratio, 3),
     }
 
 
