@@ -216,8 +216,9 @@ def _complete_swap(dataset_id: str, entry: dict, record: jobs.JobRecord) -> None
     """Roll a journalled swap of ``record``'s attempt forward: labels, categories, rename, dataset
     fields. Idempotent; the last step is conditional on the attempt still holding the slot."""
     pending = entry["pending"]
-    _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
+    # First, so the categories of the source are created with their source fields in one write.
     complete_swap_extras(dataset_id, pending)
+    _write_labels_and_categories(dataset_id, pending["labels"], pending["categories"])
     staging = _staging_of(dataset_id, entry)
     if staging and store.collection_exists(staging):
         _call(before_rename, staging, image_collection_name(dataset_id))
