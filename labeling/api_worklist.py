@@ -41,16 +41,22 @@ class NextImageQuery(serializers.Serializer):
 def next_image_for(*, task: LabelTask, role: str, user_id: str, after: int) -> tuple[dict | None, dict[str, int]]:
     """The stored next image waiting for ``user_id`` acting as ``role`` (or None), and the waiting counts."""
     collection = store.task_images(task.dataset_id)
-    key = f"role_status.{role_key(role, user_id)}"
+    status_key = role_key(role, user_id)
     waiting: dict[str, int] = {}
     found = None
     for status in WAITING_FOR[role]:
-        query = {"task_id": task.pk, key: status}
-        waiting[status] = collection.count(query)
-        if found is None and waiting[status]:
-            found = next(collection.find({**query, "idx": {"$gt": after}}).sort("idx", 1).limit(1), None)
-            if found is None:
-                found = next(collection.find(query).sort("idx", 1).limit(1), None)
+        # The role's counter and bounded task_id+idx windows (see selectors.task_images_page), never a count
+        # or a status filter over the dataset's task images.
+        total = selectors.task_status_total(task, status_key, status)
+        if total is None:
+            total = collection.count({"task_id": task.pk, f"role_status.{status_key}": status})
+        waiting[status] = total
+        if found is None and total:
+            for cursor in (after, -1):  # after the current image, else from the start
+                page = selectors.task_keyset_page(collection, task.pk, status_key, status, cursor, 1)
+                if page:
+                    found = page[0]
+                    break
     return found, waiting
 
 

@@ -127,16 +127,16 @@ def task_images_page(
 
     collection = store.task_images(task.dataset_id)
     query = {"task_id": task.pk, f"role_status.{status_key}": status}
-    total = _counted_total(task, status_key, status)
+    total = task_status_total(task, status_key, status)
     if total is None:
         total = collection.count(query)
     if cursor is not None:
-        return total, _task_keyset_page(collection, task.pk, status_key, status, cursor, page_size)
+        return total, task_keyset_page(collection, task.pk, status_key, status, cursor, page_size)
     docs = collection.find(query).sort("idx", 1).skip((page - 1) * page_size).limit(page_size)
     return total, list(docs)
 
 
-def _counted_total(task: LabelTask, status_key: str, status: str) -> int | None:
+def task_status_total(task: LabelTask, status_key: str, status: str) -> int | None:
     """The active role's counter of images in ``status`` (None: no such role or counter)."""
     from labeling import store
 
@@ -154,9 +154,7 @@ def _counted_total(task: LabelTask, status_key: str, status: str) -> int | None:
     return found.get(field, 0)
 
 
-def _task_keyset_page(
-    collection, task_id: str, status_key: str, status: str, cursor: int, page_size: int
-) -> list[dict]:
+def task_keyset_page(collection, task_id: str, status_key: str, status: str, cursor: int, page_size: int) -> list[dict]:
     """The first ``page_size`` images after idx ``cursor`` in ``status``, read in bounded idx windows.
 
     The query is only ``task_id`` and an idx range, which the ``task_id_idx`` index serves whole; the

@@ -71,9 +71,10 @@ def test_numbered_pages_report_the_same_total(worked_task, users):
     assert (body["total"], [i["idx"] for i in body["image_list"]]) == (len(expected), expected[20:30])
 
 
-def test_cursor_page_reads_the_task_index_only(worked_task, users, monkeypatch):
-    """No count over the task's images, and every read is task_id plus a bounded idx range (the index's fields)."""
-    project, task = worked_task
+@pytest.fixture
+def task_image_reads(worked_task, monkeypatch) -> list[tuple[str, dict]]:
+    """Every find and count sent to the task images' collection during the test: (kind, filter)."""
+    _, task = worked_task
     name = stored_task_images(task).name
     reads: list[tuple[str, dict]] = []
     find, count = pymongo.collection.Collection.find, pymongo.collection.Collection.count_documents
@@ -90,14 +91,46 @@ def test_cursor_page_reads_the_task_index_only(worked_task, users, monkeypatch):
 
     monkeypatch.setattr(pymongo.collection.Collection, "find", recording_find)
     monkeypatch.setattr(pymongo.collection.Collection, "count_documents", recording_count)
+    return reads
+
+
+def _only_index_reads(reads: list[tuple[str, dict]], *, bounded: bool) -> None:
+    """Finds of task_id and an idx range only; ``bounded``: every range has an upper bound (a walk that finds
+    nothing in its windows ends with the open rest of the task)."""
+    assert reads
+    for kind, filter in reads:
+        assert kind == "find"
+        assert set(filter) == {"task_id", "idx"}
+        if bounded:
+            assert set(filter["idx"]) == {"$gt", "$lte"}
+        else:
+            assert "$gt" in filter["idx"]
+
+
+def test_cursor_page_reads_the_task_index_only(worked_task, users, task_image_reads):
+    """No count over the task's images, and every read is task_id plus a bounded idx range (the index's fields)."""
+    project, task = worked_task
     body = (
         client_for(users["staff"][0])
         .get(f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "page_size": 10, "cursor": 5})
         .json()
     )
     assert len(body["image_list"]) == 10
-    assert reads
-    for kind, filter in reads:
-        assert kind == "find"
-        assert set(filter) == {"task_id", "idx"}
-        assert set(filter["idx"]) == {"$gt", "$lte"}
+    _only_index_reads(task_image_reads, bounded=True)
+
+
+def test_next_image_reads_the_task_index_only(worked_task, users, task_image_reads):
+    """The labeling page's next-image call: waiting counts and the image with the same bounded reads."""
+    project, task = worked_task
+    labeler = users["labeler"][0]
+    key = f"labeler_{labeler.pk}"
+    labeling = sorted(_expected(task, key, "labeling"))
+    rejected = sorted(_expected(task, key, "rejected"))
+    task_image_reads.clear()  # the expected lists above are read with a status filter
+    url = f"{BASE}/{project.pk}/tasks/{task.pk}/next"
+    body = client_for(labeler).get(url, {"role": "labeler", "after": rejected[2]}).json()
+    assert body["waiting"] == {"rejected": len(rejected), "labeling": len(labeling)}
+    assert body["image"]["idx"] == rejected[3]
+    wrapped = client_for(labeler).get(url, {"role": "labeler", "after": rejected[-1]}).json()
+    assert wrapped["image"]["idx"] == rejected[0]
+    _only_index_reads(task_image_reads, bounded=False)
