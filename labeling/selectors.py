@@ -143,12 +143,11 @@ def task_status_total(task: LabelTask, status_key: str, status: str) -> int | No
     field = COUNTER_FIELD.get(status)
     if field is None:
         return None
-    if status_key in LEADERS:
-        where = {"task_id": task.pk, "role": status_key, "is_active": True}
-    else:
-        role, user_id = status_key.rsplit("_", 1)
-        where = {"task_id": task.pk, "role": role, "user_id": user_id, "is_active": True}
-    found = store.orm(TaskRole).find_one(where, projection={field: 1})
+    # The task's few active roles by the index's own fields (task_id, is_active); the key is matched here.
+    roles = store.orm(TaskRole).find(
+        {"task_id": task.pk, "is_active": True}, projection={"role": 1, "user_id": 1, field: 1}
+    )
+    found = next((role for role in roles if role_key(role["role"], role["user_id"]) == status_key), None)
     if found is None or found.get(field, 0) < 0:
         return None
     return found.get(field, 0)
