@@ -126,26 +126,7 @@ def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCate
             raise ImportFormatError("a category needs a non-empty name", file=path, record=record, field="name")
         if cat_id in categories:
             raise ImportFormatError("duplicate category id", file=path, record=record, field="id")
-        skeleton = raw.get("skeleton")
-        flat_skeleton = None
-        if skeleton:
-            try:
-                flat_skeleton = [int(v) - 1 for pair in skeleton for v in pair]
-            except (TypeError, ValueError) as exc:
-                raise ImportFormatError(
-                    "skeleton must be pairs of 1-based indices", file=path, record=record, field="skeleton"
-                ) from exc
-        colors = raw.get("keypoint_colors")
-        flat_colors = None
-        if colors:
-            try:
-                flat_colors = (
-                    [int(v) for rgb in colors for v in rgb] if isinstance(colors[0], list) else [int(v) for v in colors]
-                )
-            except (TypeError, ValueError) as exc:
-                raise ImportFormatError(
-                    "keypoint_colors must be RGB triples", file=path, record=record, field="keypoint_colors"
-                ) from exc
+        flat_skeleton, flat_colors = _keypoint_style(raw, path, record)
         names = raw.get("keypoints")
         if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
             raise ImportFormatError("keypoints must be a list of names", file=path, record=record, field="keypoints")
@@ -160,6 +141,31 @@ def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCate
             colors=flat_colors,
         )
     return categories
+
+
+def _keypoint_style(raw: dict, path: str, record: str) -> tuple[list[int] | None, list[int] | None]:
+    """A category's skeleton (flat, 0-based) and keypoint colours (flat RGB)."""
+    skeleton = raw.get("skeleton")
+    flat_skeleton = None
+    if skeleton:
+        try:
+            flat_skeleton = [int(v) - 1 for pair in skeleton for v in pair]
+        except (TypeError, ValueError) as exc:
+            raise ImportFormatError(
+                "skeleton must be pairs of 1-based indices", file=path, record=record, field="skeleton"
+            ) from exc
+    colors = raw.get("keypoint_colors")
+    flat_colors = None
+    if colors:
+        try:
+            flat_colors = (
+                [int(v) for rgb in colors for v in rgb] if isinstance(colors[0], list) else [int(v) for v in colors]
+            )
+        except (TypeError, ValueError) as exc:
+            raise ImportFormatError(
+                "keypoint_colors must be RGB triples", file=path, record=record, field="keypoint_colors"
+            ) from exc
+    return flat_skeleton, flat_colors
 
 
 def _source_info(header: dict[str, Any], categories: dict[int, CocoCategory], *, file: str) -> dict:
