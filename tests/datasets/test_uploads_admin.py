@@ -115,10 +115,16 @@ def test_reimport_into_an_existing_dataset(roots, curator):
 
 def test_the_page_polls_the_jobs_endpoint_while_the_import_runs(roots, curator, settings, monkeypatch):
     settings.DDS_JOBS_INLINE = False
-    release = threading.Event()
-    monkeypatch.setattr(runner, "before_batch_write", [lambda batch: release.wait(30)])
+    writing, release = threading.Event(), threading.Event()
+
+    def hold_the_first_batch(batch):
+        writing.set()  # the job is recorded as running by now
+        release.wait(30)
+
+    monkeypatch.setattr(runner, "before_batch_write", [hold_the_first_batch])
     try:
         response = curator.post(IMPORT, {"format": "coco", "file": _coco_file(2), "name": "slow"})
+        assert writing.wait(30)
         page = curator.get(response["Location"]).content.decode()
     finally:
         release.set()
