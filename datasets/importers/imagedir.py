@@ -63,19 +63,24 @@ class ImageDirImporter:
     def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
         names = list_images(self.root)
         self.total = len(names)
-        for relative in names:
-            path = os.path.join(self.root, relative)
-            try:
-                check_listed_file(path, confined=self.confined)
-                width, height = image_size(path)
-            except ImportFormatError as exc:
-                problems.report(exc)
-                continue
-            yield ImageRecord(
-                key=relative,
-                url=local_file_url(path),
-                width=width,
-                height=height,
-                metadata={"file_name": relative},
-                where=path,
-            )
+        yield from readable_images(self.root, names, confined=self.confined, problems=problems)
+
+
+def readable_images(root: str, names: list[str], *, confined: bool, problems: Problems) -> Iterator[ImageRecord]:
+    """An image record for each listed file under ``root`` that can be read; the others are reported and skipped."""
+    for relative in names:
+        path = os.path.join(root, relative)
+        try:
+            check_listed_file(path, confined=confined)
+            width, height = image_size(path)
+        except ImportFormatError as exc:
+            problems.report(exc)
+            continue
+        yield ImageRecord(
+            key=relative,
+            url=local_file_url(path),
+            width=width,
+            height=height,
+            metadata={"file_name": relative},
+            where=path,
+        )

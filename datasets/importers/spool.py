@@ -11,6 +11,7 @@ cannot remove it; the next spool opened on the machine removes those of dead pro
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import shutil
@@ -111,27 +112,20 @@ class Spool:
             self._indexed = True
         images = self._db.execute("SELECT id, data FROM images ORDER BY id")
         anns = self._db.cursor().execute("SELECT image_id, data FROM anns ORDER BY image_id, rowid")
-        pending = anns.fetchone()
+        groups = itertools.groupby(anns, key=lambda row: row[0])
+        pending = next(groups, None)
         for image_id, blob in images:
             while pending is not None and pending[0] < image_id:
-                orphan_id = pending[0]
-                orphans = []
-                while pending is not None and pending[0] == orphan_id:
-                    orphans.append(_load(pending[1]))
-                    pending = anns.fetchone()
-                yield orphan_id, None, orphans
+                yield pending[0], None, [_load(data) for _, data in pending[1]]
+                pending = next(groups, None)
             group = []
-            while pending is not None and pending[0] == image_id:
-                group.append(_load(pending[1]))
-                pending = anns.fetchone()
+            if pending is not None and pending[0] == image_id:
+                group = [_load(data) for _, data in pending[1]]
+                pending = next(groups, None)
             yield image_id, _load(blob), group
         while pending is not None:
-            orphan_id = pending[0]
-            orphans = []
-            while pending is not None and pending[0] == orphan_id:
-                orphans.append(_load(pending[1]))
-                pending = anns.fetchone()
-            yield orphan_id, None, orphans
+            yield pending[0], None, [_load(data) for _, data in pending[1]]
+            pending = next(groups, None)
 
     # Previous user annotations and flags of a dataset being re-imported, by source key.
     def add_carry(self, key: str, data: Any) -> None:

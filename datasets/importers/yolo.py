@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from datasets.importers.errors import ImportFormatError
-from datasets.importers.imagedir import check_listed_file, image_size, list_images
+from datasets.importers.imagedir import check_listed_file, list_images, readable_images
 from datasets.importers.records import (
     CLIPPED_BOXES,
     GROUND_TRUTH,
@@ -21,7 +21,6 @@ from datasets.importers.records import (
     Problems,
     check_annotation,
 )
-from datasets.objects import local_file_url
 
 DATASET_TYPE = "yolo"
 _TOLERANCE = 1e-3
@@ -132,22 +131,8 @@ class YoloImporter:
         names = list_images(self.images_dir)
         self.total = len(names)
         sources = [(self.labels_dir, GROUND_TRUTH, "GT"), *((p.path, p.name, "Pred") for p in self.predictions)]
-        for relative in names:
-            path = os.path.join(self.images_dir, relative)
-            try:
-                check_listed_file(path, confined=self.confined)
-                width, height = image_size(path)
-            except ImportFormatError as exc:
-                problems.report(exc)
-                continue
-            image = ImageRecord(
-                key=relative,
-                url=local_file_url(path),
-                width=width,
-                height=height,
-                metadata={"file_name": relative},
-                where=path,
-            )
+        for image in readable_images(self.images_dir, names, confined=self.confined, problems=problems):
+            relative, width, height = image.key, image.width, image.height
             for directory, label, label_type in sources:
                 label_path = os.path.join(directory, os.path.splitext(relative)[0] + ".txt")
                 if not os.path.isfile(label_path):
