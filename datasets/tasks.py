@@ -13,10 +13,11 @@ commands, run by an operator on the shell, pass ``confined=False`` to use any pa
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from django.conf import settings
 
 from datasets import job_recovery, job_worker, jobs
 from datasets.exporters.coco import export_coco
@@ -38,7 +39,7 @@ EXPORT_FORMATS = ("coco", "yolo", "tsv")
 
 
 def celery_enabled() -> bool:
-    return bool(os.environ.get("CELERY_BROKER_URL"))
+    return bool(settings.CELERY_BROKER_URL)
 
 
 def prepare_import(spec: dict, *, confined: bool = True) -> DataSet:

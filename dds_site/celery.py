@@ -21,7 +21,7 @@ if not settings.configured:
 
 app = Celery("dds")
 app.conf.update(
-    broker_url=os.environ.get("CELERY_BROKER_URL") or "memory://",
+    broker_url=settings.CELERY_BROKER_URL or "memory://",
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     task_ignore_result=True,

@@ -200,6 +200,8 @@ FILE_UPLOAD_HANDLERS = [
 # Without CELERY_BROKER_URL, jobs started by a request run in a thread of the server (the request
 # returns at once); DDS_JOBS_INLINE=1 runs them inside the request instead.
 DDS_JOBS_INLINE = env_bool("DDS_JOBS_INLINE")
+# Set: dataset jobs are Celery tasks on this broker (dds_site/celery.py); empty: server threads as above.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Generated image thumbnails (``datasets.image_files``); safe to delete, they are made again on use.
 DDS_THUMBS_DIR = Path(os.environ.get("DDS_THUMBS_DIR", VAR_DIR / "thumbs"))
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.

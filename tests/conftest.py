@@ -30,8 +30,10 @@ def _join_job_threads() -> None:
 
 @pytest.fixture(autouse=True)
 def _jobs_inline(settings):
-    """Jobs started by requests run inside them, except in tests of the background path (which set False)."""
+    """Jobs started by requests run inside them, except in tests of the background path (which set False),
+    and never on Celery, even when CI provides a broker (only the Celery test uses it, with its own worker)."""
     settings.DDS_JOBS_INLINE = True
+    settings.CELERY_BROKER_URL = ""
 
 
 @pytest.fixture

@@ -63,7 +63,8 @@ def worker(db, tmp_path):
     process.stderr.close()
 
 
-def test_import_runs_through_a_celery_worker(worker, tmp_path):
+def test_import_runs_through_a_celery_worker(worker, tmp_path, settings):
+    settings.CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
     gt = coco_gt(3)
     spec = {
         "format": "coco",
