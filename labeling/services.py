@@ -326,6 +326,8 @@ def _generate_dataset_tasks(project: LabelProject, dataset_id: str, first_idx: i
     pending: list[InsertOne] = []
     task_ids = [new_task()] if batch_size == 0 else []  # batch 0: one task per dataset, even an empty one
     for position, image in enumerate(iter_images(dataset_id, with_objects=bool(project.pre_label))):
+        for hook in before_init_image:
+            hook(position)
         number = workflow.task_number(position, batch_size)
         while len(task_ids) <= number:
             task_ids.append(new_task())
@@ -744,6 +746,9 @@ def _view(task: LabelTask, doc: dict) -> ImageState:
     """A stored task image as the workflow sees it: only the task's active workers count."""
     return workflow.without_inactive_workers(image_state(doc), progress.active_roles(task.pk).names)
 
+
+# Called with each image's position as project init lays it out: a seam for tests that fail an init midway.
+before_init_image: list[Callable[[int], None]] = []
 
 # Called with (task, image_id) right before each compare-and-set of a label or review: a seam for
 # tests that interleave another action (a replacement, say) with a write in flight.

@@ -227,22 +227,20 @@ def test_project_init_failure_rolls_back_bug17(four, monkeypatch):
     from labeling import services
 
     project = four[2][1]
-    real = services._pre_label_data
     calls = {"n": 0}
 
-    def failing(*args, **kwargs):
+    def failing(position):
         calls["n"] += 1
         if calls["n"] == 150:
             raise RuntimeError("disk full")
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_pre_label_data", failing)
+    monkeypatch.setattr(services, "before_init_image", [failing])
     with pytest.raises(RuntimeError):
         project.init_project(batch_size=30, label_times=1, review_times=1)
     assert LabelProject.objects.get(pk=project.pk).status == ProjectStatus.WAITING
     assert LabelTask.objects.filter(project_id=project.pk).count() == 0
     assert all(LabelTaskImage(d).count_num({}) == 0 for d in project.dataset_ids)
-    monkeypatch.setattr(services, "_pre_label_data", real)
+    monkeypatch.setattr(services, "before_init_image", [])
     project.init_project(batch_size=30, label_times=1, review_times=1)
     _check_tasks(project, [30, 30, 30, 10] * 2)
 
