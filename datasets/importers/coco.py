@@ -84,22 +84,17 @@ _HEADER_KEYS = ("info", "licenses", "categories")
 
 
 def read_header(path: str) -> dict[str, Any]:
-    """``info``, ``licenses`` and ``categories`` of a GT file, in one streaming pass."""
+    """``info``, ``licenses`` and ``categories`` of a GT file (those present).
+
+    One filtered ijson scan per key, stopped at its first match: ijson filters in C, so this is several
+    times faster than one pass over every event in Python; ``info`` and ``licenses`` usually open the file."""
     found: dict[str, Any] = {}
-    builder = None
-    key = ""
     try:
-        with open(path, "rb") as handle:
-            for prefix, event, value in ijson.parse(handle, use_float=True):
-                if builder is not None:
-                    builder.event(event, value)
-                    if prefix == key and event in ("end_map", "end_array"):
-                        found[key], builder = builder.value, None
-                elif prefix in _HEADER_KEYS and event in ("start_map", "start_array"):
-                    key, builder = prefix, ijson.ObjectBuilder()
-                    builder.event(event, value)
-                elif prefix in _HEADER_KEYS and event not in ("map_key",):
-                    found[prefix] = value  # a scalar where a container belongs: checked by the callers
+        for key in _HEADER_KEYS:
+            with open(path, "rb") as handle:
+                for value in ijson.items(handle, key, use_float=True):
+                    found[key] = value
+                    break
     except FileNotFoundError as exc:
         raise ImportFormatError("file not found", file=path) from exc
     except (ijson.JSONError, UnicodeDecodeError) as exc:
