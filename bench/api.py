@@ -16,10 +16,9 @@ application's cost without a network. The last line printed is one JSON object.
 
 from __future__ import annotations
 
-import json
 import os
 
-from common import median_ms, raw_dataset, setup_django
+from common import median_ms, raw_dataset, run_and_print
 
 SIZE = int(os.environ.get("BENCH_IMAGES", 10_000))
 PAGE_SIZE = 100
@@ -144,12 +143,7 @@ def run() -> dict:
 
 
 def main() -> None:
-    server = setup_django()
-    try:
-        print(json.dumps(run()))
-    finally:
-        if server is not None:
-            server.stop()
+    run_and_print(run)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,15 @@ def median_ms(action: Callable[[], object], *, repeat: int, warmup: int = 2) -> 
         action()
         timings.append(time.perf_counter() - started)
     return statistics.median(timings) * 1000
+
+
+def run_and_print(run: Callable[[], dict]) -> None:
+    """Django on a fresh database, ``run()``, its figures printed as the last line (one JSON object)."""
+    import json
+
+    server = setup_django()
+    try:
+        print(json.dumps(run()))
+    finally:
+        if server is not None:
+            server.stop()

@@ -18,40 +18,18 @@ of the actions on each size (the functions with the largest cumulative time).
 from __future__ import annotations
 
 import cProfile
-import json
 import os
 import pstats
 import statistics
-import sys
 import time
-import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import run_and_print
 
 SIZES = (int(os.environ.get("BENCH_SMALL", 1_000)), int(os.environ.get("BENCH_LARGE", 50_000)))
 INSERT_BATCH = 5_000
 FLOOR_UPDATES = 200
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 BOX = [{"category_name": "cat", "bounding_box": {"xmin": 0.1, "ymin": 0.1, "xmax": 0.4, "ymax": 0.5}}]
-
-
-def _setup_django():
-    server = None
-    if not os.environ.get("MONGODB_URI"):
-        from dds_site import mongo
-
-        server = mongo.start_server(":memory:")
-        os.environ["MONGODB_URI"] = server.uri
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
-    os.environ.setdefault("MONGODB_NAME", f"bench_{uuid.uuid4().hex[:8]}")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    return server
 
 
 def _dataset(name: str, size: int):
@@ -182,12 +160,7 @@ def run() -> dict:
 
 
 def main() -> None:
-    server = _setup_django()
-    try:
-        print(json.dumps(run()))
-    finally:
-        if server is not None:
-            server.stop()
+    run_and_print(run)
 
 
 if __name__ == "__main__":
