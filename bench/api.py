@@ -103,6 +103,8 @@ def _task(dataset, users: dict):
 
 
 def run() -> dict:
+    if SIZE < DEEP_PAGE * PAGE_SIZE:
+        raise SystemExit(f"BENCH_IMAGES must be at least {DEEP_PAGE * PAGE_SIZE} to reach page {DEEP_PAGE}")
     from accounts.models import User
     from datasets.images import Image
     from labeling.task_images import LabelTaskImage
