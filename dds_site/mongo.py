@@ -31,6 +31,7 @@ LOCK_FILE = VAR_DIR / "mongo.lock"
 STORAGE_DIR = VAR_DIR / "mongo"
 LOG_FILE = VAR_DIR / "mongo.log"
 START_TIMEOUT_S = 60.0
+KILL_WAIT_S = 10.0
 
 
 class EmbeddedServerError(RuntimeError):
@@ -49,7 +50,7 @@ class EmbeddedServer:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 20.0) -> None:
         _terminate(self.pid, self.process, timeout)
 
 
@@ -114,18 +115,28 @@ def start_server(storage_path: str, port: int | None = None, *, detach: bool = F
 
 
 def _terminate(pid: int, process: subprocess.Popen | None, timeout: float) -> None:
+    """Stop ``pid`` (SIGTERM, then SIGKILL after ``timeout``) and return once it is gone and its port free."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None:
-            if process.poll() is not None:
-                return
-        elif _reaped(pid) or not pid_alive(pid):
-            return
-        time.sleep(0.1)
+    if _wait_for_exit(pid, process, timeout):
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    if not _wait_for_exit(pid, process, KILL_WAIT_S):
+        raise EmbeddedServerError(f"embedded MongoDB (pid {pid}) did not exit after SIGKILL")
+
+
+def _wait_for_exit(pid: int, process: subprocess.Popen | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None:
+            if process.poll() is not None:
+                return True
+        elif _reaped(pid) or not pid_alive(pid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def _reaped(pid: int) -> bool:

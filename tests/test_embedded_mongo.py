@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -85,10 +86,14 @@ def test_mongo_stop_then_start_takes_the_recorded_port_again(var_dir):
         assert mongo.recorded_server().pid != first.pid
         assert client.dds.things.count_documents({}) == 1
     # If another program holds the port meanwhile, the server starts on a new one.
+    restarted_pid = mongo.recorded_server().pid
     assert "stopped" in _mongo_command("stop")
+    assert not mongo.pid_alive(restarted_pid)  # stop returns once the process is gone
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", first.port))
-        squatter.listen()
+        # Under parallel tests another process may already hold the freed port: the same situation.
+        with contextlib.suppress(OSError):
+            squatter.bind(("127.0.0.1", first.port))
+            squatter.listen()
         assert f":{first.port}/" not in _mongo_command("start")
         assert mongo.recorded_server().port != first.port
