@@ -24,6 +24,20 @@ class ImageNotFound(NotFound):
     message = "Dataset image not found."
 
 
+class FnFpDataNotFound(NotFound):
+    """The FN/FP analysis has not computed the figures asked for (never run, or cleared by a re-import)."""
+
+    code = 404054
+    message = "Dataset has no FN/FP data."
+
+
+class LabelNotFound(NotFound):
+    """No label set of that id in the dataset (DDS did not check that the label belonged to it)."""
+
+    code = 404055
+    message = "Dataset label not found."
+
+
 class InvalidDatasetArgument(InvalidArgument, ValueError):
     """Bad annotation, image or dataset data (400002)."""
 

@@ -213,6 +213,11 @@ class Label(OrmDocumentMixin, models.Model):
     compare_precisions = models.JSONField(default=list, blank=True)
     # {"map": mAP@[.5:.95], "ap50": AP50} of a prediction set, by the FN/FP analysis (pycocotools).
     coco_metrics = models.JSONField(null=True, blank=True, default=None)
+    # Of a prediction set, by the FN/FP analysis (``datasets.fnfp.analysis``): per-category AP, AP50
+    # and PR curve ``{max_dets, recall_points, categories: [...]}``, and the confusion matrix
+    # ``{iou_threshold, conf_threshold, precision_level, categories, cells}``. Not in DDS.
+    category_metrics = models.JSONField(null=True, blank=True, default=None)
+    confusion_matrix = models.JSONField(null=True, blank=True, default=None)
     clone_from_label = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from datasets import api_downloads, api_image_files, api_jobs, api_uploads, views
+from datasets import api_downloads, api_image_files, api_jobs, api_label_metrics, api_uploads, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
@@ -30,6 +30,11 @@ urlpatterns = [
         name="dataset-category-list",
     ),
     path("datasets/<str:dataset_id>/labels", views.LabelViewSet.as_view({"get": "list"}), name="dataset-label-list"),
+    path(
+        "datasets/<str:dataset_id>/labels/<str:label_id>/metrics",
+        api_label_metrics.LabelMetrics.as_view(),
+        name="dataset-label-metrics",
+    ),
     path("datasets/<str:dataset_id>/jobs", api_jobs.DatasetJobStatus.as_view(), name="dataset-jobs"),
     path("datasets/<str:dataset_id>/jobs/import", api_jobs.DatasetImportJob.as_view(), name="dataset-job-import"),
     path("datasets/<str:dataset_id>/jobs/export", api_jobs.DatasetExportJob.as_view(), name="dataset-job-export"),

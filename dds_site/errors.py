@@ -27,9 +27,9 @@ class ErrCode:
     BAD_REQUEST = 400000
     PARAMETER_MISSING = 400001
     PARAMETER_INVALID = 400002
-    # The codes of one app's errors (flags 4001xx, label sets 400150, labeling 2000xx/4002xx/4030xx/4041xx) are
-    # defined once, on their classes. DDS codes nothing here raises are left out: 400050-400054 (unused in DDS
-    # too), 400151 and 500001 (label clone), 404054-404056 (FN/FP look-ups).
+    # The codes of one app's errors (flags 4001xx, label sets 400150/404055, FN/FP 404054, labeling
+    # 2000xx/4002xx/4030xx/4041xx) are defined once, on their classes. DDS codes nothing here raises are left
+    # out: 400050-400054 (unused in DDS too), 400151 and 500001 (label clone), 404056 (FN/FP precision look-up).
     UNAUTHORIZED = 401000
     FORBIDDEN = 403000
     AUTHENTICATION_FAILED = 403050

@@ -20,17 +20,25 @@ For every prediction label set of a dataset:
    ``compare_result[L]`` = OK/FP when valid; GT objects get one entry per prediction set, keyed
    ``"<label_id>_<L>"`` (DDS kept one shared ``L`` key, so the last set processed won).
 
+4. Per set, from the same matching (run at every COCO IoU threshold .50:.95 in the same pass):
+   per-category AP, AP50 and PR curve at IoU .50, equal to pycocotools' per-category precision
+   (``categories``), and a confusion matrix at the level-.5 confidence threshold (``confusion``);
+   stored on the Label as ``category_metrics`` and ``confusion_matrix`` (``analysis``).
+
 Every run recomputes all of it from the annotations (re-runs are idempotent, and write only the
 images whose results changed). Each image is written with a conditional update on the revision
 it was read at (``datasets.store.REVISION``, renewed by every write of an image's objects), so a
 concurrent edit is not lost: that image is re-read and recomputed instead.
 
-``matching`` holds the algorithm (pure numpy), ``metrics`` the COCO mAP, ``job`` the job over a
-dataset; their public names are importable from here.
+``matching`` holds the algorithm (pure numpy), ``metrics`` the COCO mAP, ``categories`` and
+``confusion`` the per-category figures, ``job`` the job over a dataset; their public names are
+importable from here.
 """
 
 from __future__ import annotations
 
+from datasets.fnfp.categories import CategoryAccumulator
+from datasets.fnfp.confusion import ConfusionAccumulator
 from datasets.fnfp.job import (
     DDS_PROCESSOR_KEY,
     JOB_KIND,
@@ -41,6 +49,7 @@ from datasets.fnfp.job import (
     prediction_labels,
 )
 from datasets.fnfp.matching import (
+    COCO_IOU_THRESHOLDS,
     COUNTERS,
     IOU_THRESHOLD,
     PRECISION_LEVELS,
@@ -57,12 +66,15 @@ from datasets.fnfp.matching import (
 from datasets.fnfp.metrics import CocoInputs, coco_map, coco_metrics
 
 __all__ = [
+    "COCO_IOU_THRESHOLDS",
     "COUNTERS",
     "DDS_PROCESSOR_KEY",
     "IOU_THRESHOLD",
     "JOB_KIND",
     "PRECISION_LEVELS",
+    "CategoryAccumulator",
     "CocoInputs",
+    "ConfusionAccumulator",
     "FnFpResult",
     "ImageMatches",
     "Match",

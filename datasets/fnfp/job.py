@@ -11,11 +11,12 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from datasets import jobs, store
+from datasets.fnfp.analysis import EMPTY_ANALYSIS, PerCategory
 from datasets.fnfp.matching import (
     COUNTERS,
     ImageMatches,
@@ -54,9 +55,9 @@ class ReadImage:
     revision: object  # None for an image never written here (e.g. by DDS)
 
     @classmethod
-    def of(cls, document: dict, pred_label_ids: Iterable[str]) -> ReadImage:
+    def of(cls, document: dict, pred_label_ids: Iterable[str], *, all_thresholds: bool = False) -> ReadImage:
         return cls(
-            match_document(document, pred_label_ids),
+            match_document(document, pred_label_ids, all_thresholds=all_thresholds),
             document.get("objects") or [],
             {key: document.get(key) for key in COUNTERS},
             document.get(store.REVISION),
@@ -87,6 +88,8 @@ class FnFpResult:
     num_images: int
     labels: dict[str, dict]  # label id -> {name, compare_precisions, coco_metrics}
     retried_images: int = 0
+    # label id -> {"category_metrics", "confusion_matrix"} as stored on the Label (empty when not computed)
+    analysis: dict[str, dict] = field(default_factory=dict)
 
 
 def prediction_labels(dataset_id: str) -> dict[str, str]:
@@ -100,9 +103,11 @@ def _collect(
     spool: Spool,
     progress: Callable[[int], None] | None,
     coco: CocoInputs | None = None,
+    per_category: PerCategory | None = None,
 ):
     """Pass 1: match every image against every set (kept in the spool); gather what makes the
-    thresholds, and the COCO metrics' inputs when ``coco`` is given."""
+    thresholds, the COCO metrics' inputs when ``coco`` is given, and the per-category metrics'
+    when ``per_category`` is (the matching then runs at every COCO IoU threshold)."""
     scores = {label: [] for label in label_ids}
     tps = {label: [] for label in label_ids}
     ignored = {label: [] for label in label_ids}
@@ -111,8 +116,10 @@ def _collect(
     # No projection: the server answers whole documents faster than projected ones.
     documents = _prefetched(store.image_cursor(dataset_id, batch_size=_READ_BATCH))
     for count, document in enumerate(documents, start=1):
-        image = ReadImage.of(document, label_ids)
+        image = ReadImage.of(document, label_ids, all_thresholds=per_category is not None)
         matches = image.matches
+        if per_category is not None:
+            per_category.add(matches)
         spool.add_image(matches.image_id, image)
         if coco is not None:
             coco.add(document)
@@ -127,7 +134,11 @@ def _collect(
 
 
 def _write_results(
-    dataset_id: str, thresholds: dict[str, list[dict]], spool: Spool, progress: Callable[[int], None] | None
+    dataset_id: str,
+    thresholds: dict[str, list[dict]],
+    spool: Spool,
+    progress: Callable[[int], None] | None,
+    observe: Callable[[ImageMatches], None] | None = None,
 ) -> int:
     """Pass 2: per-image results from the spool, written with guarded updates; returns images redone.
 
@@ -154,6 +165,8 @@ def _write_results(
     batch: list[ReadImage] = []
     with store.BackgroundWriter(write, name="dds-fnfp-writer") as writer:
         for count, (_image_id, entry) in enumerate(spool.iter_images(), start=1):
+            if observe is not None:
+                observe(entry.matches)
             batch.append(entry)
             if len(batch) >= _WRITE_BATCH:
                 writer.put(updates_of(batch))
@@ -229,9 +242,14 @@ def calculate_fnfp(
     dataset_id: str,
     *,
     with_coco_metrics: bool = True,
+    with_category_metrics: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> FnFpResult:
     """Run the FN/FP analysis of every prediction set of the dataset; see ``datasets.fnfp``.
+
+    ``with_category_metrics``: also per-category AP/AP50/PR curve and the confusion matrix of each
+    set (``Label.category_metrics``/``confusion_matrix``); without, those of an earlier run are
+    cleared, as they may describe other data.
 
     Progress and outcome go to ``detail_status["fnfp"]`` (and DDS's ``FNFPCalculator``);
     the dataset's own ``status`` is never changed (DDS marked the whole dataset failed).
@@ -245,7 +263,7 @@ def calculate_fnfp(
     store.dataset_set_detail(dataset_id, DDS_PROCESSOR_KEY, "processing")
     try:
         with record.heartbeat(), collector_paused():
-            result = _calculate(dataset_id, record, with_coco_metrics, progress)
+            result = _calculate(dataset_id, record, with_coco_metrics, with_category_metrics, progress)
     except BaseException as exc:
         record.fail(str(exc) or type(exc).__name__)
         store.dataset_set_detail(dataset_id, DDS_PROCESSOR_KEY, "failed")
@@ -267,7 +285,9 @@ def _thresholds(label_ids: list[str], num_gt: int, scores: dict, tps: dict, igno
     return thresholds
 
 
-def _calculate(dataset_id: str, record: jobs.JobRecord, with_coco_metrics: bool, progress) -> FnFpResult:
+def _calculate(
+    dataset_id: str, record: jobs.JobRecord, with_coco_metrics: bool, with_category_metrics: bool, progress
+) -> FnFpResult:
     labels = prediction_labels(dataset_id)
     label_ids = sorted(labels)
     # Each image is read once and its results written once: 2 steps per image. The estimate
@@ -281,21 +301,24 @@ def _calculate(dataset_id: str, record: jobs.JobRecord, with_coco_metrics: bool,
 
     # The COCO metrics' inputs are gathered in the same read of the dataset.
     coco = CocoInputs(label_ids) if with_coco_metrics else None
+    per_category = PerCategory(label_ids) if with_category_metrics else None
     with Spool() as spool:
-        count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report, coco)
+        count, num_gt, scores, tps, ignored = _collect(dataset_id, label_ids, spool, report, coco, per_category)
         total = count
         report(count)
         for hook in after_collect:
             hook(dataset_id)
         thresholds = _thresholds(label_ids, num_gt, scores, tps, ignored)
-        retried = _write_results(dataset_id, thresholds, spool, lambda done: report(count + done))
+        observe = per_category.confusion_pass(thresholds) if per_category is not None else None
+        retried = _write_results(dataset_id, thresholds, spool, lambda done: report(count + done), observe)
         report(2 * count, force=True)
+    analysis = per_category.results(dataset_id) if per_category is not None else {}
     out: dict[str, dict] = {}
     for label in label_ids:
         metrics = coco.metrics(label) if coco is not None else None
-        fields = {"compare_precisions": thresholds[label]}
+        fields = {"compare_precisions": thresholds[label], **analysis.get(label, EMPTY_ANALYSIS)}
         if metrics is not None:
             fields["coco_metrics"] = metrics
         Label.objects.filter(pk=label).update(**fields)
         out[label] = {"name": labels[label], "compare_precisions": thresholds[label], "coco_metrics": metrics}
-    return FnFpResult(dataset_id=dataset_id, num_images=count, labels=out, retried_images=retried)
+    return FnFpResult(dataset_id=dataset_id, num_images=count, labels=out, retried_images=retried, analysis=analysis)

@@ -14,6 +14,8 @@ IOU_THRESHOLD = 0.5
 PRECISION_LEVELS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 EPS = 1e-9
 COUNTERS = ("num_fn", "num_fp", "num_fn_cat", "num_fp_cat")
+# COCOeval's IoU thresholds .50:.05:.95, built as pycocotools builds them (bit-identical values).
+COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 
 
 def level_key(precision: float) -> str:
@@ -43,11 +45,25 @@ def box_iou(dt: np.ndarray, gt: np.ndarray, gt_crowd: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Match:
-    """Matching of one image's predictions (D) against its GT boxes (G)."""
+    """Matching of one image's predictions (D) against its GT boxes (G).
+
+    ``tp``, ``ignored`` and ``gt_match`` are at IoU ``IOU_THRESHOLD`` (the FN/FP results). When
+    asked for, the same greedy pass also fills ``tp_iou``/``ignored_iou`` (T x D) at each of
+    ``COCO_IOU_THRESHOLDS`` (row 0 is ``tp``/``ignored``) and ``cross``: the (prediction, GT, IoU)
+    pairs of different categories with IoU >= ``IOU_THRESHOLD``, GT not crowd (for the confusion
+    matrix); both are None otherwise.
+    """
 
     tp: np.ndarray  # bool (D)
     ignored: np.ndarray  # bool (D): matched a crowd region
     gt_match: np.ndarray  # int (G): index of the matching prediction, -1 if none
+    tp_iou: np.ndarray | None = None  # bool (T x D)
+    ignored_iou: np.ndarray | None = None  # bool (T x D)
+    cross: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (dt index, gt index, IoU)
+
+    def lean(self) -> Match:
+        """Only what the per-image FN/FP results need (kept for the write pass)."""
+        return Match(self.tp, self.ignored, self.gt_match, cross=self.cross)
 
 
 def match_image(
@@ -58,36 +74,63 @@ def match_image(
     dt_cats: np.ndarray,
     dt_scores: np.ndarray,
     iou_threshold: float = IOU_THRESHOLD,
+    *,
+    all_thresholds: bool = False,
 ) -> Match:
-    """Greedy COCO-style matching of predictions to same-category GT boxes."""
+    """Greedy COCO-style matching of predictions to same-category GT boxes.
+
+    With ``all_thresholds``, also at every IoU of ``COCO_IOU_THRESHOLDS`` (``iou_threshold`` must
+    then be their first) and the cross-category pairs: the IoU matrix is computed once; at a
+    higher threshold a prediction's candidates are a subset of those at ``iou_threshold``.
+    """
     num_dt, num_gt = len(dt_boxes), len(gt_boxes)
-    tp = np.zeros(num_dt, dtype=bool)
-    ignored = np.zeros(num_dt, dtype=bool)
+    levels = COCO_IOU_THRESHOLDS if all_thresholds else np.array([iou_threshold])
+    tp_iou = np.zeros((len(levels), num_dt), dtype=bool)
+    ignored_iou = np.zeros((len(levels), num_dt), dtype=bool)
     gt_match = np.full(num_gt, -1, dtype=np.int64)
+    cross = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)) if all_thresholds else None
     if not num_dt or not num_gt:
-        return Match(tp, ignored, gt_match)
+        return _match(tp_iou, ignored_iou, gt_match, cross, all_thresholds)
     iou = box_iou(dt_boxes, gt_boxes, gt_crowd)
-    iou[dt_cats[:, None] != gt_cats[None, :]] = -1.0
-    threshold = min(iou_threshold, 1 - 1e-10)
-    crowd = gt_crowd.tolist()
-    taken = [False] * num_gt
+    same = dt_cats[:, None] == gt_cats[None, :]
+    limits = np.minimum(levels, 1 - 1e-10)
+    if all_thresholds:
+        d_idx, g_idx = np.nonzero(~same & ~gt_crowd[None, :] & (iou >= limits[0]))
+        cross = (d_idx, g_idx, iou[d_idx, g_idx])
+    iou[~same] = -1.0
+    # Per prediction, the non-crowd GT it may take at the lowest threshold, in GT order.
+    candidates: dict[int, list[int]] = {}
+    for d, g in zip(*np.nonzero((iou >= limits[0]) & ~gt_crowd[None, :]), strict=True):
+        candidates.setdefault(int(d), []).append(int(g))
     rows = iou.tolist()
+    limit_list = limits.tolist()
+    taken = [[False] * num_gt for _ in limit_list]
     for d in np.argsort(-dt_scores, kind="mergesort").tolist():
-        row = rows[d]
-        best, best_iou = -1, threshold
-        for g in range(num_gt):
-            if crowd[g] or taken[g]:
-                continue
-            if row[g] >= best_iou:  # >=: on a tie the later GT wins, as in COCOeval
-                best, best_iou = g, row[g]
-        if best >= 0:
-            taken[best] = True
-            tp[d] = True
-            gt_match[best] = d
+        cands = candidates.get(d)
+        if not cands:
             continue
-        if any(crowd[g] and row[g] >= threshold for g in range(num_gt)):
-            ignored[d] = True
-    return Match(tp, ignored, gt_match)
+        row = rows[d]
+        for t, limit in enumerate(limit_list):
+            best, best_iou = -1, limit
+            for g in cands:
+                if not taken[t][g] and row[g] >= best_iou:  # >=: on a tie the later GT wins, as in COCOeval
+                    best, best_iou = g, row[g]
+            if best >= 0:
+                taken[t][best] = True
+                tp_iou[t, d] = True
+                if t == 0:
+                    gt_match[best] = d
+    if gt_crowd.any():
+        # Left unmatched but covering a same-category crowd region at that IoU: ignored.
+        crowd_best = np.where(gt_crowd[None, :], iou, -1.0).max(axis=1)
+        ignored_iou = (crowd_best[None, :] >= limits[:, None]) & ~tp_iou
+    return _match(tp_iou, ignored_iou, gt_match, cross, all_thresholds)
+
+
+def _match(tp_iou, ignored_iou, gt_match, cross, all_thresholds: bool) -> Match:
+    if all_thresholds:
+        return Match(tp_iou[0], ignored_iou[0], gt_match, tp_iou, ignored_iou, cross)
+    return Match(tp_iou[0], ignored_iou[0], gt_match)
 
 
 def precision_thresholds(scores: np.ndarray, tp: np.ndarray, ignored: np.ndarray, num_gt: int) -> list[dict]:
@@ -134,8 +177,9 @@ class ImageMatches:
     sets: dict[str, tuple[list[int], list[str], np.ndarray, Match]] = field(default_factory=dict)
 
 
-def match_document(document: dict, pred_label_ids: Iterable[str]) -> ImageMatches:
-    """Match every prediction set of one image document against its GT boxes."""
+def match_document(document: dict, pred_label_ids: Iterable[str], *, all_thresholds: bool = False) -> ImageMatches:
+    """Match every prediction set of one image document against its GT boxes (``all_thresholds``:
+    see ``match_image``)."""
     objects = document.get("objects") or []
     wanted = set(pred_label_ids)
     scored: dict[int, str] = {}
@@ -174,6 +218,7 @@ def match_document(document: dict, pred_label_ids: Iterable[str]) -> ImageMatche
             np.asarray(boxes, dtype=float).reshape(-1, 4),
             np.asarray([vocab[c] for c in cats], dtype=np.int64),
             score_array,
+            all_thresholds=all_thresholds,
         )
         result.sets[label_id] = (positions, cats, score_array, match)
     return result

@@ -65,4 +65,6 @@ def label_sets_after_import(dataset_id: str, imported: set[str]) -> None:
     """
     stale = Label.objects.filter(dataset_id=dataset_id).exclude(type=LabelType.USER).exclude(name__in=imported)
     store.labels_delete(dataset_id, stale.values_list("pk", flat=True))
-    Label.objects.filter(dataset_id=dataset_id).update(compare_precisions=[], coco_metrics=None)
+    Label.objects.filter(dataset_id=dataset_id).update(
+        compare_precisions=[], coco_metrics=None, category_metrics=None, confusion_matrix=None
+    )
