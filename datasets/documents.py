@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from datasets.names import NAME_KEY, image_name_key
 from datasets.store.revisions import REVISION, new_revision
 from dds_site.documents import md5_id
 
@@ -127,11 +128,14 @@ def image_document(
     num_fp: dict | None = None,
     num_fp_cat: dict | None = None,
     label_confirm: dict | None = None,
+    name_key: str = "",
     source_key: str | None = None,
 ) -> dict:
     """An image as stored in ``images@dataset_<id>``, with a new revision.
 
-    ``metadata`` is the JSON string DDS stores; ``source_key`` is set by imports only.
+    ``metadata`` is the JSON string DDS stores; ``source_key`` is set by imports only. ``name_key``
+    is derived from the URLs (``datasets.names``); the one given (the key a stored image has) is
+    kept only by an image with no file of its own and no source key.
     """
     document: dict[str, Any] = {
         "_id": image_id,
@@ -151,6 +155,7 @@ def image_document(
         "num_fp": num_fp or {},
         "num_fp_cat": num_fp_cat or {},
         "label_confirm": label_confirm or {},
+        NAME_KEY: image_name_key(url, url_full_res, source_key or name_key),
     }
     if source_key is not None:
         document[SOURCE_KEY] = source_key

@@ -26,6 +26,7 @@ from datasets import store
 from datasets.constants import LabelName
 from datasets.documents import image_document_of, object_document
 from datasets.errors import InvalidDatasetArgument
+from datasets.names import image_name_key
 from datasets.objects import (
     Number,
     Object,
@@ -46,6 +47,7 @@ from datasets.store import (  # noqa: F401 - the public names of image collectio
     staging_collection_name,
     with_new_revision,
 )
+from dds_site import mongo
 from dds_site.documents import DocumentModel
 
 if TYPE_CHECKING:
@@ -80,6 +82,8 @@ class ImageModel(DocumentModel):
     num_fp: dict = pydantic.Field(default_factory=dict)
     num_fp_cat: dict = pydantic.Field(default_factory=dict)
     label_confirm: dict = pydantic.Field(default_factory=dict)
+    # not DDS's: the searched form of the file name (``datasets.names``), kept by the document builder
+    name_key: str = ""
 
     belong_dataset: ClassVar[str | None] = None
     _dataset: Any = pydantic.PrivateAttr(default=None)
@@ -111,12 +115,41 @@ class ImageModel(DocumentModel):
         spec = super()._update_spec(set_data, unset_data)
         return with_new_revision(spec) if spec else spec
 
+    @classmethod
+    def _update(cls, method: str, filters: dict, set_data: dict | None, unset_data: dict | None):
+        """``update_one`` / ``update_many``; an update of a URL also re-derives the name keys of the
+        images it wrote (found by the revision it gave them), as the key may need the other URL."""
+        spec = cls._update_spec(set_data, unset_data)
+        if not spec:
+            return None
+        write = getattr(cls.get_collection(), method)
+        result = write(cls._mongo_filters(filters), spec, session=mongo.current_session())
+        if store.touches_name_key([*(set_data or ()), *(unset_data or ())]):
+            store.images_refresh_name_keys(
+                image_collection_name(cls.belong_dataset), {REVISION: spec["$set"][REVISION]}
+            )
+        return result
+
+    @classmethod
+    def batch_update(
+        cls, filters: dict, set_data: dict | None = None, unset_data: dict | None = None, batch_size: int = 20
+    ) -> None:
+        """Queue an ``update_one``; one that changes a URL is written at once, after the queue, so
+        its name key is re-derived (see ``_update``)."""
+        if store.touches_name_key([*(set_data or ()), *(unset_data or ())]):
+            cls.finish_batch_update()
+            cls.update_one(filters, set_data, unset_data)
+            return
+        super().batch_update(filters, set_data, unset_data, batch_size)
+
     def post_init(self) -> None:
-        """Local ``file://`` URIs become local-file URLs."""
+        """Local ``file://`` URIs become local-file URLs; the name key is the one the URLs call for, as
+        the document builder stores it."""
         if self.url.startswith("file://"):
             self.url = uri_to_url(self.url)
         if self.url_full_res.startswith("file://"):
             self.url_full_res = uri_to_url(self.url_full_res)
+        self.name_key = image_name_key(self.url, self.url_full_res, self.name_key)
 
     @property
     def dataset(self) -> DataSet | None:

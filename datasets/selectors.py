@@ -13,6 +13,7 @@ from datasets.documents import category_id_for
 from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, InvalidDatasetArgument
 from datasets.images import Image
 from datasets.models import Category, DataSet, Label
+from datasets.names import NAME_KEY, NAME_KEY_MAX_LENGTH, prefix_range
 
 # DDS's label_list order: ground truth first, then user annotations, then predictions.
 LABEL_TYPE_ORDER = {"GT": 0, "User": 1, "Pred": 2}
@@ -75,9 +76,15 @@ class ImageFilters:
     # (prediction label id, precision level key, "fn" or "fp"): images with at least one such error,
     # from the counters the FN/FP analysis stores. Built only from a label and level known to exist.
     errors: tuple[str, str, str] | None = None
+    # images whose file name starts with this (any case), see ``datasets.names``
+    file_name: str | None = None
 
     def to_mongo(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
+        if self.file_name:
+            # First: the embedded server serves a filter of several fields from the index of its
+            # first indexed field, and a name prefix usually selects fewer images than the others.
+            query[NAME_KEY] = prefix_range(self.file_name)
         # The object filters hold of one and the same object: a category AND a label set means an
         # object of that category in that set, not one object of each.
         on_object = {
@@ -107,12 +114,19 @@ def image_filters(
     *,
     category_name: Any = None,
     dataset_id: str | None = None,
+    file_name: Any = None,
 ) -> ImageFilters:
     """Parse the image-list filters; values are matched by equality, never as patterns.
 
     ``category_name`` (with the ``dataset_id``) stands for the category's id, derived from the
-    name as every writer derives it, so it filters on the same indexed field.
+    name as every writer derives it, so it filters on the same indexed field. ``file_name`` is a
+    prefix of the file name, any case, matched as a range on the indexed name key (every
+    character literally).
     """
+    if file_name in (None, ""):
+        file_name = None
+    elif not isinstance(file_name, str) or len(file_name) > NAME_KEY_MAX_LENGTH:
+        raise InvalidDatasetArgument(f"file_name must be a string of at most {NAME_KEY_MAX_LENGTH} characters.")
     if category_name not in (None, ""):
         if category_id not in (None, ""):
             raise InvalidDatasetArgument("give category_id or category_name, not both.")
@@ -128,7 +142,10 @@ def image_filters(
         if parsed_flag not in ImageFlag.ALL:
             raise InvalidDatasetArgument("flag must be one of 0, 1, 2.")
     return ImageFilters(
-        category_id=str(category_id) if category_id else None, flag=parsed_flag, label_id=label_id or None
+        category_id=str(category_id) if category_id else None,
+        flag=parsed_flag,
+        label_id=label_id or None,
+        file_name=file_name,
     )
 
 

@@ -14,6 +14,7 @@ from datasets.constants import MAX_IMAGE_NUMBER
 from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.job_status import job_status_for
 from datasets.models import DataSet
+from datasets.names import NAME_KEY_MAX_LENGTH
 from dds_site.api import OmitUnknownMixin, created_ts_field
 from dds_site.output import DictOutput, page_output
 
@@ -84,6 +85,12 @@ class ImageListQuery(serializers.Serializer):
     category_name = serializers.CharField(max_length=255, required=False, help_text="a category's name (or its id)")
     label_id = serializers.CharField(max_length=64, required=False)
     flag = serializers.CharField(max_length=4, required=False)
+    file_name = serializers.CharField(
+        max_length=NAME_KEY_MAX_LENGTH,
+        required=False,
+        help_text="Images whose file name (the last part of the URL's path) starts with this, in any case. "
+        "Every character is matched literally. Combines with the other filters and both paging modes.",
+    )
 
 
 class CategoryOutput(serializers.Serializer):

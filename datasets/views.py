@@ -92,7 +92,8 @@ class DatasetViewSet(viewsets.ViewSet):
 
 class ImageViewSet(viewsets.ViewSet):
     """``/datasets/<id>/images``: images sorted by idx, filtered by ``category_id`` (or
-    ``category_name``), ``flag``, ``label_id`` (with a category: an object of both).
+    ``category_name``), ``flag``, ``label_id`` (with a category: an object of both), ``file_name``
+    (a prefix of the file name, any case).
     ``?page=&page_size=`` gives numbered pages with ``count``; ``?cursor=<idx>`` (start with -1)
     gives keyset pages whose cost does not grow with depth. Both return ``next_cursor``.
     404051 while the dataset is waiting/importing/processing/failed."""
@@ -111,6 +112,7 @@ class ImageViewSet(viewsets.ViewSet):
             params.get("label_id"),
             category_name=params.get("category_name"),
             dataset_id=dataset.pk,
+            file_name=params.get("file_name"),
         )
         body, images = selectors.image_list_page(
             dataset, filters, page_size=params["page_size"], cursor=params.get("cursor"), page=params["page"]

@@ -81,6 +81,14 @@ def emit_post_migrate(connection: BaseDatabaseWrapper, *, verbosity: int, stdout
     emit_post_migrate_signal(verbosity, False, connection.alias, stdout=stdout, apps=apps, plan=[])
 
 
+def backfill_image_fields(progress: Progress = _no_progress) -> int:
+    """Give DDS's images the fields it never stored and data migrations fill (the file-name search
+    key, ``datasets.names``); returns how many images changed."""
+    from datasets import store
+
+    return store.name_keys_backfill(progress=progress)
+
+
 @dataclass
 class RecountReport:
     datasets: int = 0

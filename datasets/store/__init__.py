@@ -44,13 +44,16 @@ from datasets.store.images import (
     images_by_id,
     images_by_ids,
     images_by_idx,
+    images_refresh_name_keys,
     images_set_flag,
     images_with_user_work,
     images_written_since,
     label_set_objects_replace,
+    name_keys_backfill,
     staging_drop_source_key_index,
     staging_index_source_key,
     staging_replace_user_work,
+    touches_name_key,
 )
 from datasets.store.job_entries import JobEntries
 from datasets.store.revisions import CLOCK_SKEW_S, REVISION, new_revision, revision_since, with_new_revision
@@ -98,6 +101,7 @@ __all__ = [
     "images_by_id",
     "images_by_ids",
     "images_by_idx",
+    "images_refresh_name_keys",
     "images_set_flag",
     "images_with_user_work",
     "images_written_since",
@@ -107,6 +111,7 @@ __all__ = [
     "labels_delete",
     "labels_get_or_create",
     "legacy_staging_collection_name",
+    "name_keys_backfill",
     "new_revision",
     "rename_image_collection",
     "revision_since",
@@ -115,5 +120,6 @@ __all__ = [
     "staging_drop_source_key_index",
     "staging_index_source_key",
     "staging_replace_user_work",
+    "touches_name_key",
     "with_new_revision",
 ]

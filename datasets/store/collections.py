@@ -14,11 +14,18 @@ from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 
+from datasets.names import NAME_KEY
 from datasets.store.revisions import REVISION
 from dds_site import mongo
 
 _STAGING = "@staging"
-IMAGE_INDEXES = (("idx", ASCENDING), ("objects.category_id", ASCENDING), (REVISION, ASCENDING))
+IMAGE_INDEXES = (
+    ("idx", ASCENDING),
+    ("objects.category_id", ASCENDING),
+    (REVISION, ASCENDING),
+    (NAME_KEY, ASCENDING),  # ?file_name= prefix ranges
+)
+_LIVE_IMAGE_COLLECTION = "^images@dataset_[^@]+$"
 _NAMESPACE_NOT_FOUND = 26
 ImageCollection = Collection  # the type of what ``image_collection`` returns
 
@@ -48,6 +55,11 @@ def staging_collection_names(dataset_id: str) -> list[str]:
     """The staging collections of the dataset that exist: per attempt, and an earlier version's."""
     pattern = f"^{re.escape(legacy_staging_collection_name(dataset_id))}(_[0-9a-f]+)?$"
     return sorted(mongo.get_database().list_collection_names(filter={"name": {"$regex": pattern}}))
+
+
+def live_image_collection_names() -> list[str]:
+    """The live image collections of the database (not the staging collections of imports)."""
+    return sorted(mongo.get_database().list_collection_names(filter={"name": {"$regex": _LIVE_IMAGE_COLLECTION}}))
 
 
 def collection_exists(name: str) -> bool:

@@ -8,7 +8,7 @@ transaction ever covers (it is swapped in by a rename).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +18,28 @@ from pymongo.collection import Collection
 from pymongo.cursor import Cursor
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from datasets.store.collections import image_collection, image_collection_name, raw_image_collection
+from datasets.names import NAME_KEY, stored_name_key
+from datasets.store.collections import (
+    ensure_image_indexes,
+    image_collection,
+    image_collection_name,
+    live_image_collection_names,
+    raw_image_collection,
+)
 from datasets.store.revisions import REVISION, new_revision, revision_since, with_new_revision
 from dds_site import mongo
 
 DUPLICATE_KEY = 11000
 WRITE_CONFLICT = 112
 SOURCE_KEY_INDEX = "source_key_for_late_edits"
+# What an image's name key is derived from (``datasets.names.stored_name_key``).
+NAME_KEY_SOURCES = ("url", "url_full_res", "source_key", NAME_KEY)
+# Wraps the documents read to show progress (tqdm in commands and migrations); the identity by default.
+Progress = Callable[[Iterable[dict], str], Iterable[dict]]
+
+
+def _no_progress(documents: Iterable[dict], _description: str) -> Iterable[dict]:
+    return documents
 
 
 def _session():
@@ -123,10 +138,15 @@ def image_insert_new(dataset_id: str, document: dict) -> bool:
 
 
 def image_readd(dataset_id: str, image_id: int, fields: dict) -> dict | None:
-    """Re-add an image: set ``fields``, keep only its User objects; returns the stored document."""
+    """Re-add an image: set ``fields``, keep only its User objects; returns the stored document.
+
+    Its name key follows new URLs (``fields`` come from the seed API, which knows no name keys).
+    """
     collection = image_collection(dataset_id)
     update = {"$set": fields, "$pull": {"objects": {"label_type": {"$ne": "User"}}}}
     collection.update_one({"_id": image_id}, with_new_revision(update), session=_session())
+    if touches_name_key(fields):
+        images_refresh_name_keys(image_collection_name(dataset_id), {"_id": image_id})
     return collection.find_one({"_id": image_id}, session=_session())
 
 
@@ -164,6 +184,62 @@ def label_set_objects_replace(dataset_id: str, changes: Iterable[tuple[int, str,
             operations.append(UpdateOne({"_id": image_id}, with_new_revision(push)))
     if operations:
         image_collection(dataset_id).bulk_write(operations, ordered=True, session=_session())
+
+
+# --- name keys ------------------------------------------------------------------------------------
+
+
+def touches_name_key(fields: Iterable[str]) -> bool:
+    """Whether a write of these fields may change an image's name key."""
+    return any(name in NAME_KEY_SOURCES for name in fields)
+
+
+def images_refresh_name_keys(
+    name: str, query: dict, *, batch_size: int = 1000, progress: Progress = _no_progress
+) -> int:
+    """Give the images of collection ``name`` matching ``query`` the name key their URLs call for;
+    returns how many changed.
+
+    Read and written in batches of ``batch_size``. The revision is left alone: the key is derived
+    from fields the image already has, so nothing a revision guards has changed.
+    """
+    collection = raw_image_collection(name)
+    session = _session()
+    projection = dict.fromkeys(NAME_KEY_SOURCES, 1)
+    found = collection.find(query, projection, batch_size=batch_size, session=session)
+    changed = 0
+    for batch in _batches(progress(found, name), batch_size):
+        updates = [
+            UpdateOne({"_id": document["_id"]}, {"$set": {NAME_KEY: key}})
+            for document in batch
+            if document.get(NAME_KEY) != (key := stored_name_key(document))
+        ]
+        if updates:
+            changed += collection.bulk_write(updates, ordered=False, session=session).modified_count
+    return changed
+
+
+def name_keys_backfill(*, batch_size: int = 1000, progress: Progress = _no_progress) -> int:
+    """Give every image of every live image collection that has none its name key, then index the
+    keys; returns how many images got one. Idempotent: a second run finds nothing to do."""
+    changed = 0
+    for name in live_image_collection_names():
+        changed += images_refresh_name_keys(
+            name, {NAME_KEY: {"$exists": False}}, batch_size=batch_size, progress=progress
+        )
+        ensure_image_indexes(name, force=True)  # built here, not by the first request after
+    return changed
+
+
+def _batches(documents: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for document in documents:
+        batch.append(document)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --- batches ------------------------------------------------------------------------------------

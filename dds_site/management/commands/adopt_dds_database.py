@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = (
         "Prepare a database written by DDS 0.12 for this application, instead of migrate: create the missing "
         "collections, every index the migrations create, content types and permissions, record all migrations "
-        "as applied, recount every stored counter (datasets, tasks, task roles, projects), and repair task images "
+        "as applied, give every image its file-name search key, recount every stored counter (datasets, tasks, "
+        "task roles, projects), and repair task images "
         "that DDS's worker replacements left blocked (see repair_labeling). Idempotent."
     )
 
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         def progress(items, description):
             return tqdm(items, desc=f"recounting {description}", disable=verbosity == 0)
 
+        named = adoption.backfill_image_fields(
+            lambda documents, collection: tqdm(documents, desc=f"name keys of {collection}", disable=verbosity == 0)
+        )
+        self.stdout.write(f"gave {named} image(s) their file-name search key")
         counted = adoption.recount(progress)
         self.stdout.write(
             f"recounted {counted.datasets} dataset(s), {counted.tasks} task(s) with their roles, "
