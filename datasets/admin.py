@@ -7,7 +7,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from datasets import services
+from datasets import metric_charts, services
 from datasets.admin_gallery import DatasetGalleryMixin
 from datasets.admin_import import DatasetImportMixin
 from datasets.admin_jobs import run_fnfp_selected
@@ -34,6 +34,7 @@ class DataSetAdmin(DatasetImportMixin, DatasetGalleryMixin, admin.ModelAdmin):
         "flag_export_link",
         "files_display",
         "created",
+        "analysis_display",
     )
     fields = (
         "id",
@@ -51,6 +52,7 @@ class DataSetAdmin(DatasetImportMixin, DatasetGalleryMixin, admin.ModelAdmin):
         "group_id",
         "group_name",
         "created",
+        "analysis_display",
     )
     actions = ["cascade_delete_selected", run_fnfp_selected]
 
@@ -60,6 +62,10 @@ class DataSetAdmin(DatasetImportMixin, DatasetGalleryMixin, admin.ModelAdmin):
     @admin.display(description="Jobs")
     def detail_status_display(self, dataset: DataSet):
         return job_table(dataset.detail_status)
+
+    @admin.display(description="Prediction analysis")
+    def analysis_display(self, dataset: DataSet):
+        return metric_charts.analysis_html(dataset.pk)
 
     @admin.display(description="Files")
     def files_display(self, dataset: DataSet):
