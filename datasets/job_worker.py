@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from datasets import job_priority
 from dds_site.errors import DDSError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def inline() -> bool:
 
 def _run(kind: str, dataset_id: str, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
     try:
+        job_priority.lower_priority(thread_only=True)  # the request handlers of this process come first
         func(*args, **kwargs)
     except DDSError as exc:  # recorded on the job's entry by the job itself
         logger.warning("the %s job of dataset %s failed: %s", kind, dataset_id, exc)

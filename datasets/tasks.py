@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from datasets import job_recovery, job_worker, jobs
+from datasets import job_priority, job_recovery, job_worker, jobs
 from datasets.exporters.coco import export_coco
 from datasets.exporters.tsv import export_tsv
 from datasets.exporters.yolo import export_yolo
@@ -135,25 +135,38 @@ def run_fnfp(dataset_id: str, *, with_coco_metrics: bool = True, progress: Progr
     return {"dataset_id": dataset_id, "num_images": result.num_images, "labels": result.labels}
 
 
-@app.task(name="datasets.import_dataset", acks_late=True)
+class JobTask(app.Task):
+    """A dataset job on a Celery worker: it runs at the jobs' CPU priority (``datasets.job_priority``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        job_priority.lower_priority(thread_only=False)
+        return super().__call__(*args, **kwargs)
+
+
+@app.task(name="datasets.import_dataset", base=JobTask, acks_late=True)
 def import_dataset_task(spec: dict, skip_invalid: bool = False, confined: bool = True) -> dict:
-    return run_import_spec(spec, skip_invalid=skip_invalid, confined=confined)
+    return run_import_spec(spec, skip_invalid=skip_invalid, confined=confined, progress=job_priority.Pacer())
 
 
-@app.task(name="datasets.export_dataset", acks_late=True)
+@app.task(name="datasets.export_dataset", base=JobTask, acks_late=True)
 def export_dataset_task(dataset_id: str, spec: dict, confined: bool = True) -> dict:
     return run_export(dataset_id, spec, confined=confined)
 
 
-@app.task(name="datasets.calculate_fnfp", acks_late=True)
+@app.task(name="datasets.calculate_fnfp", base=JobTask, acks_late=True)
 def calculate_fnfp_task(dataset_id: str, with_coco_metrics: bool = True) -> dict:
-    return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics)
+    return run_fnfp(dataset_id, with_coco_metrics=with_coco_metrics, progress=job_priority.Pacer())
 
 
 @app.task(name="datasets.recover_jobs")
 def recover_jobs_task() -> dict:
     """Repair the jobs whose process died (scheduled by ``dds_site.celery``'s beat schedule)."""
     return job_recovery.recover_stale_jobs()
+
+
+def _paced() -> dict[str, Any]:
+    """The progress argument of an import or FN/FP run in a server thread: paced between batches."""
+    return {} if job_worker.inline() else {"progress": job_priority.Pacer()}
 
 
 def _queued(dataset_id: str, kind: str, task) -> dict[str, Any]:
@@ -169,7 +182,9 @@ def submit_import(spec: dict, *, skip_invalid: bool = False, confined: bool = Tr
     spec = {**spec, "dataset_id": dataset.id}
     if celery_enabled():
         return _queued(dataset.id, "import", import_dataset_task.delay(spec, skip_invalid, confined))
-    return job_worker.start("import", dataset.id, run_import_spec, spec, skip_invalid=skip_invalid, confined=confined)
+    return job_worker.start(
+        "import", dataset.id, run_import_spec, spec, skip_invalid=skip_invalid, confined=confined, **_paced()
+    )
 
 
 def submit_export(dataset_id: str, spec: dict, *, confined: bool = True) -> dict:
@@ -190,4 +205,4 @@ def submit_fnfp(dataset_id: str, *, with_coco_metrics: bool = True) -> dict:
         dataset_get(dataset_id)
         return _queued(dataset_id, "fnfp", calculate_fnfp_task.delay(dataset_id, with_coco_metrics))
     dataset_get(dataset_id)
-    return job_worker.start("fnfp", dataset_id, run_fnfp, dataset_id, with_coco_metrics=with_coco_metrics)
+    return job_worker.start("fnfp", dataset_id, run_fnfp, dataset_id, with_coco_metrics=with_coco_metrics, **_paced())

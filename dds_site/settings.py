@@ -26,6 +26,8 @@ DDS_MAX_UNPACKED_BYTES bytes an uploaded zip may unpack to (default 4x the uploa
 DDS_MAX_UNPACKED_FILES files an uploaded zip may hold (default 1,000,000; more is a 413110)
 DDS_UPLOAD_EXPIRE_S  seconds after which an unfinished upload is purged (default 86400)
 DDS_JOBS_INLINE      "1": without CELERY_BROKER_URL, jobs run inside the request (default: in a server thread)
+DDS_JOB_NICE         nice value background jobs run at, 0-19 (default 10; 0 leaves them alone)
+DDS_JOB_PAUSE        a background job pauses this many times each batch's time between batches (default 0)
 """
 
 from __future__ import annotations
@@ -202,6 +204,10 @@ FILE_UPLOAD_HANDLERS = [
 DDS_JOBS_INLINE = env_bool("DDS_JOBS_INLINE")
 # Set: dataset jobs are Celery tasks on this broker (dds_site/celery.py); empty: server threads as above.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# How background jobs give way to requests (datasets.job_priority): their threads' nice value, and the
+# pause after each batch as a multiple of the batch's time.
+DDS_JOB_NICE = min(19, max(0, int(os.environ.get("DDS_JOB_NICE", 10))))
+DDS_JOB_PAUSE = max(0.0, float(os.environ.get("DDS_JOB_PAUSE", 0)))
 # Generated image thumbnails (``datasets.image_files``); safe to delete, they are made again on use.
 DDS_THUMBS_DIR = Path(os.environ.get("DDS_THUMBS_DIR", VAR_DIR / "thumbs"))
 # Functions a dataset's ``description_func`` may name; nothing else is ever imported from the DB.

@@ -18,6 +18,7 @@ from datasets.tasks import submit_import
 from tests.datasets.importing_helpers import coco_gt, coco_results, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
+JOB_NICE = 7
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("CELERY_BROKER_URL"),
@@ -33,6 +34,7 @@ def worker(db, tmp_path):
         "MONGODB_NAME": connections["default"].settings_dict["NAME"],
         # The worker checks the job's paths against its own data roots.
         "DDS_DATA_ROOTS": str(tmp_path),
+        "DDS_JOB_NICE": str(JOB_NICE),
     }
     process = subprocess.Popen(
         [
@@ -88,6 +90,8 @@ def test_import_runs_through_a_celery_worker(worker, tmp_path, settings):
     assert entry, entry
     assert entry["state"] == "ready", entry
     assert entry["pid"] != os.getpid()  # it really ran in the worker
+    if sys.platform.startswith("linux"):  # the solo pool ran it in the worker's main thread, lowered for jobs
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == max(JOB_NICE, os.getpriority(os.PRIO_PROCESS, 0))
     dataset = DataSet.objects.get(pk="celery1")
     assert dataset.status == "ready"
     assert dataset.num_images == 3
