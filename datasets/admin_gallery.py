@@ -118,6 +118,7 @@ class DatasetGalleryMixin:
             "default_page_size": gallery.DEFAULT_PAGE_SIZE,
             "flag_names": gallery.FLAG_NAMES,
             "error_kinds": gallery.ERROR_KINDS,
+            "file_name_max_length": gallery.FILE_NAME_MAX_LENGTH,
             "can_flag": self.has_change_permission(request, dataset),
             "gallery_url": self._gallery_url(dataset),
             "change_url": reverse(f"{prefix}_change", args=[dataset.pk]),

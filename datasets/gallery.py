@@ -24,6 +24,7 @@ from datasets.errors import InvalidDatasetArgument
 from datasets.fnfp import level_key
 from datasets.image_files import DEFAULT_THUMBNAIL_SIZE
 from datasets.models import DataSet
+from datasets.names import NAME_KEY_MAX_LENGTH
 from datasets.overlay_svg import svg_overlay
 from datasets.overlays import Drawable, category_color, image_drawables
 from datasets.serializers import MAX_IMAGE_NUMBER, ImageListQuery
@@ -35,6 +36,7 @@ ERROR_KINDS = {"fp": "with false positives", "fn": "with missed ground truth"}
 CONF_PREFIX = "conf_"
 DETAIL_MASK_SIDE = 1024
 MAX_TRAIL = 50
+FILE_NAME_MAX_LENGTH = NAME_KEY_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class GalleryOptions:
     page_number: int = 1
     category_id: str = ""
     flag: int | None = None
+    file_name: str = ""  # a prefix of the file name, any case (the API's ``file_name``)
     hidden: frozenset[str] = frozenset()
     min_conf: tuple[tuple[str, float], ...] = ()
     fnfp: tuple[str, str] | None = None  # (prediction label id, level key)
@@ -66,8 +69,13 @@ class GalleryOptions:
     # travels in the links), the last MAX_TRAIL of them.
     trail: tuple[int, ...] = ()
 
+    @property
+    def filtered(self) -> bool:
+        """Whether the page shows only some of the images."""
+        return bool(self.category_id or self.flag is not None or self.errors or self.file_name)
+
     def filters(self) -> selectors.ImageFilters:
-        parsed = selectors.image_filters(self.category_id or None, self.flag)
+        parsed = selectors.image_filters(self.category_id or None, self.flag, file_name=self.file_name or None)
         if self.fnfp and self.errors:
             parsed = replace(parsed, errors=(*self.fnfp, self.errors))
         return parsed
@@ -94,6 +102,8 @@ class GalleryOptions:
             pairs.append(("category_id", options.category_id))
         if options.flag is not None:
             pairs.append(("flag", str(options.flag)))
+        if options.file_name:
+            pairs.append(("file_name", options.file_name))
         pairs += [("hide", label_id) for label_id in sorted(options.hidden)]
         pairs += [(CONF_PREFIX + label_id, f"{conf:g}") for label_id, conf in options.min_conf if conf > 0]
         if options.fnfp:
@@ -146,8 +156,10 @@ def label_sets(dataset: DataSet) -> list[LabelSet]:
 
 
 def _validated_list_query(params: QueryDict, errors: list[str]) -> dict:
-    """The API's validation of cursor, page_size, category_id and flag; invalid ones are reported and dropped."""
-    data = {key: params[key] for key in ("cursor", "page_size", "category_id", "flag") if params.get(key, "") != ""}
+    """The API's validation of cursor, page_size, category_id, flag and file_name; invalid ones are reported and
+    dropped."""
+    keys = ("cursor", "page_size", "category_id", "flag", "file_name")
+    data = {key: params[key] for key in keys if params.get(key, "") != ""}
     query = ImageListQuery(data=data)
     if not query.is_valid():
         for name, messages in query.errors.items():
@@ -219,6 +231,7 @@ def parse_options(params: QueryDict, sets: Iterable[LabelSet]) -> tuple[GalleryO
         page_number=_page_number(params.get("p")) if "cursor" in values else 1,
         category_id=values.get("category_id", ""),
         flag=values.get("flag"),
+        file_name=values.get("file_name", ""),
         hidden=frozenset(label_id for label_id in params.getlist("hide") if label_id in by_id),
         min_conf=tuple(min_conf),
         fnfp=fnfp,
