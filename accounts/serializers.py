@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from dds_site.api import OmitUnknownMixin, created_ts_field
+from dds_site.output import page_output
 
 
 class LoginInput(serializers.Serializer):
@@ -34,6 +35,12 @@ class UserNameOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "name"]
+
+
+UserPageOutput = page_output(UserOutput, "UserPageOutput")
+UserNamePageOutput = page_output(
+    UserNameOutput, "UserNamePageOutput", count_help="Names found (at most 20: a longer prefix narrows them)."
+)
 
 
 class UserCreateInput(serializers.Serializer):

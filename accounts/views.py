@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
@@ -20,10 +20,13 @@ from accounts.serializers import (
     UserCreatedOutput,
     UserCreateInput,
     UserNameOutput,
+    UserNamePageOutput,
     UserOutput,
+    UserPageOutput,
     UserUpdateInput,
 )
 from accounts.throttle import client_address
+from dds_site.api import whole_list_response
 from dds_site.errors import MissingArgument
 
 NAME_LINT_MIN_CHARS = 2
@@ -82,10 +85,11 @@ class RefreshView(APIView):
         return Response(_token_payload(request.user, token))
 
 
+@extend_schema_view(list=extend_schema(responses=UserPageOutput))
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Users. Staff manage them within ``accounts.rules`` (only superusers act on staff and superusers or grant
     staff; nobody bans or deletes themselves); any authenticated user reads their own profile (``me``)
-    and may look names up by prefix (``name_lints``, at most 20 names, no listing of everyone)."""
+    and may look names up by prefix (``name_lints``, at most 20 names in one page, no listing of everyone)."""
 
     queryset = User.objects.order_by("name")
     serializer_class = UserOutput
@@ -149,15 +153,16 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         return Response(UserOutput(request.user).data)
 
     @extend_schema(
+        operation_id="api_v1_users_name_lints_list",
         parameters=[OpenApiParameter("name", str, description="Name prefix, at least 2 characters.")],
-        responses=UserNameOutput(many=True),
+        responses=UserNamePageOutput,
     )
     @action(detail=False, methods=["get"], url_path="name-lints", pagination_class=None)
     def name_lints(self, request):
         prefix = request.query_params.get("name", "").strip().lower()
         if len(prefix) < NAME_LINT_MIN_CHARS:
-            return Response([])
+            return whole_list_response([])
         # A bounded range on the unique name index: no pattern matching on user input at all.
         users = User.objects.filter(name__gte=prefix, name__lt=prefix + "\uffff", status=UserStatus.ACTIVE)
         users = users.order_by("name")
-        return Response(UserNameOutput(users[:NAME_LINT_LIMIT], many=True).data)
+        return whole_list_response(UserNameOutput(users[:NAME_LINT_LIMIT], many=True).data)

@@ -67,7 +67,7 @@ def _cursor_before_page(client, url: str, page: int, extra: dict) -> int:
 def _measure(client, url: str, raw_find, extra: dict) -> dict:
     """``raw_find(first_idx, last_idx)`` fetches the documents of the API's first page by their idx range."""
     body = _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE})
-    page_one = body.get("results", body.get("image_list"))
+    page_one = body["results"]
     first_idx, last_idx = page_one[0]["idx"], page_one[-1]["idx"]
     deep_cursor = _cursor_before_page(client, url, DEEP_PAGE, extra)
     first = median_ms(lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}), repeat=REPEAT)

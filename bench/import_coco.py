@@ -16,7 +16,10 @@ every image and ``$set``-ing every image's results, timed raw; ``fnfp_ratio`` = 
 then re-run, without and with its COCO mAP step; ``fnfp_compute_images_per_s`` is the algorithm
 alone on documents already in memory, and ``compute_vs_cocoeval`` pycocotools' ``COCOeval.evaluate()``
 (its per-image matching, bbox) on the same files in the same run over ours (matching with all precision
-thresholds). The import's phases (first batch, write, index, swap) are reported against their raw floors
+thresholds). The FN/FP job also computes per-category AP/AP50/PR curves and confusion matrices by
+default: ``category_metrics_job_ratio`` is a re-run's time with them over one without them, and
+``category_metrics_compute_ratio`` the same for the algorithm alone in memory.
+The import's phases (first batch, write, index, swap) are reported against their raw floors
 (``*_floor_ratio`` = floor / ours). The last line printed is one JSON object with
 ``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``, ...
 """
@@ -196,11 +199,13 @@ def raw_fnfp_seconds(dataset_id: str) -> tuple[float, float]:
     return read_s, write_s
 
 
-def fnfp_compute_seconds(dataset_id: str) -> float:
-    """The FN/FP algorithm alone (matching, thresholds, per-image results) on documents already in memory."""
+def fnfp_compute_seconds(dataset_id: str, *, with_category_metrics: bool = False) -> float:
+    """The FN/FP algorithm alone (matching, thresholds, per-image results) on documents already in memory;
+    ``with_category_metrics``: also the per-category AP/PR curves and the confusion matrices."""
     import numpy as np
 
     from datasets.fnfp import ReadImage, guarded_update, precision_thresholds, prediction_labels
+    from datasets.fnfp.analysis import PerCategory
     from datasets.images import image_collection_name
     from dds_site import mongo
 
@@ -209,7 +214,11 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
         document["objects"] = [{**obj, "compare_result": {}} for obj in document["objects"]]
     labels = sorted(prediction_labels(dataset_id))
     started = time.perf_counter()
-    images = [ReadImage.of(document, labels) for document in documents]
+    images = [ReadImage.of(document, labels, all_thresholds=with_category_metrics) for document in documents]
+    per_category = PerCategory(labels) if with_category_metrics else None
+    if per_category is not None:
+        for image in images:
+            per_category.add(image.matches)
     num_gt = sum(1 for image in images for crowd in image.matches.gt_crowd if not crowd)
     thresholds = {}
     for label in labels:
@@ -220,8 +229,13 @@ def fnfp_compute_seconds(dataset_id: str) -> float:
             np.concatenate([s[3].ignored for s in sets]),
             num_gt,
         )
+    observe = per_category.confusion_pass(thresholds) if per_category is not None else None
     for image in images:
+        if observe is not None:
+            observe(image.matches)
         guarded_update(image, thresholds, len(labels) == 1)
+    if per_category is not None:
+        per_category.results(dataset_id)
     return time.perf_counter() - started
 
 
@@ -308,13 +322,21 @@ def run(num_images: int, with_fnfp: bool) -> dict:
             out["fnfp_ratio"] = round((read_s + write_s) / fnfp_s, 3)
             started = time.perf_counter()
             calculate_fnfp(dataset.id, with_coco_metrics=False)  # nothing changed: reads, writes nothing
-            out["fnfp_rerun_s"] = round(time.perf_counter() - started, 2)
+            rerun_s = time.perf_counter() - started
+            out["fnfp_rerun_s"] = round(rerun_s, 2)
+            started = time.perf_counter()
+            calculate_fnfp(dataset.id, with_coco_metrics=False, with_category_metrics=False)
+            rerun_bare_s = time.perf_counter() - started
+            out["fnfp_rerun_without_category_metrics_s"] = round(rerun_bare_s, 2)
+            out["category_metrics_job_ratio"] = round(rerun_s / rerun_bare_s, 3)
             started = time.perf_counter()
             result = calculate_fnfp(dataset.id)  # the default job: also COCO mAP/AP50 (pycocotools)
             out["fnfp_rerun_with_coco_metrics_s"] = round(time.perf_counter() - started, 2)
             out["coco_map"] = result.labels[label_id_for(dataset.id, "det")]["coco_metrics"]["map"]
             compute_s = fnfp_compute_seconds(dataset.id)
             out["fnfp_compute_images_per_s"] = round(num_images / compute_s, 1)
+            with_categories_s = fnfp_compute_seconds(dataset.id, with_category_metrics=True)
+            out["category_metrics_compute_ratio"] = round(with_categories_s / compute_s, 3)
             cocoeval_s = cocoeval_evaluate_seconds(gt_path, pred_path)
             out["cocoeval_evaluate_s"] = round(cocoeval_s, 2)
             out["compute_vs_cocoeval"] = round(cocoeval_s / compute_s, 3)

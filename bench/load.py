@@ -217,7 +217,7 @@ def labeler_loop(client: Client, side: Side, task_id: str, labeler_id: str, stop
                     f"list_{status}", "get", url, params={"status": status, "cursor": -1, "page_size": LIST_PAGE}
                 )
             )
-            images = (page or {}).get("image_list") or []
+            images = (page or {}).get("results") or []
             if images:
                 break
         if not images:  # all labeled: relabel what waits for review
@@ -226,7 +226,7 @@ def labeler_loop(client: Client, side: Side, task_id: str, labeler_id: str, stop
                     "list_reviewing", "get", url, params={"status": "reviewing", "cursor": -1, "page_size": LIST_PAGE}
                 )
             )
-            images = (page or {}).get("image_list") or []
+            images = (page or {}).get("results") or []
         if not images:
             continue
         image = random.choice(images)
@@ -244,7 +244,7 @@ def reviewer_loop(client: Client, side: Side, task_id: str, reviewer_id: str, st
                 "list_reviewing", "get", url, params={"status": "reviewing", "cursor": -1, "page_size": LIST_PAGE}
             )
         )
-        images = [image for image in (page or {}).get("image_list") or [] if image["labels"]]
+        images = [image for image in (page or {}).get("results") or [] if image["labels"]]
         if not images:
             time.sleep(0.05)  # nothing labeled yet: the labeler is behind
             continue

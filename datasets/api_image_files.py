@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
@@ -58,9 +58,20 @@ class _ImageFileView(APIView):
     http_method_names = ["get", "head", "options"]
 
 
+def _file_responses(*media_types: str) -> dict:
+    """The answers of a file endpoint: the file (whole or one byte range), not modified, or a redirect."""
+    responses: dict = {}
+    for media_type in media_types:
+        responses[(200, media_type)] = OpenApiResponse(OpenApiTypes.BINARY, description="The whole file.")
+        responses[(206, media_type)] = OpenApiResponse(OpenApiTypes.BINARY, description="One byte range (Range).")
+    responses[302] = OpenApiResponse(description="A remote image: redirected to its URL (Location).")
+    responses[304] = OpenApiResponse(description="Not modified (If-None-Match / If-Modified-Since).")
+    return responses
+
+
 class ImageFile(_ImageFileView):
     @extend_schema(
-        operation_id="datasets_images_file", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
+        operation_id="datasets_images_file", responses=_file_responses("image/*", "application/octet-stream")
     )
     def get(self, request: Request, dataset_id: str, image_id: str) -> HttpResponse:
         """The original image file (206 for a byte range, 304 when unchanged, 302 for a remote image)."""
@@ -89,7 +100,7 @@ class ImageThumbnail(_ImageFileView):
         parameters=[
             OpenApiParameter("size", int, enum=list(image_files.THUMBNAIL_SIZES), description="Longest side in pixels.")
         ],
-        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+        responses=_file_responses("image/jpeg"),
     )
     def get(self, request: Request, dataset_id: str, image_id: str) -> HttpResponse:
         """A JPEG whose longest side is ``size`` (made on first request); a placeholder if the file is bad."""

@@ -58,10 +58,25 @@ class FnFpJobInput(serializers.Serializer):
     with_coco_metrics = serializers.BooleanField(default=True)
 
 
-class JobOutput(serializers.Serializer):
+class JobQueuedOutput(serializers.Serializer):
+    """202: the job runs in the background; follow it at ``GET datasets/<id>/jobs``."""
+
     dataset_id = serializers.CharField()
-    queued = serializers.BooleanField(required=False)
-    task_id = serializers.CharField(required=False)
+    queued = serializers.BooleanField()
+    job = serializers.ChoiceField(choices=["import", "export", "fnfp"])
+    task_id = serializers.CharField(required=False, help_text="the Celery task (with a broker only)")
+
+
+# 200 (``DDS_JOBS_INLINE``): the finished job's outcome, its counts depending on the job and the format.
+JOB_OUTCOME = {
+    "type": "object",
+    "properties": {"dataset_id": {"type": "string"}},
+    "required": ["dataset_id"],
+    "additionalProperties": True,
+    "description": "the outcome: import counts (num_images, skipped, warnings, ...), export counts per format "
+    "(images, annotations, lines, ...), FN/FP (num_images, labels)",
+}
+JOB_RESPONSES = {200: JOB_OUTCOME, 202: JobQueuedOutput}
 
 
 def _response(outcome: dict) -> Response:
@@ -73,7 +88,7 @@ class _StaffJob(APIView):
 
 
 class DatasetImportJob(_StaffJob):
-    @extend_schema(operation_id="dataset_job_import", request=ImportJobInput, responses=JobOutput)
+    @extend_schema(operation_id="dataset_job_import", request=ImportJobInput, responses=JOB_RESPONSES)
     def post(self, request: Request, dataset_id: str) -> Response:
         dataset = selectors.dataset_get(dataset_id)
         data = ImportJobInput(data=request.data)
@@ -84,7 +99,7 @@ class DatasetImportJob(_StaffJob):
 
 
 class DatasetExportJob(_StaffJob):
-    @extend_schema(operation_id="dataset_job_export", request=ExportJobInput, responses=JobOutput)
+    @extend_schema(operation_id="dataset_job_export", request=ExportJobInput, responses=JOB_RESPONSES)
     def post(self, request: Request, dataset_id: str) -> Response:
         data = ExportJobInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -92,7 +107,7 @@ class DatasetExportJob(_StaffJob):
 
 
 class DatasetFnFpJob(_StaffJob):
-    @extend_schema(operation_id="dataset_job_fnfp", request=FnFpJobInput, responses=JobOutput)
+    @extend_schema(operation_id="dataset_job_fnfp", request=FnFpJobInput, responses=JOB_RESPONSES)
     def post(self, request: Request, dataset_id: str) -> Response:
         data = FnFpJobInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -224,20 +224,17 @@ def image_keyset_page(
 
 def image_list_page(
     dataset: DataSet, filters: ImageFilters, *, page_size: int, cursor: int | None = None, page: int = 1
-) -> tuple[dict[str, Any], list[dict]]:
-    """One page of the image list: its paging fields (with ``next_cursor``) and its images.
+) -> tuple[int | None, list[dict], int | None]:
+    """One page of the image list: the count of matching images, the page's images and the next cursor.
 
-    A keyset page after ``cursor`` when one is given, else the numbered ``page`` (1-based) with the
-    ``count`` of matching images.
+    A keyset page after ``cursor`` when one is given, with no count (counting grows with the dataset;
+    a keyset page must not); else the numbered ``page`` (1-based) with the count.
     """
     if cursor is not None:
         images, next_cursor = image_keyset_page(dataset, filters, cursor=cursor, page_size=page_size)
-        paging: dict[str, Any] = {"cursor": cursor, "page_size": page_size}
-    else:
-        images, next_cursor = image_page(dataset, filters, page=page, page_size=page_size)
-        paging = {"count": image_count(dataset, filters), "page": page, "page_size": page_size}
-    paging["next_cursor"] = next_cursor
-    return paging, images
+        return None, images, next_cursor
+    images, next_cursor = image_page(dataset, filters, page=page, page_size=page_size)
+    return image_count(dataset, filters), images, next_cursor
 
 
 def image_get(dataset: DataSet, image_id: int) -> dict:

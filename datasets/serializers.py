@@ -7,7 +7,7 @@ import json
 
 from django.urls import get_script_prefix, reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from datasets.constants import MAX_IMAGE_NUMBER
@@ -214,14 +214,13 @@ class ImageOutput(DictOutput):
         return metadata if isinstance(metadata, dict) else {}
 
 
-@extend_schema_serializer(many=False)  # one page object, though ``list`` answers it
-class ImagePageOutput(serializers.Serializer):
-    count = serializers.IntegerField(required=False, help_text="Matching images (numbered pages only).")
-    page = serializers.IntegerField(required=False)
-    cursor = serializers.IntegerField(required=False)
-    page_size = serializers.IntegerField()
-    next_cursor = serializers.IntegerField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
-    results = ImageOutput(many=True)
+ImagePageOutput = page_output(
+    ImageOutput,
+    "ImagePageOutput",
+    count_help="Matching images on numbered pages; null on keyset pages (?cursor=), which never count.",
+    count_nullable=True,
+    keyset=True,
+)
 
 
 class FlagGroupInput(serializers.Serializer):
@@ -239,14 +238,6 @@ class FlagsOutput(serializers.Serializer):
     flag_export_link = serializers.CharField()
 
 
-@extend_schema_serializer(many=False)  # one object, though ``list`` answers it
-class CategoryListOutput(serializers.Serializer):
-    results = CategoryOutput(many=True)
-
-
-@extend_schema_serializer(many=False)  # one object, though ``list`` answers it
-class LabelListOutput(serializers.Serializer):
-    results = LabelOutput(many=True)
-
-
+CategoryListOutput = page_output(CategoryOutput, "CategoryListOutput")
+LabelListOutput = page_output(LabelOutput, "LabelListOutput")
 DatasetPageOutput = page_output(DatasetOutput, "DatasetPageOutput")

@@ -7,7 +7,7 @@ setting image flags requires a staff user (DDS left all of these anonymous, bug 
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,12 +27,7 @@ from datasets.serializers import (
     ImagePageOutput,
     LabelListOutput,
 )
-from dds_site.api import PagePagination
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="1-based page number."),
-    OpenApiParameter("page_size", int, description="Items per page (capped)."),
-]
+from dds_site.api import PAGE_PARAMETERS, PagePagination, keyset_list_response, whole_list_response
 
 
 class ReadAuthenticatedWriteStaff(permissions.BasePermission):
@@ -95,7 +90,8 @@ class ImageViewSet(viewsets.ViewSet):
     ``category_name``), ``flag``, ``label_id`` (with a category: an object of both), ``file_name``
     (a prefix of the file name, any case).
     ``?page=&page_size=`` gives numbered pages with ``count``; ``?cursor=<idx>`` (start with -1)
-    gives keyset pages whose cost does not grow with depth. Both return ``next_cursor``.
+    gives keyset pages whose cost does not grow with depth, with ``count`` null. Both return
+    ``next_cursor`` (null on the last page) and ``next`` continues in the same mode.
     404051 while the dataset is waiting/importing/processing/failed."""
 
     permission_classes = [ReadAuthenticatedWriteStaff]
@@ -114,11 +110,18 @@ class ImageViewSet(viewsets.ViewSet):
             dataset_id=dataset.pk,
             file_name=params.get("file_name"),
         )
-        body, images = selectors.image_list_page(
+        count, images, next_cursor = selectors.image_list_page(
             dataset, filters, page_size=params["page_size"], cursor=params.get("cursor"), page=params["page"]
         )
-        body["results"] = ImageOutput(images, many=True).data
-        return Response(body)
+        return keyset_list_response(
+            request,
+            ImageOutput(images, many=True).data,
+            count=count,
+            page=params["page"],
+            page_size=params["page_size"],
+            cursor=params.get("cursor"),
+            next_cursor=next_cursor,
+        )
 
     @extend_schema(operation_id="datasets_images_retrieve", responses=ImageOutput)
     def retrieve(self, request: Request, dataset_id: str, pk: str) -> Response:
@@ -134,13 +137,13 @@ class ImageViewSet(viewsets.ViewSet):
 
 
 class CategoryViewSet(viewsets.ViewSet):
-    """``/datasets/<id>/categories``: read-only ``[{id, name}]``."""
+    """``/datasets/<id>/categories``: read-only, all ``{id, name}`` in one page."""
 
     permission_classes = [ReadAuthenticatedWriteStaff]
 
     @extend_schema(operation_id="datasets_categories_list", responses=CategoryListOutput)
     def list(self, request: Request, dataset_id: str) -> Response:
-        return Response({"results": selectors.category_list(selectors.dataset_get(dataset_id))})
+        return whole_list_response(selectors.category_list(selectors.dataset_get(dataset_id)))
 
 
 class LabelViewSet(viewsets.ViewSet):
@@ -150,4 +153,4 @@ class LabelViewSet(viewsets.ViewSet):
 
     @extend_schema(operation_id="datasets_labels_list", responses=LabelListOutput)
     def list(self, request: Request, dataset_id: str) -> Response:
-        return Response({"results": selectors.label_list(selectors.dataset_get(dataset_id))})
+        return whole_list_response(selectors.label_list(selectors.dataset_get(dataset_id)))

@@ -76,19 +76,27 @@ class DictOutput(serializers.Serializer):
         return out
 
 
-def page_output(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
-    """The documented envelope of ``PagePagination.get_paginated_response``: ``{count, next, previous,
-    results}``, for views that page by hand (a ``list`` answer that is one object, not an array)."""
-    envelope = type(
-        name,
-        (serializers.Serializer,),
-        {
-            "__module__": item.__module__,
-            "__doc__": f"A page of {item.__name__} items.",
-            "count": serializers.IntegerField(help_text="Items in all pages."),
-            "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
-            "previous": serializers.URLField(allow_null=True, help_text="The previous page, if any."),
-            "results": item(many=True),
-        },
-    )
-    return extend_schema_serializer(many=False)(envelope)
+def page_output(
+    item: type[serializers.Serializer],
+    name: str,
+    *,
+    count_help: str = "Items in all pages.",
+    count_nullable: bool = False,
+    keyset: bool = False,
+) -> type[serializers.Serializer]:
+    """The documented body of ``dds_site.api.list_envelope``: ``{count, next, previous, results}``, and
+    ``next_cursor`` on the lists that page by keyset. Every key is always present."""
+    fields: dict[str, Any] = {
+        "__module__": item.__module__,
+        "__doc__": f"A page of {item.__name__} items.",
+        "count": serializers.IntegerField(allow_null=count_nullable, help_text=count_help),
+        "next": serializers.URLField(allow_null=True, help_text="The next page, if any."),
+        "previous": serializers.URLField(allow_null=True, help_text="The previous page, if any."),
+        "results": item(many=True),
+    }
+    if keyset:
+        fields["next_cursor"] = serializers.IntegerField(
+            allow_null=True, help_text="The last idx of this page if more follow (else null); pass as ?cursor=."
+        )
+    # one page object, though a ``list`` action answers it
+    return extend_schema_serializer(many=False)(type(name, (serializers.Serializer,), fields))

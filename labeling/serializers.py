@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dds_site.output import DictOutput, page_output
@@ -177,13 +177,12 @@ class TaskImageOutput(DictOutput):
     role_status = serializers.DictField(child=serializers.CharField(), read_only=True, default=dict)
 
 
-@extend_schema_serializer(many=False)  # one page object, though ``list`` answers it
-class TaskImagePageOutput(serializers.Serializer):
-    total = serializers.IntegerField(help_text="Images of the task in the requested status for the role.")
-    page = serializers.IntegerField()
-    page_size = serializers.IntegerField()
-    next_cursor = serializers.IntegerField(allow_null=True, help_text="The last idx of the page; pass as ?cursor=.")
-    image_list = TaskImageOutput(many=True)
+TaskImagePageOutput = page_output(
+    TaskImageOutput,
+    "TaskImagePageOutput",
+    count_help="Images of the task in the requested status for the role (from the role's counters).",
+    keyset=True,
+)
 
 
 class ProjectOutput(serializers.ModelSerializer):
@@ -238,9 +237,9 @@ class TaskRoleOutput(serializers.ModelSerializer):
         )
 
 
-@extend_schema_serializer(many=False)  # one object, though a list of roles
-class TaskRoleListOutput(serializers.Serializer):
-    role_list = TaskRoleOutput(many=True, help_text="The task's roles the caller may see.")
+TaskRolePageOutput = page_output(
+    TaskRoleOutput, "TaskRolePageOutput", count_help="The task's roles the caller may see."
+)
 
 
 class TaskOutput(serializers.ModelSerializer):
@@ -282,6 +281,7 @@ class TaskWithRolesOutput(TaskOutput):
 
 
 TaskPageOutput = page_output(TaskWithRolesOutput, "TaskPageOutput")
+ProjectPageOutput = page_output(ProjectOutput, "ProjectPageOutput")
 
 
 class WorkflowEventOutput(serializers.Serializer):
@@ -296,3 +296,6 @@ class WorkflowEventOutput(serializers.Serializer):
     from_status = serializers.CharField(read_only=True)
     to_status = serializers.CharField(read_only=True)
     created_ts = serializers.IntegerField(read_only=True, help_text="Milliseconds since the epoch.")
+
+
+WorkflowEventPageOutput = page_output(WorkflowEventOutput, "WorkflowEventPageOutput")

@@ -13,7 +13,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from dds_site.api import PagePagination
+from dds_site.api import PAGE_PARAMETERS, PagePagination, keyset_list_response, whole_list_response
 from labeling import checkpoint, export, permissions, rules, selectors, services
 from labeling.models import LabelProject, LabelTask
 from labeling.serializers import (
@@ -24,6 +24,7 @@ from labeling.serializers import (
     ProjectExportInput,
     ProjectInitInput,
     ProjectOutput,
+    ProjectPageOutput,
     ProjectQAInput,
     ProjectReopenInput,
     ReplaceInput,
@@ -36,11 +37,12 @@ from labeling.serializers import (
     TaskPageOutput,
     TaskQAInput,
     TaskReviewOutput,
-    TaskRoleListOutput,
     TaskRoleOutput,
+    TaskRolePageOutput,
     TaskWithRolesOutput,
     WorkersInput,
     WorkflowEventOutput,
+    WorkflowEventPageOutput,
 )
 from labeling.workflow import Role
 
@@ -68,7 +70,7 @@ class LabelProjectViewSet(viewsets.ViewSet):
     def _project(self, pk: str) -> LabelProject:
         return selectors.project_get(pk)
 
-    @extend_schema(responses=ProjectOutput(many=True))
+    @extend_schema(responses=ProjectPageOutput)
     def list(self, request):
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.projects_for(request.user), request, view=self)
@@ -144,7 +146,9 @@ class LabelProjectViewSet(viewsets.ViewSet):
         )
         return Response(_project_output(request, project))
 
-    @extend_schema(responses=WorkflowEventOutput(many=True))
+    @extend_schema(
+        operation_id="api_v1_label_projects_history_list", parameters=PAGE_PARAMETERS, responses=WorkflowEventPageOutput
+    )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         """The project's status changes, newest first: who, which action, when, from -> to (paged)."""
@@ -185,7 +189,7 @@ class LabelTaskViewSet(viewsets.ViewSet):
     def _roles_context(self, request, tasks) -> dict:
         return {"roles": {task.pk: selectors.visible_task_roles(request.user, task) for task in tasks}}
 
-    @extend_schema(responses=TaskPageOutput)
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=TaskPageOutput)
     def list(self, request, project_pk=None):
         project = selectors.project_for(request.user, project_pk)
         paginator = PagePagination()
@@ -198,11 +202,11 @@ class LabelTaskViewSet(viewsets.ViewSet):
         task = selectors.task_for(request.user, project_pk, pk)
         return Response(TaskWithRolesOutput(task, context=self._roles_context(request, [task])).data)
 
-    @extend_schema(operation_id="api_v1_label_projects_tasks_roles_list", responses=TaskRoleListOutput)
+    @extend_schema(operation_id="api_v1_label_projects_tasks_roles_list", responses=TaskRolePageOutput)
     @action(detail=True, methods=["get"])
     def roles(self, request, project_pk=None, pk=None):
         task = selectors.task_for(request.user, project_pk, pk)
-        return Response({"role_list": TaskRoleOutput(selectors.visible_task_roles(request.user, task), many=True).data})
+        return whole_list_response(TaskRoleOutput(selectors.visible_task_roles(request.user, task), many=True).data)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
@@ -248,7 +252,11 @@ class LabelTaskViewSet(viewsets.ViewSet):
         data = _parse(TaskQAInput, request.data)
         return Response(TaskOutput(services.task_qa(task=task, action=data["action"], actor=request.user)).data)
 
-    @extend_schema(responses=WorkflowEventOutput(many=True))
+    @extend_schema(
+        operation_id="api_v1_label_projects_tasks_history_list",
+        parameters=PAGE_PARAMETERS,
+        responses=WorkflowEventPageOutput,
+    )
     @action(detail=True, methods=["get"])
     def history(self, request, project_pk=None, pk=None):
         """The task's status changes, newest first: who, which action, when, from -> to (paged)."""
@@ -275,25 +283,29 @@ class TaskImageViewSet(viewsets.ViewSet):
         task = self._task()
         query = _parse(TaskImageQuery, request.query_params)
         key, only_user = selectors.task_image_view(task=task, user=request.user, role_id=query.get("role_id"))
+        page, page_size, cursor = query["page"], query["page_size"], query.get("cursor")
+        # A keyset page reads one image more to know whether another page follows; a numbered page
+        # knows it from the total (the role's counter).
         total, docs = selectors.task_images_page(
             task=task,
             status_key=key,
             status=query["status"],
-            page=query["page"],
-            page_size=query["page_size"],
-            cursor=query.get("cursor"),
+            page=page,
+            page_size=page_size if cursor is None else page_size + 1,
+            cursor=cursor,
         )
+        more = page * page_size < total if cursor is None else len(docs) > page_size
+        docs = docs[:page_size]
         reviewer = key.split("_", 1)[1] if key.startswith(f"{Role.REVIEWER}_") else None
         images = [selectors.shape_task_image(doc, reviewer_view=reviewer, only_user_id=only_user) for doc in docs]
-        next_cursor = images[-1]["idx"] if images else None
-        return Response(
-            {
-                "total": total,
-                "page": query["page"],
-                "page_size": query["page_size"],
-                "next_cursor": next_cursor,
-                "image_list": TaskImageOutput(images, many=True).data,
-            }
+        return keyset_list_response(
+            request,
+            TaskImageOutput(images, many=True).data,
+            count=total,
+            page=page,
+            page_size=page_size,
+            cursor=cursor,
+            next_cursor=images[-1]["idx"] if more and images else None,
         )
 
     @extend_schema(responses=TaskImageOutput)

@@ -1,10 +1,12 @@
-"""The documented responses of the image and task-image endpoints are what they return.
+"""The documented responses of the image and task-image endpoints, and of every list, are what they return.
 
 Each response is validated against the OpenAPI document the API serves (``/api/v1/schema/``), made
 strict: a key that is not documented fails (``additionalProperties: false``), so does a documented
 key that is missing (``required``) or of another type. The data covers the shapes documents take:
 boxes, polygons, RLE masks, keypoints, captions, confidences, FN/FP results, an image without width
-and height, an image and an object written by DDS with fields missing, pre-labels, labels, reviews.
+and height, an image and an object written by DDS with fields missing, pre-labels, labels, reviews. Every list
+is documented as the one envelope ``{count, next, previous, results}`` (plus ``next_cursor`` where it pages by
+keyset), and every list's real answer is validated against it.
 
 The output serializers render stored dicts without DRF's per-field conversions (``DictOutput``); the
 same requests rendered by DRF's own field-by-field rendering must give the same bodies.
@@ -16,6 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from PIL import Image as PILImage
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
@@ -26,6 +29,7 @@ from datasets.models import DataSet
 from dds_site.output import DictOutput
 from labeling.models import LabelProject, LabelTask
 from labeling.workflow import ImageStatus, Role
+from tests.openapi_strict import strict
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -98,24 +102,6 @@ def world() -> dict[str, Any]:
     return {"staff": staff, "labeler": labeler, "reviewer": reviewer, "dataset": dataset, "task": task}
 
 
-def _strict(node: Any, components: dict) -> Any:
-    """An OpenAPI 3.0 schema as a JSON schema that rejects undocumented keys."""
-    if isinstance(node, list):
-        return [_strict(item, components) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        return _strict(components[node["$ref"].rsplit("/", 1)[1]], components)
-    ignored = {"nullable", "readOnly", "writeOnly", "format", "default", "description", "properties"}
-    out = {key: _strict(value, components) for key, value in node.items() if key not in ignored}
-    if "properties" in node:
-        out["properties"] = {name: _strict(schema, components) for name, schema in node["properties"].items()}
-        out.setdefault("additionalProperties", False)
-    if node.get("nullable"):
-        out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
 class Documented:
     """The served OpenAPI document: validates a response of an operation against it."""
 
@@ -131,11 +117,11 @@ class Documented:
         }
         self.checked: set[str] = set()
 
-    def check(self, operation_id: str, response) -> Any:
-        assert response.status_code == 200, response.content
+    def check(self, operation_id: str, response, status: int = 200) -> Any:
+        assert response.status_code == status, response.content
         body = response.json()
-        documented = self.operations[operation_id]["responses"]["200"]["content"]["application/json"]["schema"]
-        schema = _strict(documented, self.document["components"]["schemas"])
+        documented = self.operations[operation_id]["responses"][str(status)]["content"]["application/json"]["schema"]
+        schema = strict(documented, self.document["components"]["schemas"])
         described = schema.get("items", schema)
         assert described.get("properties"), f"{operation_id}: the response's fields are not documented"
         jsonschema.Draft7Validator(schema).validate(body)
@@ -165,11 +151,16 @@ def _task_image_requests(world) -> list[tuple[str, str, dict]]:
     return requests
 
 
+KEYSET_LISTS = {"datasets_images_list", "label_projects_tasks_images_list"}
+
+
 def _other_read_requests(world) -> list[tuple[str, str, dict]]:
-    """The other reads of datasets, projects and tasks (their list envelopes as they are)."""
+    """The other reads of datasets, projects, tasks and users, lists among them."""
     dataset, task = world["dataset"], world["task"]
     project = f"/api/v1/label-projects/{task.project_id}"
     return [
+        ("api_v1_users_name_lints_list", "/api/v1/users/name-lints", {"name": "shape"}),
+        ("api_v1_users_me_retrieve", "/api/v1/users/me", {}),
         ("datasets_list", "/api/v1/datasets", {}),
         ("datasets_retrieve", f"/api/v1/datasets/{dataset.pk}", {}),
         ("datasets_categories_list", f"/api/v1/datasets/{dataset.pk}/categories", {}),
@@ -179,6 +170,18 @@ def _other_read_requests(world) -> list[tuple[str, str, dict]]:
         ("api_v1_label_projects_tasks_list", f"{project}/tasks", {}),
         ("api_v1_label_projects_tasks_retrieve", f"{project}/tasks/{task.pk}", {}),
         ("api_v1_label_projects_tasks_roles_list", f"{project}/tasks/{task.pk}/roles", {}),
+    ]
+
+
+def _staff_read_requests(world) -> list[tuple[str, str, dict]]:
+    """Reads only staff (or the project's owner) may make."""
+    task = world["task"]
+    project = f"/api/v1/label-projects/{task.project_id}"
+    return [
+        ("api_v1_users_list", "/api/v1/users", {"page_size": 2}),
+        ("api_v1_users_list", "/api/v1/users", {"page": 5, "page_size": 2}),
+        ("api_v1_label_projects_history_list", f"{project}/history", {"page_size": 1}),
+        ("api_v1_label_projects_tasks_history_list", f"{project}/tasks/{task.pk}/history", {}),
     ]
 
 
@@ -197,11 +200,13 @@ def _label_and_review(world, documented: Documented) -> None:
     assert review["label_id"] == label["id"]
 
 
-def _bodies(world, requests: list[tuple[str, str, dict]], documented: Documented | None = None) -> list:
-    clients = {"staff": _client(world["staff"]), "labeler": _client(world["labeler"])}
+def _bodies(
+    world, requests: list[tuple[str, str, dict]], documented: Documented | None = None, who=("staff", "labeler")
+) -> list:
+    clients = [_client(world[name]) for name in who]
     bodies = []
     for operation_id, url, params in requests:
-        for client in clients.values():
+        for client in clients:
             response = client.get(url, params)
             if documented is not None:
                 bodies.append(documented.check(operation_id, response))
@@ -213,7 +218,8 @@ def _bodies(world, requests: list[tuple[str, str, dict]], documented: Documented
 def test_image_and_task_image_responses_match_their_documented_schemas(world):
     documented = Documented(_client(world["staff"]))
     _label_and_review(world, documented)
-    bodies = _bodies(world, _image_requests(world) + _task_image_requests(world), documented)
+    bodies = _bodies(world, _image_requests(world), documented)
+    task_bodies = _bodies(world, _task_image_requests(world), documented)
     assert documented.checked == {
         "datasets_images_list",
         "datasets_images_retrieve",
@@ -228,7 +234,7 @@ def test_image_and_task_image_responses_match_their_documented_schemas(world):
     assert (legacy["width"], legacy["flag"], legacy["metadata"], legacy["desc"]) == (None, 0, {}, "{}")
     assert legacy["objects"][0]["segmentation"] == ""  # DDS's API gave "" for a null, as here
     assert legacy["objects"][0]["conf"] == 1.0  # a missing field shows the model's default
-    shown = [image for body in bodies if "image_list" in body for image in body["image_list"]]
+    shown = [image for body in task_bodies if "results" in body for image in body["results"]]
     assert any(image["default_labels"] for image in shown)  # pre-labels were rendered and checked
     assert any(image["labels"] and image["reviews"] for image in shown)
 
@@ -246,4 +252,100 @@ def test_other_reads_match_their_documented_schemas(world):
     _label_and_review(world, documented)
     requests = _other_read_requests(world)
     _bodies(world, requests, documented)
+    _bodies(world, _staff_read_requests(world), documented, who=("staff",))
     assert documented.checked >= {operation_id for operation_id, _url, _params in requests}
+
+
+def _list_operations(document: dict) -> dict[str, dict]:
+    return {
+        op["operationId"]: op
+        for ops in document["paths"].values()
+        for method, op in ops.items()
+        if method == "get" and op["operationId"].endswith("_list")
+    }
+
+
+def test_every_list_is_documented_as_the_one_envelope(world):
+    documented = Documented(_client(world["staff"]))
+    components = documented.document["components"]["schemas"]
+    lists = _list_operations(documented.document)
+    assert len(lists) >= 12
+    for operation_id, operation in lists.items():
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        envelope = components[schema["$ref"].rsplit("/", 1)[1]]
+        keys = {"count", "next", "previous", "results"} | ({"next_cursor"} if operation_id in KEYSET_LISTS else set())
+        assert set(envelope["properties"]) == keys, operation_id
+        assert set(envelope["required"]) == keys, operation_id
+        for link in ("next", "previous"):
+            assert envelope["properties"][link] == {**envelope["properties"][link], "type": "string", "nullable": True}
+        assert envelope["properties"]["results"]["type"] == "array", operation_id
+        assert envelope["properties"]["count"]["type"] == "integer", operation_id
+
+
+def test_every_list_answers_the_one_envelope(world):
+    """Each list operation of the schema is called and its answer validated: no list keeps another shape."""
+    documented = Documented(_client(world["staff"]))
+    _label_and_review(world, documented)
+    requests = _image_requests(world) + _task_image_requests(world) + _other_read_requests(world)
+    _bodies(world, requests, documented, who=("staff",))
+    bodies = _bodies(world, _staff_read_requests(world), documented, who=("staff",))
+    lists = set(_list_operations(documented.document))
+    assert lists <= documented.checked
+    users_past_the_end = bodies[1]
+    assert (users_past_the_end["results"], users_past_the_end["next"]) == ([], None)
+    assert users_past_the_end["previous"].endswith("/api/v1/users?page=2&page_size=2")
+
+
+def _documents(responses: dict, response) -> bool:
+    """The answer's status is documented, and so is its media type when it has a body."""
+    documented = responses.get(str(response.status_code))
+    if documented is None:
+        return False
+    media_types = list(documented.get("content") or {})
+    if not media_types:
+        return True
+    main, sub = response["Content-Type"].split(";")[0].strip().split("/")
+    return any(kind in (main, "*") and subtype in (sub, "*") for kind, subtype in (t.split("/") for t in media_types))
+
+
+def test_image_file_answers_are_documented(settings, tmp_path, world):
+    """Every answer of the file and thumbnail endpoints: the file, a byte range, not modified, a redirect."""
+    settings.DDS_DATA_ROOTS = [tmp_path]
+    settings.DDS_THUMBS_DIR = tmp_path / "thumbs"
+    picture = tmp_path / "a.jpg"
+    PILImage.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="JPEG")
+    dataset = DataSet.create_dataset("files")
+    local = dataset.add_image(f"file://{picture}", width=40, height=20)
+    remote = dataset.add_image("http://img/remote.jpg", width=40, height=20)
+    dataset.status = "done"
+    dataset.save()
+    client = _client(world["staff"])
+    documented = Documented(client)
+    base = f"/api/v1/datasets/{dataset.pk}/images"
+    for operation_id, suffix in (("datasets_images_file", "file"), ("datasets_images_thumbnail", "thumbnail")):
+        responses = documented.operations[operation_id]["responses"]
+        whole = client.get(f"{base}/{local.id}/{suffix}")
+        answers = [
+            whole,
+            client.get(f"{base}/{local.id}/{suffix}", headers={"Range": "bytes=0-9"}),
+            client.get(f"{base}/{local.id}/{suffix}", headers={"If-None-Match": whole["ETag"]}),
+            client.get(f"{base}/{remote.id}/{suffix}"),
+        ]
+        assert [answer.status_code for answer in answers] == [200, 206, 304, 302], operation_id
+        for answer in answers:
+            assert _documents(responses, answer), (operation_id, answer.status_code, answer["Content-Type"])
+
+
+def test_job_answers_are_documented(world, settings):
+    """A job run in the request answers 200 with its outcome; one started in the background 202."""
+    from datasets import job_worker
+
+    client = _client(world["staff"])
+    documented = Documented(client)
+    url = f"/api/v1/datasets/{world['dataset'].pk}/jobs/fnfp"
+    outcome = documented.check("dataset_job_fnfp", client.post(url, {"with_coco_metrics": False}, format="json"))
+    assert outcome["num_images"] == 3
+    settings.DDS_JOBS_INLINE = False
+    queued = documented.check("dataset_job_fnfp", client.post(url, {}, format="json"), status=202)
+    assert (queued["queued"], queued["job"]) == (True, "fnfp")
+    assert job_worker.wait_all(30)

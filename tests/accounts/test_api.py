@@ -167,10 +167,13 @@ def test_name_lints_match_a_literal_prefix(make_user, api_client):
     for name in ["ann", "anna", "annette", "bob", "a.nn"]:
         make_user(name)
     api_client.force_authenticate(make_user("zed"))
-    assert [u["name"] for u in api_client.get("/api/v1/users/name-lints?name=ANN").json()] == ["ann", "anna", "annette"]
+    found = api_client.get("/api/v1/users/name-lints?name=ANN").json()
+    assert [u["name"] for u in found["results"]] == ["ann", "anna", "annette"]
+    assert (found["count"], found["next"], found["previous"]) == (3, None, None)
     # A regex metacharacter is matched literally, never as a pattern.
-    assert [u["name"] for u in api_client.get("/api/v1/users/name-lints?name=a.").json()] == ["a.nn"]
-    assert api_client.get("/api/v1/users/name-lints?name=a").json() == []
+    assert [u["name"] for u in api_client.get("/api/v1/users/name-lints?name=a.").json()["results"]] == ["a.nn"]
+    empty = {"count": 0, "next": None, "previous": None, "results": []}
+    assert api_client.get("/api/v1/users/name-lints?name=a").json() == empty
 
 
 def test_openapi_schema_is_served(staff_client):

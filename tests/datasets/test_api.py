@@ -115,6 +115,8 @@ def test_images_page_and_filters(client_user, dataset_with_images):
     assert body["count"] == 30
     assert [image["idx"] for image in body["results"]] == list(range(10, 20))
     assert body["next_cursor"] == 19
+    assert body["next"] == f"http://testserver{url}?page=3&page_size=10"
+    assert body["previous"] == f"http://testserver{url}?page_size=10"
     first = body["results"][0]
     assert first["objects"][0]["source"] == "GT"
     assert first["metadata"] == {}
@@ -138,6 +140,21 @@ def test_images_keyset_paging_walks_everything(client_user, dataset_with_images)
         seen.extend(image["idx"] for image in body["results"])
         cursor = body["next_cursor"]
     assert seen == list(range(30))
+
+
+def test_images_keyset_pages_link_the_next_one_and_do_not_count(client_user, dataset_with_images):
+    """On keyset pages ``next`` carries the cursor (a numbered page's ``page`` is dropped), ``previous`` and
+    ``count`` are null: counting grows with the dataset, a keyset page must not."""
+    url = f"/api/v1/datasets/{dataset_with_images.pk}/images"
+    body = client_user.get(url, {"cursor": -1, "page": 3, "page_size": 7}).json()
+    assert (body["count"], body["previous"], body["next_cursor"]) == (None, None, 6)
+    assert body["next"] == f"http://testserver{url}?cursor=6&page_size=7"
+    seen = [image["idx"] for image in body["results"]]
+    while body["next"] is not None:
+        body = client_user.get(body["next"]).json()
+        seen.extend(image["idx"] for image in body["results"])
+    assert seen == list(range(30))
+    assert (body["next_cursor"], body["count"]) == (None, None)
 
 
 def test_images_keyset_paging_with_sparse_filter(client_user, dataset_with_images):

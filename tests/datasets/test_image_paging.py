@@ -48,6 +48,13 @@ def test_a_stored_count_larger_than_the_data_ends_the_pages_with_the_data(client
     assert body["next_cursor"] is None
 
 
+def test_a_page_past_the_end_links_back_to_the_last_page(client_user, stale_dataset):
+    url = f"/api/v1/datasets/{stale_dataset.pk}/images"
+    body = client_user.get(url, {"page": 9, "page_size": 5}).json()
+    assert (body["count"], body["results"], body["next"], body["next_cursor"]) == (12, [], None, None)
+    assert body["previous"] == f"http://testserver{url}?page=3&page_size=5"
+
+
 def test_an_exact_last_page_has_no_next_cursor(client_user, stale_dataset):
     url = f"/api/v1/datasets/{stale_dataset.pk}/images"
     assert client_user.get(url, {"page": 2, "page_size": 6}).json()["next_cursor"] is None

@@ -298,14 +298,14 @@ def test_role_id_views_are_limited_bug4(world, users):
     assert labeler.get(f"{url}?status=reviewing&role_id={foreign_role.pk}").json()["code"] == 404151
     leader = client_for(roles["label_leader"])
     as_labeler = leader.get(f"{url}?status=reviewing&role_id={labeler_role.pk}").json()
-    assert as_labeler["total"] == 1
-    assert [label["user_id"] for label in as_labeler["image_list"][0]["labels"]] == [users["labeler"][0].pk]
+    assert as_labeler["count"] == 1
+    assert [label["user_id"] for label in as_labeler["results"][0]["labels"]] == [users["labeler"][0].pk]
     # The owner's default view filters on the label leader's statuses.
     owner = client_for(roles["owner"]).get(f"{url}?status=labeling&page_size=3").json()
-    assert owner["total"] == 9
-    assert [i["idx"] for i in owner["image_list"]] == [1, 2, 3]
+    assert owner["count"] == 9
+    assert [i["idx"] for i in owner["results"]] == [1, 2, 3]
     after = client_for(roles["owner"]).get(f"{url}?status=labeling&page_size=3&cursor={owner['next_cursor']}").json()
-    assert [i["idx"] for i in after["image_list"]] == [4, 5, 6]
+    assert [i["idx"] for i in after["results"]] == [4, 5, 6]
 
 
 def test_label_review_flow_over_api(world, users):
@@ -318,8 +318,8 @@ def test_label_review_flow_over_api(world, users):
     bad = labeler.post(f"{url}/{image.id}/label", {"annotations": [{"category_name": "zebra"}]}, format="json")
     assert (bad.status_code, bad.json()["code"]) == (400, 400228)
     listing = reviewer.get(f"{url}?status=reviewing&page_size=100").json()
-    assert listing["total"] == 10
-    for item in listing["image_list"]:
+    assert listing["count"] == 10
+    for item in listing["results"]:
         label_id = item["labels"][0]["id"]
         response = reviewer.post(
             f"{url}/{item['id']}/review", {"label_id": label_id, "action": "accept"}, format="json"
@@ -419,7 +419,7 @@ def test_numbers_too_large_for_mongodb_are_a_400_not_a_500(world):
     for query in ({"page": huge}, {"cursor": huge}, {"page": 10**9 + 1}):
         response = labeler.get(images, query)
         assert (response.status_code, response.json()["code"]) == (400, 400002), query
-    assert labeler.get(images, {"page": 10**9}).json()["image_list"] == []
+    assert labeler.get(images, {"page": 10**9}).json()["results"] == []
 
 
 def test_model_api_refuses_an_init_config_beyond_int64(users, small_datasets):

@@ -3,6 +3,8 @@ and for every viewer, read with queries the task index serves whole (no count ov
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pymongo.collection
 import pytest
 
@@ -33,18 +35,25 @@ def _expected(task, key: str, status: str) -> list[int]:
     return [doc["idx"] for doc in stored_task_images(task).find({"task_id": task.pk, f"role_status.{key}": status})]
 
 
-def _walk(client, url: str, status: str, page_size: int) -> tuple[list[int], set[int]]:
-    """All pages through the cursor: the idx of every image listed, and the totals the pages reported."""
+def _query(link: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(link).query))
+
+
+def _walk(client, url: str, first: dict) -> tuple[list[int], set[int]]:
+    """All pages from ``first`` on, following each page's ``next`` link: the idx of every image listed, and the
+    counts the pages reported. The last page is the one without ``next`` (nor ``next_cursor``)."""
     seen: list[int] = []
-    totals: set[int] = set()
-    cursor = -1
+    counts: set[int] = set()
+    response = client.get(url, first)
     while True:
-        body = client.get(url, {"status": status, "page_size": page_size, "cursor": cursor}).json()
-        totals.add(body["total"])
-        seen.extend(image["idx"] for image in body["image_list"])
-        if len(body["image_list"]) < page_size:
-            return seen, totals
-        cursor = body["next_cursor"]
+        body = response.json()
+        counts.add(body["count"])
+        seen.extend(image["idx"] for image in body["results"])
+        if body["next"] is None:
+            assert body["next_cursor"] is None
+            return seen, counts
+        assert body["next_cursor"] == body["results"][-1]["idx"]
+        response = client.get(body["next"])
 
 
 @pytest.mark.parametrize("viewer", ["staff", "labeler", "reviewer"])
@@ -57,8 +66,9 @@ def test_cursor_pages_list_exactly_the_images_in_the_status(worked_task, users, 
     for status in STATUSES:
         expected = sorted(_expected(task, key, status))
         for page_size in (7, 60):
-            seen, totals = _walk(client, url, status, page_size)
-            assert (seen, totals) == (expected, {len(expected)}), (status, page_size)
+            for first in ({"cursor": -1}, {"page": 1}):
+                seen, counts = _walk(client, url, {"status": status, "page_size": page_size, **first})
+                assert (seen, counts) == (expected, {len(expected)}), (status, page_size, first)
 
 
 def test_numbered_pages_report_the_same_total(worked_task, users):
@@ -68,7 +78,9 @@ def test_numbered_pages_report_the_same_total(worked_task, users):
         f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "page": 3, "page_size": 10}
     ).json()
     expected = sorted(_expected(task, "label_leader", "labeling"))
-    assert (body["total"], [i["idx"] for i in body["image_list"]]) == (len(expected), expected[20:30])
+    assert (body["count"], [i["idx"] for i in body["results"]]) == (len(expected), expected[20:30])
+    assert _query(body["next"]) == {"status": "labeling", "page": "4", "page_size": "10"}
+    assert _query(body["previous"]) == {"status": "labeling", "page": "2", "page_size": "10"}
 
 
 @pytest.fixture
@@ -115,7 +127,7 @@ def test_cursor_page_reads_the_task_index_only(worked_task, users, task_image_re
         .get(f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "page_size": 10, "cursor": 5})
         .json()
     )
-    assert len(body["image_list"]) == 10
+    assert len(body["results"]) == 10
     _only_index_reads(task_image_reads, bounded=True)
 
 

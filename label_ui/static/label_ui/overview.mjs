@@ -31,8 +31,8 @@ async function someImages() {
   const pages = await Promise.all(
     STATUSES.map((status) => api("GET", `${taskPath}/images?status=${status}&page_size=${GRID_PAGE}`)),
   );
-  const images = pages.flatMap((page) => page.image_list).sort((a, b) => a.idx - b.idx);
-  const hidden = pages.reduce((sum, page) => sum + page.total - page.image_list.length, 0);
+  const images = pages.flatMap((page) => page.results).sort((a, b) => a.idx - b.idx);
+  const hidden = pages.reduce((sum, page) => sum + page.count - page.results.length, 0);
   return { images, hidden };
 }
 

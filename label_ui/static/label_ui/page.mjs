@@ -674,7 +674,7 @@ async function loadRoles() {
   ]);
   state.task = task;
   state.categories = categories.category_list;
-  state.myRoles = roles.role_list.filter((r) => r.user_id === config.me.id && r.is_active).map((r) => r.role);
+  state.myRoles = roles.results.filter((r) => r.user_id === config.me.id && r.is_active).map((r) => r.role);
   const workerRoles = ["labeler", "reviewer"].filter((r) => state.myRoles.includes(r));
   state.mode = workerRoles.includes(config.role) ? config.role : workerRoles[0] || "viewer";
 }
