@@ -398,6 +398,8 @@ def test_label_and_category_models():
         "dataset_id": dataset.pk,
         "compare_precisions": [],
         "coco_metrics": None,
+        "category_metrics": None,
+        "confusion_matrix": None,
         "clone_from_label": "",
     }
     assert Category.find_one({"dataset_id": dataset.pk}).name == "cat"
