@@ -20,7 +20,12 @@ thresholds). The FN/FP job also computes per-category AP/AP50/PR curves and conf
 default: ``category_metrics_job_ratio`` is a re-run's time with them over one without them, and
 ``category_metrics_compute_ratio`` the same for the algorithm alone in memory.
 The import's phases (first batch, write, index, swap) are reported against their raw floors
-(``*_floor_ratio`` = floor / ours). The last line printed is one JSON object with
+(``*_floor_ratio`` = floor / ours), with the CPU seconds of this process (``client_cpu_s``: parsing,
+building, encoding) and of the server (``server_cpu_s``, ``raw_server_cpu_s``; only when the bench started
+the server), which say where the time goes on a machine shared with other work. The file lists its
+annotations by ascending image id, which the importer joins straight from the file; the same import of a
+file whose annotations are scattered (as in COCO's own files, which makes the importer spool them first)
+is reported under ``scattered_*``. The last line printed is one JSON object with
 ``images_per_s``, ``raw_images_per_s``, ``ratio``, ``peak_rss_mb``, ``fnfp_images_per_s``, ...
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import resource
@@ -44,6 +50,7 @@ OBJECTS_PER_IMAGE = 10
 NUM_CATEGORIES = 80
 RAW_BATCH = 500
 FNFP_BATCH = 1000  # the FN/FP job's read and write batch size
+_SERVER_PID = 0  # the embedded server's process when the bench started one (its CPU time is read)
 
 
 def _setup_django(storage: str):
@@ -54,6 +61,8 @@ def _setup_django(storage: str):
         # On disk: the in-memory engine's cache cannot hold 50k images twice over.
         server = mongo.start_server(storage)
         os.environ["MONGODB_URI"] = server.uri
+        global _SERVER_PID
+        _SERVER_PID = server.pid if os.path.exists(f"/proc/{server.pid}/stat") else 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dds_site.settings")
     os.environ.setdefault("MONGODB_NAME", f"bench_{uuid.uuid4().hex[:8]}")
     import django
@@ -69,9 +78,13 @@ def _box(rng: random.Random) -> list[int]:
     return [x, y, rng.randint(5, 120), rng.randint(5, 80)]
 
 
-def write_coco(path: Path, num_images: int, seed: int = 7) -> None:
-    """Stream a COCO GT file to disk (the generator itself keeps nothing in memory)."""
+def write_coco(path: Path, num_images: int, seed: int = 7, *, scattered: bool = False) -> None:
+    """Stream a COCO GT file to disk (the generator itself keeps nothing in memory).
+
+    Annotations come grouped by image in ascending image id (as most tools write them), or with
+    ``scattered`` in an order unrelated to the ids (as COCO's own files list them)."""
     rng = random.Random(seed)
+    stride = _stride(num_images) if scattered else 1
     with open(path, "w") as out:
         out.write('{"images": [')
         for i in range(1, num_images + 1):
@@ -86,7 +99,8 @@ def write_coco(path: Path, num_images: int, seed: int = 7) -> None:
             out.write(("," if i > 1 else "") + json.dumps(image))
         out.write('], "annotations": [')
         ann_id = 0
-        for i in range(1, num_images + 1):
+        for n in range(num_images):
+            i = n * stride % num_images + 1
             for _ in range(OBJECTS_PER_IMAGE):
                 x, y, w, h = _box(rng)
                 ann_id += 1
@@ -102,6 +116,14 @@ def write_coco(path: Path, num_images: int, seed: int = 7) -> None:
                 out.write(("," if ann_id > 1 else "") + json.dumps(ann))
         categories = [{"id": c, "name": f"category_{c}"} for c in range(1, NUM_CATEGORIES + 1)]
         out.write('], "categories": ' + json.dumps(categories) + "}")
+
+
+def _stride(num_images: int) -> int:
+    """A step visiting every image id once, far from ascending order (coprime to ``num_images``)."""
+    stride = int(num_images * 0.618) | 1
+    while math.gcd(stride, num_images) != 1:
+        stride += 2
+    return stride
 
 
 def write_results(gt_path: Path, path: Path, seed: int = 11) -> None:
@@ -130,28 +152,42 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def raw_insert(dataset_id: str) -> tuple[float, float, float]:
+def _server_cpu_s() -> float:
+    """CPU seconds the embedded server started by the bench has used so far (0 for another server)."""
+    if not _SERVER_PID:
+        return 0.0
+    with open(f"/proc/{_SERVER_PID}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def raw_insert(dataset_id: str) -> tuple[float, float, float, float]:
     """Seconds to ``insert_many`` the dataset's image documents into a scratch collection (+ its indexes):
-    (the first batch, the other batches, the index builds)."""
+    (the first batch, the other batches, the index builds, the server's CPU seconds for all of them)."""
     from datasets.images import IMAGE_INDEXES, image_collection_name
     from dds_site import mongo
 
     source = mongo.get_collection(image_collection_name(dataset_id))
     target = mongo.get_collection(f"raw_{uuid.uuid4().hex[:8]}")
     batches: list[float] = []
+    server_cpu = 0.0
     total = source.estimated_document_count()
     # Pages by bounded idx ranges (the import numbers idx 0..n-1): no cursor stays open during the inserts.
     for start in range(0, total, RAW_BATCH):
         batch = list(source.find({"idx": {"$gte": start, "$lt": start + RAW_BATCH}}))
+        server_cpu -= _server_cpu_s()
         started = time.perf_counter()
         target.insert_many(batch, ordered=False)
         batches.append(time.perf_counter() - started)
+        server_cpu += _server_cpu_s()
+    server_cpu -= _server_cpu_s()
     started = time.perf_counter()
     for field, direction in IMAGE_INDEXES:
         target.create_index([(field, direction)])
     index_s = time.perf_counter() - started
+    server_cpu += _server_cpu_s()
     target.drop()
-    return batches[0], sum(batches[1:]), index_s
+    return batches[0], sum(batches[1:]), index_s, server_cpu
 
 
 def raw_fnfp_seconds(dataset_id: str) -> tuple[float, float]:
@@ -270,6 +306,49 @@ def cocoeval_evaluate_seconds(gt_path: Path, det_path: Path) -> float:
         return time.perf_counter() - started
 
 
+def import_vs_raw(path: Path, num_images: int) -> tuple[object, dict]:
+    """Import ``path`` into a new dataset, then ``insert_many`` its documents raw; (dataset, figures).
+
+    Besides wall seconds, the CPU seconds of this process (parsing, building, encoding) and of the
+    server (when the bench started it) say where the time goes on a machine shared with other work.
+    """
+    from datasets.importers.coco import CocoImporter
+    from datasets.importers.runner import run_import
+    from datasets.models import DataSet
+
+    dataset = DataSet.get_importing_dataset("bench", id_=uuid.uuid4().hex)
+    server_cpu = _server_cpu_s()
+    client_cpu = time.process_time()
+    started = time.perf_counter()
+    result = run_import(dataset, CocoImporter(str(path)))
+    import_s = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = _server_cpu_s() - server_cpu
+    rss = peak_rss_mb()
+    assert result.num_images == num_images
+    print(
+        f"import of {path.name}: {num_images} images in {import_s:.2f} s, peak RSS {rss:.1f} MB, "
+        f"phases {result.phases}",
+        flush=True,
+    )
+    raw_first_s, raw_rest_s, raw_index_s, raw_server_cpu = raw_insert(dataset.id)
+    raw_s = raw_first_s + raw_rest_s + raw_index_s
+    figures = {
+        "import_s": round(import_s, 2),
+        "raw_insert_s": round(raw_s, 2),
+        "images_per_s": round(num_images / import_s, 1),
+        "raw_images_per_s": round(num_images / raw_s, 1),
+        "ratio": round(raw_s / import_s, 3),
+        "peak_rss_mb": round(rss, 1),
+        **_phases_vs_floor(result.phases, raw_first_s, raw_rest_s, raw_index_s),
+        "client_cpu_s": round(client_cpu, 2),
+    }
+    if _SERVER_PID:
+        figures["server_cpu_s"] = round(server_cpu, 2)
+        figures["raw_server_cpu_s"] = round(raw_server_cpu, 2)
+    return dataset, figures
+
+
 def run(num_images: int, with_fnfp: bool) -> dict:
     from datasets.fnfp import calculate_fnfp
     from datasets.importers.coco import CocoImporter, PredictionFile
@@ -281,29 +360,13 @@ def run(num_images: int, with_fnfp: bool) -> dict:
         gt_path = Path(scratch, "gt.json")
         write_coco(gt_path, num_images)
         size_mb = gt_path.stat().st_size / 2**20
-        dataset = DataSet.get_importing_dataset("bench", id_=uuid.uuid4().hex)
-        started = time.perf_counter()
-        result = run_import(dataset, CocoImporter(str(gt_path)))
-        import_s = time.perf_counter() - started
-        rss = peak_rss_mb()
-        assert result.num_images == num_images
-        print(
-            f"import: {num_images} images in {import_s:.2f} s, peak RSS {rss:.1f} MB, phases {result.phases}",
-            flush=True,
-        )
-        raw_first_s, raw_rest_s, raw_index_s = raw_insert(dataset.id)
-        raw_s = raw_first_s + raw_rest_s + raw_index_s
-        out = {
-            "images": num_images,
-            "file_mb": round(size_mb, 1),
-            "import_s": round(import_s, 2),
-            "raw_insert_s": round(raw_s, 2),
-            "images_per_s": round(num_images / import_s, 1),
-            "raw_images_per_s": round(num_images / raw_s, 1),
-            "ratio": round(raw_s / import_s, 3),
-            "peak_rss_mb": round(rss, 1),
-            **_phases_vs_floor(result.phases, raw_first_s, raw_rest_s, raw_index_s),
-        }
+        dataset, figures = import_vs_raw(gt_path, num_images)
+        out = {"images": num_images, "file_mb": round(size_mb, 1), **figures}
+        scattered_path = Path(scratch, "gt_scattered.json")
+        write_coco(scattered_path, num_images, scattered=True)
+        scattered, figures = import_vs_raw(scattered_path, num_images)
+        out.update({f"scattered_{key}": value for key, value in figures.items() if key != "peak_rss_mb"})
+        DataSet.cascade_delete(scattered)
         if with_fnfp:
             pred_path = Path(scratch, "det.json")
             write_results(gt_path, pred_path)

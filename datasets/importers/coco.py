@@ -1,31 +1,40 @@
 """COCO: instances / keypoints / captions JSON for ground truth, COCO results lists for predictions.
 
-Files are parsed with ijson (streaming), so memory does not grow with the file: images and
-annotations are spooled to disk and merged by image id (``datasets.importers.spool``). Nothing
+Files are parsed with ijson (streaming), so memory does not grow with the file. When every file
+lists its images and annotations by ascending image id (checked first by a scan of the ids), they
+are joined straight from the files, and the first images are written while the rest is still
+being read; otherwise they are spooled to disk first and merged by image id
+(``datasets.importers.spool``). Nothing
 is executed: a dataset is described by file paths and options, or a manifest (DDS ran a
 Python meta file, §12.3).
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import ijson
 from pycocotools import mask as mask_utils
 
 from datasets.importers.errors import ImportFormatError
+from datasets.importers.joined import join_ascending
 from datasets.importers.records import (
     CLIPPED_BOXES,
     GROUND_TRUTH,
     AnnotationRecord,
     ImageRecord,
     Problems,
+    all_finite_numbers,
     check_annotation,
     require_int,
     require_number,
+    require_numbers,
 )
 from datasets.importers.spool import Spool
 from datasets.objects import local_file_url
@@ -33,6 +42,7 @@ from dds_site.files import is_in_data_roots
 
 DATASET_TYPE = "coco2017"
 _IMAGE_FIELDS = {"id", "file_name", "width", "height", "coco_url"}
+_image_id_of = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,18 @@ def _top_level_kind(path: str) -> str:
     except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise ImportFormatError("malformed JSON", file=path) from exc
     raise ImportFormatError("expected a JSON object or array", file=path)
+
+
+def _ascending_ids(path: str, prefix: str) -> int | None:
+    """How many ids ``prefix`` matches in the file, if all are integers in ascending order (repeats
+    allowed); else None. One C-filtered ijson scan that builds nothing but the ids."""
+    count, last = 0, None
+    for value in _items(path, prefix):
+        if type(value) is not int or (last is not None and value < last):
+            return None
+        last = value
+        count += 1
+    return count
 
 
 # Top-level keys of a GT file read whole in the header pass (each is small); images and
@@ -195,7 +217,7 @@ def _segmentation(raw: Any, *, file: str, record: str) -> tuple[list | None, dic
                 raise ImportFormatError(
                     "a polygon must be a list of numbers", file=file, record=record, field="segmentation"
                 )
-            if not all(type(v) is float or type(v) is int for v in polygon):  # fast path: JSON numbers
+            if not all_finite_numbers(polygon):  # the values are kept as they are: an integer stays one
                 polygon = [require_number(v, file=file, record=record, field="segmentation") for v in polygon]
             polygons.append(polygon)
         return polygons, None
@@ -227,7 +249,7 @@ def _keypoints(raw: Any, category: CocoCategory | None, *, file: str, record: st
         return None
     if not isinstance(raw, list):
         raise ImportFormatError("keypoints must be a list of numbers", file=file, record=record, field="keypoints")
-    values = [require_number(v, file=file, record=record, field="keypoints") for v in raw]
+    values = require_numbers(raw, file=file, record=record, field="keypoints")
     expected = len(category.keypoint_names) if category and category.keypoint_names else None
     if len(values) % 3 == 0 and (expected is None or len(values) == 3 * expected):
         out: list[float] = []
@@ -288,13 +310,11 @@ class CocoImporter:
         header = read_header(self.ground_truth)
         categories = read_categories(self.ground_truth, header.get("categories") or [])
         self.source_info = _source_info(header, categories, file=self.ground_truth)
-        with Spool() as spool:
-            self._spool_images(spool, problems)
-            self.total = spool.count_images()
-            self._spool_annotations(spool, categories, problems)
-            for pred in self.predictions:
-                self._spool_predictions(spool, pred, categories, problems)
-            for _image_id, image, anns in spool.merged():
+        with contextlib.ExitStack() as stack:
+            groups = self._streamed(categories, problems)
+            if groups is None:
+                groups = self._spooled(stack.enter_context(Spool()), categories, problems)
+            for _image_id, image, anns in groups:
                 if image is None:
                     for ann in anns:
                         problems.report(
@@ -318,16 +338,77 @@ class CocoImporter:
                     image.annotations.append(record)
                 yield image
 
-    def _spool_images(self, spool: Spool, problems: Problems) -> None:
+    def _annotation_sources(self) -> list[tuple[str, str, str, str, str]]:
+        """``(path, item prefix, record prefix, label, label type)`` of the GT file and each results file."""
+        sources = [(self.ground_truth, "annotations.item", "annotations", self.ground_truth_label, "GT")]
+        for pred in self.predictions:
+            # Standard COCO results are a bare list; DDS's {"annotations": [...]} is accepted too.
+            if _top_level_kind(pred.path) == "array":
+                sources.append((pred.path, "item", "results", pred.name, "Pred"))
+            else:
+                sources.append((pred.path, "annotations.item", "annotations", pred.name, "Pred"))
+        return sources
+
+    def _streamed(
+        self, categories: dict[int, CocoCategory], problems: Problems
+    ) -> Iterator[tuple[int, ImageRecord | None, list[tuple]]] | None:
+        """The images joined with their annotations straight from the files, or None unless every file
+        lists them by ascending image id (checked first by C-filtered scans of the ids alone)."""
+        total = _ascending_ids(self.ground_truth, "images.item.id")
+        if total is None:
+            return None
+        sources = self._annotation_sources()
+        if any(_ascending_ids(path, f"{prefix}.image_id") is None for path, prefix, *_ in sources):
+            return None
+        self.total = total
+        rows = heapq.merge(
+            *(
+                self._annotation_rows(
+                    _items(path, prefix), path, record_prefix, categories, problems, label=label, label_type=label_type
+                )
+                for path, prefix, record_prefix, label, label_type in sources
+            ),
+            key=_image_id_of,  # stable: per image, the GT file's annotations first, then each results file's
+        )
+        previous: list[int] = []
+
+        def first_of_its_id(image: ImageRecord) -> bool:
+            if previous and previous[0] == image.id:
+                return False
+            previous[:] = [image.id]
+            return True
+
+        images = ((image.id, image) for image in self._valid_images(problems, first_of_its_id))
+        return join_ascending(images, rows)
+
+    def _spooled(
+        self, spool: Spool, categories: dict[int, CocoCategory], problems: Problems
+    ) -> Iterator[tuple[int, ImageRecord | None, list[tuple]]]:
+        """Every file read into ``spool`` first, then read back joined by image id."""
+        for _image in self._valid_images(problems, lambda image: spool.add_image(image.id, image)):
+            pass
+        self.total = spool.count_images()
+        for path, prefix, record_prefix, label, label_type in self._annotation_sources():
+            spool.add_annotations(
+                self._annotation_rows(
+                    _items(path, prefix), path, record_prefix, categories, problems, label=label, label_type=label_type
+                )
+            )
+        return spool.merged()
+
+    def _valid_images(self, problems: Problems, accept: Callable[[ImageRecord], bool]) -> Iterator[ImageRecord]:
+        """The file's valid images in file order; ``accept`` takes one, or answers False when its id is taken."""
         path = self.ground_truth
         for index, raw in enumerate(_items(path, "images.item")):
             record = f"images[{index}]"
             try:
                 image = self._image(raw, record)
-                if not spool.add_image(image.id, image):
+                if not accept(image):
                     raise ImportFormatError("duplicate image id", file=path, record=record, field="id")
             except ImportFormatError as exc:
                 problems.report(exc)
+                continue
+            yield image
 
     def _image(self, raw: Any, record: str) -> ImageRecord:
         path = self.ground_truth
@@ -402,11 +483,16 @@ class CocoImporter:
     ) -> tuple[int, tuple]:
         if not isinstance(raw, dict):
             raise ImportFormatError("an annotation must be an object", file=path, record=record)
-        image_id = require_int(raw.get("image_id"), file=path, record=record, field="image_id")
+        image_id = raw.get("image_id")
+        if type(image_id) is not int:  # the checks below run only off the common path
+            image_id = require_int(image_id, file=path, record=record, field="image_id")
         category = None
         category_name = ""
-        if raw.get("category_id") not in (None, 0):
-            category = categories.get(require_int(raw["category_id"], file=path, record=record, field="category_id"))
+        category_id = raw.get("category_id")
+        if category_id not in (None, 0):
+            if type(category_id) is not int:
+                category_id = require_int(category_id, file=path, record=record, field="category_id")
+            category = categories.get(category_id)
             if category is None:
                 raise ImportFormatError("unknown category_id", file=path, record=record, field="category_id")
             category_name = category.name
@@ -415,7 +501,7 @@ class CocoImporter:
         if bbox is not None:
             if not isinstance(bbox, list) or len(bbox) != 4:
                 raise ImportFormatError("bbox must be [x, y, width, height]", file=path, record=record, field="bbox")
-            bbox = tuple(require_number(v, file=path, record=record, field="bbox") for v in bbox)
+            bbox = require_numbers(bbox, file=path, record=record, field="bbox")
         polygons, rle = _segmentation(raw.get("segmentation"), file=path, record=record)
         if rle is not None and bbox is None:
             bbox = tuple(
@@ -446,35 +532,3 @@ class CocoImporter:
             caption,
         )
         return image_id, (path, record, *fields)
-
-    def _spool_annotations(self, spool: Spool, categories: dict[int, CocoCategory], problems: Problems) -> None:
-        path = self.ground_truth
-        spool.add_annotations(
-            self._annotation_rows(
-                _items(path, "annotations.item"),
-                path,
-                "annotations",
-                categories,
-                problems,
-                label=self.ground_truth_label,
-                label_type="GT",
-            )
-        )
-
-    def _spool_predictions(
-        self, spool: Spool, pred: PredictionFile, categories: dict[int, CocoCategory], problems: Problems
-    ) -> None:
-        # Standard COCO results are a bare list; DDS's {"annotations": [...]} is accepted too.
-        kind = _top_level_kind(pred.path)
-        prefix = "item" if kind == "array" else "annotations.item"
-        spool.add_annotations(
-            self._annotation_rows(
-                _items(pred.path, prefix),
-                pred.path,
-                "results" if kind == "array" else "annotations",
-                categories,
-                problems,
-                label=pred.name,
-                label_type="Pred",
-            )
-        )

@@ -49,6 +49,7 @@ from datasets.importers.spool import Spool
 from datasets.importers.swap_extras import complete_swap_extras, journal_entry
 from datasets.models import DataSet, DatasetStatus, Label
 from datasets.objects import object_types_of
+from dds_site.gcpause import collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -502,7 +503,9 @@ def _import(
     with Spool() as carry:
         carry_started = time.time()
         fingerprints = _user_carry(dataset_id, carry)
-        with store.BackgroundWriter(_batch_writer(target, record), name="dds-import-writer") as writer:
+        # The documents built hold no reference cycles: the collector's rescans of them are pure cost.
+        writer = store.BackgroundWriter(_batch_writer(target, record), name="dds-import-writer")
+        with collector_paused(), writer:
             written = _write_images(dataset_id, importer, problems, carry, writer, record, progress, batch_size, laps)
         laps.lap("write")
         # Skipped records are work done too: the progress ends at the importer's total.

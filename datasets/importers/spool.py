@@ -11,7 +11,6 @@ cannot remove it; the next spool opened on the machine removes those of dead pro
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import pickle
 import shutil
@@ -21,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from datasets.importers.joined import join_ascending
 from dds_site.mongo import pid_alive
 
 _CHUNK = 5000
@@ -112,20 +112,10 @@ class Spool:
             self._indexed = True
         images = self._db.execute("SELECT id, data FROM images ORDER BY id")
         anns = self._db.cursor().execute("SELECT image_id, data FROM anns ORDER BY image_id, rowid")
-        groups = itertools.groupby(anns, key=lambda row: row[0])
-        pending = next(groups, None)
-        for image_id, blob in images:
-            while pending is not None and pending[0] < image_id:
-                yield pending[0], None, [_load(data) for _, data in pending[1]]
-                pending = next(groups, None)
-            group = []
-            if pending is not None and pending[0] == image_id:
-                group = [_load(data) for _, data in pending[1]]
-                pending = next(groups, None)
-            yield image_id, _load(blob), group
-        while pending is not None:
-            yield pending[0], None, [_load(data) for _, data in pending[1]]
-            pending = next(groups, None)
+        yield from join_ascending(
+            ((image_id, _load(blob)) for image_id, blob in images),
+            ((image_id, _load(blob)) for image_id, blob in anns),
+        )
 
     # Previous user annotations and flags of a dataset being re-imported, by source key.
     def add_carry(self, key: str, data: Any) -> None:
