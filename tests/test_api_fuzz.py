@@ -4,8 +4,11 @@ Schemathesis turns the OpenAPI schema at ``/api/v1/schema/`` into Hypothesis str
 invalid (negative) requests alike. They are sent to the in-process WSGI app with a staff user's
 token and with a plain worker's token, against seeded data so that ids in paths can exist. Every
 response must be below 500, and every 4xx body the DDS envelope with ``code // 1000 == status``.
+Every other response must be documented: its status code, its media type and its body (schemathesis'
+conformance checks), and its JSON body may hold no key the schema does not document.
 Besides schemathesis's own negative cases, one request in four gets an integer beyond int64.
-About 2 x 20 examples per operation keep the run under a minute.
+About 2 x 20 examples per operation: a run takes a few minutes (a slow test). The default run checks every
+list's answer against the schema in ``tests/test_api_output_schema.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
+from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from accounts import services as account_services
 from accounts.models import User
@@ -30,6 +39,7 @@ from labeling.task_images import LabelTaskImage
 from labeling.workflow import Role
 from tests.conftest import _wipe_database
 from tests.datasets.helpers import add_images
+from tests.openapi_strict import json_body_validator
 
 BOX = [{"category_name": "cat", "bounding_box": {"xmin": 0.1, "ymin": 0.1, "xmax": 0.5, "ymax": 0.5}}]
 OVERSIZED = (2**63, -(2**63) - 1, 2**70)
@@ -130,11 +140,15 @@ def _oversize_a_number(case, data) -> None:
             setattr(case, part, {**values, key: data.draw(st.sampled_from(OVERSIZED), label="value")})
 
 
-def _check(response, label: str) -> None:
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _check(case, response, label: str) -> None:
     status = response.status_code
     body = response.text
     assert status < 500, f"{label} -> {status}: {body[:2000]}"
     if status < 400:
+        _conforms(case, response, label)
         return
     try:
         data = json.loads(body)
@@ -145,6 +159,30 @@ def _check(response, label: str) -> None:
     assert isinstance(data["code"], int), f"{label} -> {status}: {data!r}"
     assert isinstance(data["message"], str), f"{label} -> {status}: {data!r}"
     assert data["code"] // 1000 == status, f"{label} -> {status}: {data!r}"
+
+
+def _conforms(case, response, label: str) -> None:
+    """A success is documented: its status code, its media type and its body as the served schema says, and
+    its JSON body has no key the schema does not document (``tests.openapi_strict``)."""
+    try:
+        case.validate_response(response, checks=CONFORMANCE)
+    except FailureGroup as group:
+        found = "; ".join(f"{failure.title}: {' '.join(failure.message.split())[:400]}" for failure in group.exceptions)
+        raise AssertionError(f"{label} -> {response.status_code} does not match the schema: {found}") from None
+    validator = _body_validator(case.operation, response.status_code)
+    if validator is not None:
+        errors = [f"{list(err.absolute_path)}: {err.message[:300]}" for err in validator.iter_errors(response.json())]
+        assert not errors, f"{label} -> {response.status_code} beyond its documented body: {'; '.join(errors[:3])}"
+
+
+_VALIDATORS: dict[tuple[str, str, int], object] = {}
+
+
+def _body_validator(operation, status: int):
+    key = (operation.path, operation.method, status)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = json_body_validator(operation.schema.raw_schema, *key)
+    return _VALIDATORS[key]
 
 
 def _confine_output(case, out_dir: Path) -> None:
@@ -181,7 +219,7 @@ def _fuzz(app, operation, mode: GenerationMode, real: dict, users: dict, out_dir
         response = case.call(app=app, headers={"Authorization": f"Token {token}"})
         label = f"{who} {mode} {operation.method.upper()} {response.request.url} body={case.body!r:.300}"
         try:
-            _check(response, label)
+            _check(case, response, label)
         except AssertionError as exc:
             failures.append(str(exc).split("\nassert")[0])
 
