@@ -142,12 +142,6 @@ class PagePagination(PageNumberPagination):
         )
         return Response(envelope)
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
-        # Only lists documented without ``page_output`` come here; the same shape, every key present.
-        documented = super().get_paginated_response_schema(schema)
-        documented["required"] = ["count", "next", "previous", "results"]
-        return documented
-
 
 def _positive_int(value: object) -> int | None:
     text = str(value)
