@@ -4,8 +4,9 @@
 the migrations would have built, without touching a document it does not have to: missing
 collections, every index (the models' and those migrations create directly), Django's content types
 and permissions, and the migrations recorded as applied. Then it repairs what DDS left wrong or never
-stored: every stored counter is recounted from the documents it counts, and active task roles get the
-slots that guard them. Every step is idempotent, so a second run changes nothing.
+stored: images get the file-name search key the data migrations give them, every stored counter is
+recounted from the documents it counts, and active task roles get the slots that guard them. Every step
+is idempotent, so a second run changes nothing.
 """
 
 from __future__ import annotations
