@@ -1,9 +1,11 @@
 """Start the embedded SecantusDB server with our fixes for its known fidelity gaps.
 
 SecantusDB 0.7.0b3 differs from mongod in three aggregation details that Django's
-MongoDB backend relies on. We patch the server's functions here, at start-up, instead
-of editing site-packages; each patch has a test in ``tests/test_secantus_launcher.py``
-that fails without it, so it can be dropped once upstream fixes the bug.
+MongoDB backend relies on, and picks no index for a filter under a top-level ``$and``,
+which is how the backend writes every ORM filter of two or more conditions. We patch the
+server's functions here, at start-up, instead of editing site-packages; each patch has a
+test in ``tests/test_secantus_launcher.py`` that fails without it, so it can be dropped
+once upstream fixes the bug.
 
 Run as ``python -m dds_site.secantus_launcher --port PORT --storage-path DIR``.
 """
@@ -35,9 +37,50 @@ def flatten_nested_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _is_plain_condition(condition: Any) -> bool:
+    return isinstance(condition, Mapping) and bool(condition) and not _is_operator_document(condition)
+
+
+def and_index_filter(query: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The field conditions of a top-level ``$and`` as one plain filter, to pick an index with; None if none.
+
+    ``{"$and": [{"expire": {"$gt": 5}}, {"_id": "h"}]}`` gives ``{"_id": "h", "expire": {"$gt": 5}}``. Only
+    candidates are picked with it (the server matches every candidate against the whole query afterwards),
+    so it may hold fewer conditions than the query, never more: a branch with an operator at its top
+    (``$or``, ``$expr``) is left out, and a field keeps its first condition. ``_id`` equality comes first,
+    then other equalities, then ranges, because the server serves a filter it has no compound index for
+    from the index of its first indexed field.
+    """
+    branches = query.get("$and")
+    if not isinstance(branches, list):
+        return None
+    conditions: dict[str, Any] = {}
+    pending = [{key: value for key, value in query.items() if key != "$and"}, *branches]
+    while pending:
+        branch = pending.pop(0)
+        if not isinstance(branch, Mapping):
+            continue
+        if isinstance(branch.get("$and"), list):
+            pending[:0] = [{key: value for key, value in branch.items() if key != "$and"}, *branch["$and"]]
+            continue
+        if not _is_plain_condition(branch):
+            continue
+        for field, condition in branch.items():
+            conditions.setdefault(field, condition)
+    if not conditions:
+        return None
+
+    def rank(field: str) -> int:
+        is_equality = not isinstance(conditions[field], Mapping)
+        return 0 if field == "_id" and is_equality else 1 if is_equality else 2
+
+    return {field: conditions[field] for field in sorted(conditions, key=rank)}
+
+
 def apply_patches() -> None:
-    """Patch the server's aggregation functions (idempotent)."""
+    """Patch the server's functions (idempotent)."""
     from secantus import aggregate, expressions
+    from secantus.storage import Storage
 
     if getattr(aggregate, "_dds_patched", False):
         return
@@ -62,9 +105,19 @@ def apply_patches() -> None:
             return "missing"
         return original_type_name(value)
 
+    # Gap 6 (speed): a top-level $and picks no index, so every ORM filter of two or more conditions
+    # (pk and expiry, project and user, ...) read the whole collection. Reads, updates and deletes pick
+    # their candidates here.
+    original_try_index_id_keys = Storage._try_index_id_keys
+
+    def try_index_id_keys(self, db, coll, filter, **kwargs):
+        index_filter = and_index_filter(filter) if isinstance(filter, Mapping) else None
+        return original_try_index_id_keys(self, db, coll, filter if index_filter is None else index_filter, **kwargs)
+
     aggregate._project_one = project_one
     aggregate._add_fields_one = add_fields_one
     expressions._type_name = type_name
+    Storage._try_index_id_keys = try_index_id_keys
     aggregate._dds_patched = True
 
 
