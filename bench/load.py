@@ -18,8 +18,13 @@ the p95 on the small one (the same actions on the same server at the same time).
 
 ``--celery`` starts Debian's ``redis-server`` on a free local port and a Celery worker with
 ``CELERY_BROKER_URL`` pointing at it, runs the load once without jobs and once while a staff user keeps a
-COCO import (``LOAD_JOB_IMAGES`` images with predictions, default 2,000) and an FN/FP calculation going on the
-worker; ``celery_p95_ratio`` is the labeling actions' p95 with the jobs over without them.
+COCO import (``LOAD_JOB_IMAGES`` images with predictions, default 2,000; the first fills an empty dataset, each later
+one replaces it through a staging collection and a swap) and an FN/FP calculation going on the worker;
+``celery_p95_ratio`` is the labeling actions' p95 with the jobs over without them. ``LOAD_ROUNDS`` (default
+1) alternates the two runs that many times and pools each kind's requests, so that a shared machine's changing load
+weighs on both alike; the CPU seconds each process (and its children) used are reported per kind of run, and
+``labeling_by_job_step`` splits the labeling requests of the runs with jobs by the job step under way when they were
+sent (as the job's status polls saw it: to within a poll's round trip).
 
 The last line printed is one JSON object.
 """
@@ -27,6 +32,7 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import random
@@ -53,6 +59,7 @@ USERS = int(os.environ.get("LOAD_USERS", 50))
 SECONDS = float(os.environ.get("LOAD_SECONDS", 60))
 WORKERS = int(os.environ.get("LOAD_WORKERS", 2 * (os.cpu_count() or 1) + 1))
 JOB_IMAGES = int(os.environ.get("LOAD_JOB_IMAGES", 2_000))
+ROUNDS = int(os.environ.get("LOAD_ROUNDS", 1))
 TASK_SIZE = 100
 LIST_PAGE = 20
 IMAGE_PAGE = 100
@@ -164,11 +171,13 @@ class Record:
     action: str
     ms: float
     status: int  # 0: no answer
+    at: float = 0.0  # when it was sent (time.perf_counter())
 
 
 class Recorder:
     def __init__(self) -> None:
         self.records: list[Record] = []
+        self.job_steps: list[tuple[float, str]] = []  # (since when, "kind:phase") of the job running, in order
         self.labels: dict[tuple[str, str, str], str] = {}  # (dataset, image, labeler) -> last label id
         self.reviews: dict[tuple[str, str, str, str], str] = {}  # (dataset, image, reviewer, label) -> review id
         self.samples: dict[str, str] = {}  # action -> the first unexpected answer's body
@@ -198,7 +207,8 @@ class Client:
         status = response.status_code if response is not None else 0
         unexpected = status == 0 or (status >= 400 and status != 409)
         self.recorder.add(
-            Record(self.size, action, ms, status), response.text if unexpected and response is not None else failure
+            Record(self.size, action, ms, status, started),
+            response.text if unexpected and response is not None else failure,
         )
         return response
 
@@ -288,6 +298,8 @@ def job_loop(client: Client, dataset_id: str, spec: dict, stop: threading.Event,
     base = f"/api/v1/datasets/{dataset_id}/jobs"
     while not stop.is_set():
         for kind, body in (("import", spec), ("fnfp", {"with_coco_metrics": True})):
+            if stop.is_set():  # the users have stopped: start no new job
+                break
             response = client.call(f"job_{kind}", "post", f"{base}/{kind}", json=body)
             if response is None or response.status_code >= 300:
                 outcomes.append(f"{kind}: HTTP {getattr(response, 'status_code', 0)}")
@@ -295,12 +307,27 @@ def job_loop(client: Client, dataset_id: str, spec: dict, stop: threading.Event,
                 continue
             while True:
                 time.sleep(0.5)
-                state = ((_ok(client.call("job_status", "get", base)) or {}).get(kind) or {}).get("state")
+                entry = (_ok(client.call("job_status", "get", base)) or {}).get(kind) or {}
+                state = entry.get("state")
+                step = f"{kind}:{entry.get('phase') or state}"
+                with client.recorder.lock:
+                    if not client.recorder.job_steps or client.recorder.job_steps[-1][1] != step:
+                        client.recorder.job_steps.append((time.perf_counter(), step))
                 if state not in ("running", "swapping", "queued", None):
                     outcomes.append(f"{kind}: {state}")
                     break
                 if stop.is_set() and state is None:
                     break
+
+
+def merged(recorders: list[Recorder]) -> Recorder:
+    """One recorder with every request of ``recorders`` (the phases of one kind), for the figures."""
+    out = Recorder()
+    for recorder in recorders:
+        out.records.extend(recorder.records)
+        for action, sample in recorder.samples.items():
+            out.samples.setdefault(action, sample)
+    return out
 
 
 def run_phase(base: str, sides: list[Side], seconds: float, job: Callable | None = None) -> Recorder:
@@ -372,6 +399,19 @@ def summarise(recorder: Recorder, seconds: float) -> dict:
         "unexpected_samples": recorder.samples,
         "actions": actions,
     }
+
+
+def p95_by_job_step(recorders: list[Recorder]) -> dict[str, dict]:
+    """The labeling actions' count and p95 by the job step under way when each was sent, as the job loop's
+    polls saw it (to within a poll's round trip)."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for recorder in recorders:
+        times = [at for at, _ in recorder.job_steps]
+        for record in recorder.records:
+            if record.action in LABELING_ACTIONS:
+                index = bisect.bisect_right(times, record.at) - 1
+                groups[recorder.job_steps[index][1] if index >= 0 else "import:submitting"].append(record.ms)
+    return {step: {"count": len(ms), "p95_ms": round(_p(ms, 95), 1)} for step, ms in groups.items()}
 
 
 def _lost_writes(recorders: list[Recorder]) -> tuple[int, list[str]]:
@@ -447,12 +487,15 @@ def verify(recorders: list[Recorder], sides: list[Side]) -> dict:
 class Processes:
     def __init__(self) -> None:
         self.started: list[subprocess.Popen] = []
+        self.roles: dict[str, int] = {}  # role -> pid of the process tree's root, for the CPU figures
 
-    def start(self, args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    def start(self, args: list[str], env: dict, log: Path, role: str = "") -> subprocess.Popen:
         process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
         )
         self.started.append(process)
+        if role:
+            self.roles[role] = process.pid
         return process
 
     def stop(self) -> None:
@@ -466,6 +509,47 @@ class Processes:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role's process and its descendants (Linux ``/proc``),
+    and by this process (``client``: the simulated users)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+
+    def root_of(pid: int) -> int | None:
+        while pid > 1:
+            if pid in roots.values():
+                return pid
+            pid = parents.get(pid, 0)
+        return None
+
+    totals = dict.fromkeys(roots, 0.0)
+    role_of = {pid: role for role, pid in roots.items()}
+    for pid, seconds in used.items():
+        root = root_of(pid)
+        if root is not None:
+            totals[role_of[root]] += seconds
+    own = os.times()
+    return {**totals, "client": own.user + own.system}
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {role: round(after[role] - before.get(role, 0.0), 1) for role in after}
+
+
+def cpu_total(used: list[dict[str, float]]) -> dict[str, float]:
+    return {role: round(sum(phase.get(role, 0.0) for phase in used), 1) for role in used[0]}
+
+
 def start_celery(processes: Processes, env: dict, scratch: Path) -> None:
     redis = shutil.which("redis-server")
     if redis is None:
@@ -475,6 +559,7 @@ def start_celery(processes: Processes, env: dict, scratch: Path) -> None:
         [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         env,
         scratch / "redis.log",
+        "redis",
     )
     env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
     time.sleep(1)
@@ -482,6 +567,7 @@ def start_celery(processes: Processes, env: dict, scratch: Path) -> None:
         [sys.executable, "-m", "celery", "-A", "dds_site", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
         env,
         scratch / "celery.log",
+        "celery",
     )
 
 
@@ -510,6 +596,8 @@ def main() -> None:
         env = {**os.environ, "DDS_DATA_ROOTS": str(scratch / "data"), "DDS_VAR_DIR": str(scratch / "var")}
         os.environ.update({k: env[k] for k in ("DDS_DATA_ROOTS", "DDS_VAR_DIR")})
         server = setup_django()
+        if server is not None:
+            processes.roles["db"] = server.pid
         env.update({k: os.environ[k] for k in ("MONGODB_URI", "MONGODB_NAME", "DJANGO_SETTINGS_MODULE")})
         from accounts.models import User
 
@@ -542,11 +630,34 @@ def main() -> None:
             ],
             env,
             scratch / "gunicorn.log",
+            "gunicorn",
         )
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/api/v1/ping", 120)
         print(f"gunicorn: {WORKERS} workers on 127.0.0.1:{port}; {USERS} users for {SECONDS:.0f} s", flush=True)
-        recorder = run_phase(base, sides, SECONDS)
+        job = None
+        outcomes: list[str] = []
+        if jobs is not None:
+            dataset_id, spec = jobs
+            owner_token = _token(owner)
+
+            def job(recorder_: Recorder, stop: threading.Event) -> None:
+                job_loop(Client(base, owner_token, "jobs", recorder_), dataset_id, spec, stop, outcomes)
+
+        def measured(job_: Callable | None) -> tuple[Recorder, dict[str, float]]:
+            before = cpu_seconds(processes.roles)
+            return run_phase(base, sides, SECONDS, job_), cpu_used(before, cpu_seconds(processes.roles))
+
+        recorders: list[Recorder] = []  # in the order they ran: a later phase's write replaces an earlier one
+        without: list[tuple[Recorder, dict]] = []
+        with_jobs: list[tuple[Recorder, dict]] = []
+        for _ in range(ROUNDS if job is not None else 1):
+            without.append(measured(None))
+            recorders.append(without[-1][0])
+            if job is not None:
+                with_jobs.append(measured(job))
+                recorders.append(with_jobs[-1][0])
+        seconds = SECONDS * len(without)
         out = {
             "images_large": LARGE,
             "images_small": SMALL,
@@ -554,23 +665,24 @@ def main() -> None:
             "workers": WORKERS,
             "cores": os.cpu_count(),
             "seconds": SECONDS,
+            "rounds": len(without),
             "build_s": {side.label: side.build_s for side in sides},
-            **summarise(recorder, SECONDS),
+            **summarise(merged([recorder for recorder, _ in without]), seconds),
+            "cpu_s": cpu_total([cpu for _, cpu in without]),
         }
-        recorders = [recorder]
-        if jobs is not None:
-            dataset_id, spec = jobs
-            outcomes: list[str] = []
-            owner_token = _token(owner)
-
-            def job(recorder_: Recorder, stop: threading.Event) -> None:
-                job_loop(Client(base, owner_token, "jobs", recorder_), dataset_id, spec, stop, outcomes)
-
-            with_jobs = run_phase(base, sides, SECONDS, job)
-            recorders.append(with_jobs)
-            summary = summarise(with_jobs, SECONDS)
-            out["celery"] = {**summary, "jobs": outcomes}
+        if with_jobs:
+            summary = summarise(merged([recorder for recorder, _ in with_jobs]), seconds)
+            out["celery"] = {
+                **summary,
+                "cpu_s": cpu_total([cpu for _, cpu in with_jobs]),
+                "jobs": outcomes,
+                "labeling_by_job_step": p95_by_job_step([recorder for recorder, _ in with_jobs]),
+            }
             out["celery_p95_ratio"] = round(summary["labeling_p95_ms"] / out["labeling_p95_ms"], 3)
+            out["celery_p95_ratio_by_round"] = [
+                round(summarise(on, SECONDS)["labeling_p95_ms"] / summarise(off, SECONDS)["labeling_p95_ms"], 3)
+                for (off, _), (on, _) in zip(without, with_jobs, strict=True)
+            ]
             out["errors"] += summary["errors"]
         out.update(verify(recorders, sides))
         print(json.dumps(out["actions"], indent=1), flush=True)
