@@ -8,7 +8,13 @@ built; then, in one process and one run:
   a raw ``find`` of the same 100 documents by their idx range (the cheapest query for them);
 - ``deep_page_ratio``: the cursor's page 50 vs its page 1 (a keyset page costs the same at any depth);
 - ``page_number_ratio``: page-number mode at page 50 vs page 1 (skip grows with depth: reported, not a target);
-- the same three for the task image list of the 10,000-image task (``task_*``).
+- ``queries_per_request``: the MongoDB commands one first-page request sends (token authentication, the
+  lookups of the permission checks, the page's reads), counted by a PyMongo command listener;
+- the same four for the task image list of the 10,000-image task (``task_*``).
+
+Before measuring, ``BENCH_TOKENS`` (default 1,000) API tokens of 100 other users are issued, as the logins of
+a team would leave them, so that token authentication is measured against a collection that holds more than
+the caller's token (reported as ``other_tokens``).
 
 Medians of ``BENCH_REPEAT`` (default 30) requests through Django's test client, so the figures are the
 application's cost without a network. The last line printed is one JSON object.
@@ -19,11 +25,34 @@ from __future__ import annotations
 import os
 
 from common import median_ms, raw_dataset, run_and_print
+from pymongo import monitoring
 
 SIZE = int(os.environ.get("BENCH_IMAGES", 10_000))
 PAGE_SIZE = 100
 DEEP_PAGE = 50
 REPEAT = int(os.environ.get("BENCH_REPEAT", 30))
+OTHER_TOKENS = int(os.environ.get("BENCH_TOKENS", 1_000))
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands sent while ``counting`` is set (registered before any client is created)."""
+
+    counting = False
+    count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.counting:
+            self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMANDS = CommandCounter()
+monitoring.register(COMMANDS)
 
 
 def _boxes(n: int) -> list[dict]:
@@ -55,6 +84,24 @@ def _get(client, url: str, params: dict) -> dict:
     return response.json()
 
 
+def _commands_of(action) -> int:
+    COMMANDS.count, COMMANDS.counting = 0, True
+    try:
+        action()
+    finally:
+        COMMANDS.counting = False
+    return COMMANDS.count
+
+
+def _other_tokens(count: int) -> None:
+    from accounts import services
+    from accounts.models import User
+
+    users = [User.objects.create_user(f"bench_other_{n}") for n in range(min(100, count))]  # no password: no hashing
+    for n in range(count):
+        services.token_issue(users[n % len(users)])
+
+
 def _cursor_before_page(client, url: str, page: int, extra: dict) -> int:
     """The cursor that opens keyset page ``page`` (walked there once, as a client would)."""
     cursor = -1
@@ -77,6 +124,7 @@ def _measure(client, url: str, raw_find, extra: dict) -> dict:
         lambda: _get(client, url, {**extra, "page": DEEP_PAGE, "page_size": PAGE_SIZE}), repeat=REPEAT
     )
     raw = median_ms(lambda: raw_find(first_idx, last_idx), repeat=REPEAT)
+    queries = _commands_of(lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}))
     return {
         "api_ms": round(first, 2),
         "raw_find_ms": round(raw, 2),
@@ -85,6 +133,7 @@ def _measure(client, url: str, raw_find, extra: dict) -> dict:
         "deep_page_ratio": round(deep / first, 3),
         "page_number_deep_ms": round(numbered_deep, 2),
         "page_number_ratio": round(numbered_deep / numbered_first, 3),
+        "queries_per_request": queries,
     }
 
 
@@ -113,6 +162,7 @@ def run() -> dict:
         kind: User.objects.create_user(f"bench_{kind}", "bench-password-1", is_staff=kind == "owner")
         for kind in ("owner", "manager", "leader")
     }
+    _other_tokens(OTHER_TOKENS)
     dataset = raw_dataset("bench_api", SIZE, _boxes)
     print(f"dataset of {SIZE} images written", flush=True)
     images = Image(dataset.pk).get_collection()
@@ -139,6 +189,7 @@ def run() -> dict:
         "images": SIZE,
         "page_size": PAGE_SIZE,
         "deep_page": DEEP_PAGE,
+        "other_tokens": OTHER_TOKENS,
         **dataset_figures,
         **{f"task_{name}": value for name, value in task_figures.items()},
     }
