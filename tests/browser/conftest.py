@@ -36,7 +36,7 @@ def browser() -> Iterator:
 def browser_context(browser, live_server, db):
     """A fresh browser profile (no cookies) per test, at a 1366x768 viewport."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     yield context
     context.close()
 

@@ -36,7 +36,7 @@ def test_import_form_uploads_and_shows_the_jobs_progress(
     settings.DDS_DATA_ROOTS = [root]
     settings.DDS_JOBS_INLINE = False
     release = threading.Event()
-    monkeypatch.setattr(runner, "before_batch_write", [lambda batch: release.wait(30)])
+    monkeypatch.setattr(runner, "before_batch_write", [lambda batch: release.wait(120)])
     make_user("curator", is_staff=True, is_superuser=True)
     gt, archive = coco_files
     try:
@@ -49,17 +49,17 @@ def test_import_form_uploads_and_shows_the_jobs_progress(
         screenshot(page, "admin_import_form")
         page.click("input[type=submit]")
 
-        live = page.wait_for_selector(".dds-import-live")
+        live = page.wait_for_selector(".dds-import-live", timeout=90_000)
         assert "running" in live.inner_text()
         assert "Import started" in page.locator(".messagelist").inner_text()
         screenshot(page, "admin_import_running")
 
         release.set()
-        done = page.wait_for_selector(".dds-import:not(.dds-import-live)", timeout=30_000)
+        done = page.wait_for_selector(".dds-import:not(.dds-import-live)", timeout=90_000)
         assert "ready · done · 6 / 6 images" in done.inner_text()
         assert page.locator(".dds-import-track").get_attribute("aria-valuenow") == "100"
         assert page.locator(".field-num_images .readonly").inner_text().strip() == "6"
         screenshot(page, "admin_import_done")
     finally:
         release.set()
-        assert job_worker.wait_all(30)
+        assert job_worker.wait_all(120)
