@@ -362,20 +362,16 @@ class CocoImporter:
             return None
         self.total = total
         rows = heapq.merge(
-            *(
-                self._annotation_rows(
-                    _items(path, prefix), path, record_prefix, categories, problems, label=label, label_type=label_type
-                )
-                for path, prefix, record_prefix, label, label_type in sources
-            ),
+            *(self._source_rows(source, categories, problems) for source in sources),
             key=_image_id_of,  # stable: per image, the GT file's annotations first, then each results file's
         )
-        previous: list[int] = []
+        last_id: int | None = None
 
-        def first_of_its_id(image: ImageRecord) -> bool:
-            if previous and previous[0] == image.id:
+        def first_of_its_id(image: ImageRecord) -> bool:  # duplicates of an ascending list are neighbours
+            nonlocal last_id
+            if image.id == last_id:
                 return False
-            previous[:] = [image.id]
+            last_id = image.id
             return True
 
         images = ((image.id, image) for image in self._valid_images(problems, first_of_its_id))
@@ -388,13 +384,18 @@ class CocoImporter:
         for _image in self._valid_images(problems, lambda image: spool.add_image(image.id, image)):
             pass
         self.total = spool.count_images()
-        for path, prefix, record_prefix, label, label_type in self._annotation_sources():
-            spool.add_annotations(
-                self._annotation_rows(
-                    _items(path, prefix), path, record_prefix, categories, problems, label=label, label_type=label_type
-                )
-            )
+        for source in self._annotation_sources():
+            spool.add_annotations(self._source_rows(source, categories, problems))
         return spool.merged()
+
+    def _source_rows(
+        self, source: tuple[str, str, str, str, str], categories: dict[int, CocoCategory], problems: Problems
+    ) -> Iterator[tuple[int, tuple]]:
+        """The validated annotation rows of one of ``_annotation_sources``, in file order."""
+        path, prefix, record_prefix, label, label_type = source
+        return self._annotation_rows(
+            _items(path, prefix), path, record_prefix, categories, problems, label=label, label_type=label_type
+        )
 
     def _valid_images(self, problems: Problems, accept: Callable[[ImageRecord], bool]) -> Iterator[ImageRecord]:
         """The file's valid images in file order; ``accept`` takes one, or answers False when its id is taken."""
