@@ -383,7 +383,7 @@ class CocoImporter:
         """Every file read into ``spool`` first, then read back joined by image id."""
         for _image in self._valid_images(problems, lambda image: spool.add_image(image.id, image)):
             pass
-        self.total = spool.count_images()
+        self.total = spool.count_images() + problems.skipped_images  # as the streamed path counts them
         for source in self._annotation_sources():
             spool.add_annotations(self._source_rows(source, categories, problems))
         return spool.merged()
@@ -407,7 +407,7 @@ class CocoImporter:
                 if not accept(image):
                     raise ImportFormatError("duplicate image id", file=path, record=record, field="id")
             except ImportFormatError as exc:
-                problems.report(exc)
+                problems.report(exc, whole_image=True)
                 continue
             yield image
 

@@ -74,7 +74,7 @@ def readable_images(root: str, names: list[str], *, confined: bool, problems: Pr
             check_listed_file(path, confined=confined)
             width, height = image_size(path)
         except ImportFormatError as exc:
-            problems.report(exc)
+            problems.report(exc, whole_image=True)
             continue
         yield ImageRecord(
             key=relative,

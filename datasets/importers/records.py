@@ -59,6 +59,7 @@ class Problems:
     def __init__(self, skip_invalid: bool = False, on_skip: Callable[[ImportFormatError], None] | None = None):
         self.skip_invalid = skip_invalid
         self.skipped = 0
+        self.skipped_images = 0  # of ``skipped``: whole images (the others are single annotations)
         self.examples: list[dict] = []
         self.warnings: dict[str, int] = {}
         self._on_skip = on_skip
@@ -67,11 +68,12 @@ class Problems:
         """Count a record that was imported with a correction (e.g. ``CLIPPED_BOXES``)."""
         self.warnings[kind] = self.warnings.get(kind, 0) + 1
 
-    def report(self, error: ImportFormatError) -> None:
-        """Raise ``error``, or record it as skipped."""
+    def report(self, error: ImportFormatError, *, whole_image: bool = False) -> None:
+        """Raise ``error``, or record it as skipped (``whole_image``: the record was an image, not an annotation)."""
         if not self.skip_invalid:
             raise error
         self.skipped += 1
+        self.skipped_images += whole_image
         if len(self.examples) < 20:
             self.examples.append(error.detail)
         if self._on_skip:

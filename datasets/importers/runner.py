@@ -462,7 +462,7 @@ def _write_images(
                 record.update(phase="writing")
             _put(writer, batch)
             batch = []
-            _report(record, progress, written.count + problems.skipped, importer.total)
+            _report(record, progress, written.count + problems.skipped_images, importer.total)
     if batch:
         _put(writer, batch)
     return written
@@ -508,8 +508,8 @@ def _import(
         with collector_paused(), writer:
             written = _write_images(dataset_id, importer, problems, carry, writer, record, progress, batch_size, laps)
         laps.lap("write")
-        # Skipped records are work done too: the progress ends at the importer's total.
-        _report(record, progress, written.count + problems.skipped, importer.total, force=True)
+        # Skipped images are work done too: the progress ends at the importer's total.
+        _report(record, progress, written.count + problems.skipped_images, importer.total, force=True)
         dropped = carry.count_carry()
     if written.count == 0:
         raise ImportFormatError("no images to import", file=next(iter(importer.files.values()), ""))

@@ -133,7 +133,7 @@ class TsvImporter:
                         pred_line, image, pred_path, record, name, "Pred", pred_offset, problems
                     )
             except ImportFormatError as exc:
-                problems.report(exc)
+                problems.report(exc, whole_image=True)
                 continue
             yield image
 

@@ -43,3 +43,18 @@ def test_fnfp_bar_counts_each_image_read_and_written(db, tmp_path, capsys, num_i
     assert f"{steps}/{steps}" in lines[-1]
     assert "100%" in lines[-1]
     assert sum(f"{steps}/{steps}" in line for line in lines) == 1
+
+
+@pytest.mark.parametrize("scattered", [False, True], ids=["ascending", "scattered"])
+def test_coco_bar_counts_images_not_skipped_annotations(db, tmp_path, capsys, scattered):
+    gt = coco_gt(4)
+    gt["annotations"][0]["category_id"] = 999  # a skipped annotation: its image is still imported
+    gt["annotations"][1]["bbox"] = "wide"
+    gt["images"][2]["width"] = -5  # a skipped image
+    if scattered:
+        gt["annotations"].reverse()
+    call_command("import_coco", str(write_json(tmp_path / "gt.json", gt)), "--skip-invalid", stdout=None)
+    lines = _bar_lines(capsys.readouterr().err, "images")
+    assert "4/4" in lines[-1]
+    assert "100%" in lines[-1]
+    assert not any(re.search(r"\b[5-9]/4\b", line) for line in lines)
