@@ -45,6 +45,9 @@ class DatasetImportForm(forms.Form):
         required=False, max_length=1024, help_text="coco: the images' directory inside the zip (default: its top)"
     )
     skip_invalid = forms.BooleanField(required=False, help_text="skip bad records and report how many")
+    strict = forms.BooleanField(
+        required=False, help_text="refuse boxes overhanging their image (by default they are clipped and counted)"
+    )
 
     def options(self) -> dict:
         data = self.cleaned_data
@@ -79,6 +82,7 @@ def start_import(request: HttpRequest, form: DatasetImportForm, dataset: DataSet
             name=form.cleaned_data["name"] or None,
             dataset_id=dataset.pk if dataset is not None else None,
             skip_invalid=form.cleaned_data["skip_invalid"],
+            strict=form.cleaned_data["strict"],
         )
     except BaseException:
         for upload in stored:

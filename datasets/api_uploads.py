@@ -65,6 +65,9 @@ class UploadImportInput(serializers.Serializer):
         required=False, help_text="file names inside the upload: ground_truth, image_root, path, images, ..."
     )
     skip_invalid = serializers.BooleanField(default=False)
+    strict = serializers.BooleanField(
+        default=False, help_text="refuse boxes overhanging their image (default: clip them, counted in warnings)"
+    )
 
 
 class UploadImportOutput(serializers.Serializer):
@@ -216,6 +219,7 @@ class UploadImport(_Staff):
             name=values.get("name"),
             dataset_id=values.get("dataset_id"),
             skip_invalid=values["skip_invalid"],
+            strict=values["strict"],
         )
         code = status.HTTP_202_ACCEPTED if outcome.get("queued") else status.HTTP_200_OK
         return Response(outcome, status=code)

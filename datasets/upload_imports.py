@@ -94,6 +94,7 @@ def import_upload(
     name: str | None = None,
     dataset_id: str | None = None,
     skip_invalid: bool = False,
+    strict: bool = False,
 ) -> dict:
     """Start importing ``owner``'s finished upload; returns ``{dataset_id, queued, job}`` (or the outcome inline).
 
@@ -103,6 +104,7 @@ def import_upload(
     upload = uploads.get(owner, upload_id)
     spec = build_spec(owner, upload, kind, options or {}, images_upload)
     spec["name"] = name or os.path.splitext(upload.filename)[0]
+    spec["strict"] = strict
     if dataset_id:
         spec["dataset_id"] = selectors.dataset_get(dataset_id).id
     entry = jobs.job_entry(spec.get("dataset_id") or default_dataset_id(spec), JOB_KIND)

@@ -362,3 +362,17 @@ def test_import_an_uploaded_zip_of_images(roots, client_staff):
     response = client_staff.post(f"{UPLOADS}/{body['id']}/import", {"format": "images"}, format="json")
     assert response.status_code == 200, response.json()
     assert DataSet.objects.get(pk=response.json()["dataset_id"]).num_images == 2
+
+
+def test_strict_import_of_an_upload_refuses_an_overhanging_box(roots, client_staff):
+    gt = coco_gt(3)
+    gt["annotations"][0]["bbox"] = [80.0, 10.0, 23.0, 20.0]  # 3 px past the 100 px wide image
+    body = _multipart(client_staff, "pets.json", json.dumps(gt).encode()).json()
+    refused = client_staff.post(f"{UPLOADS}/{body['id']}/import", {"format": "coco", "strict": True}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (400, 400002)
+    assert refused.json()["detail"]["field"] == "bbox"
+    failed = DataSet.objects.get(name="pets")  # kept so a background job's failure can be read
+    assert (failed.status, failed.num_images, failed.detail_status["import"]["error"]["field"]) == ("failed", 0, "bbox")
+    clipped = client_staff.post(f"{UPLOADS}/{body['id']}/import", {"format": "coco"}, format="json")
+    assert clipped.status_code == 200, clipped.json()
+    assert clipped.json()["warnings"] == {"clipped_boxes": 1}
