@@ -17,9 +17,10 @@ from datasets.names import NAME_KEY, NAME_KEY_MAX_LENGTH, prefix_range
 
 # DDS's label_list order: ground truth first, then user annotations, then predictions.
 LABEL_TYPE_ORDER = {"GT": 0, "User": 1, "Pred": 2}
-# Keyset paging probes bounded idx windows of page_size * 2, * 8, * 32 before one open range:
-# bounded ranges are cheap on every server, an open range with sort+limit is not on all of them.
-CURSOR_WINDOW_FACTORS = (2, 8, 32)
+# Keyset paging probes bounded idx windows of (page_size + 1) * 1, * 4, * 16, * 64 before one open range:
+# bounded ranges are cheap on every server, an open range with sort+limit is not on all of them. The first
+# window holds exactly one page and the probe for a next one when idx has no gaps (an unfiltered list).
+CURSOR_WINDOW_FACTORS = (1, 4, 16, 64)
 
 
 def dataset_list() -> QuerySet[DataSet]:
@@ -212,7 +213,7 @@ def image_keyset_page(
     for factor in (*CURSOR_WINDOW_FACTORS, None):
         bounds: dict[str, int] = {"$gt": lower}
         if factor is not None:
-            bounds["$lte"] = lower + page_size * factor
+            bounds["$lte"] = lower + wanted * factor
         found.extend(
             model.find_many({**base, "idx": bounds}, sort=[("idx", 1)], size=wanted - len(found), to_dict=True)
         )

@@ -277,4 +277,4 @@ def test_keyset_page_uses_one_bounded_idx_range_when_dense(dataset_with_images, 
     page, next_cursor = selectors.image_keyset_page(dataset_with_images, filters, cursor=19, page_size=5)
     assert [image["idx"] for image in page] == [20, 21, 22, 23, 24]
     assert next_cursor == 24
-    assert seen_filters == [{"idx": {"$gt": 19, "$lte": 29}}]
+    assert seen_filters == [{"idx": {"$gt": 19, "$lte": 25}}]  # the page and the probe for a next one
