@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from datasets import upload_imports, uploads
@@ -90,10 +91,20 @@ def start_import(request: HttpRequest, form: DatasetImportForm, dataset: DataSet
         raise
 
 
-def import_progress_html(user, dataset: DataSet) -> SafeString:
-    """The dataset's last import as a progress bar, refreshed in the page while it runs."""
+def import_progress_html(user, dataset: DataSet, started_after: str | None = None) -> SafeString:
+    """The dataset's last import as a progress bar, refreshed in the page while it runs.
+
+    ``started_after``: an import was just started, when the dataset's import entry was that attempt's
+    ("" for none); while the entry is still that one, the new import's worker has not claimed it yet.
+    """
     entry = (job_status_for(user, dataset.detail_status or {}) or {}).get("import")
-    if not isinstance(entry, dict):
+    entry = entry if isinstance(entry, dict) else None
+    live = entry is not None and entry.get("state") in LIVE_STATES
+    starting = started_after is not None and ((entry or {}).get("attempt") or "") == started_after
+    if starting:
+        previous_attempt = started_after
+        entry = {"state": "starting"}
+    elif entry is None:
         return SafeString(render_to_string("admin/datasets/dataset/_import_progress.html", {"entry": None}))
     total, done = entry.get("total"), entry.get("progress") or 0
     percent = min(100, round(100 * done / total)) if total else (100 if entry.get("state") == "ready" else 0)
@@ -102,10 +113,23 @@ def import_progress_html(user, dataset: DataSet) -> SafeString:
         "done": done,
         "total": total,
         "percent": percent,
-        "live": entry.get("state") in LIVE_STATES,
+        "live": live or starting,
+        "starting": starting,
+        "previous_attempt": previous_attempt if starting else "",
         "jobs_url": reverse("dataset-jobs", args=[dataset.pk]),
     }
     return SafeString(render_to_string("admin/datasets/dataset/_import_progress.html", context))
+
+
+# The change page's query parameter naming the import entry a just-started import will replace.
+STARTED_AFTER = "import_started_after"
+
+
+def _started_after(value: str | None) -> str | None:
+    """An attempt id from the query string (hex, or "" for none), else None."""
+    if value is None or len(value) > 64 or any(char not in "0123456789abcdef" for char in value):
+        return None
+    return value
 
 
 class DatasetImportMixin:
@@ -125,7 +149,9 @@ class DatasetImportMixin:
         if dataset is not None:
             extra_context = {
                 **(extra_context or {}),
-                "dds_import_progress": import_progress_html(request.user, dataset),
+                "dds_import_progress": import_progress_html(
+                    request.user, dataset, _started_after(request.GET.get(STARTED_AFTER))
+                ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -139,6 +165,7 @@ class DatasetImportMixin:
                 raise PermissionDenied
         form = DatasetImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            previous = ((dataset.detail_status or {}).get("import") or {}) if dataset else {}
             try:
                 outcome = start_import(request, form, dataset)
             except DDSError as exc:
@@ -146,9 +173,11 @@ class DatasetImportMixin:
             else:
                 verb = "started" if outcome.get("queued") else "done"
                 self.message_user(request, f"Import {verb}: its progress is shown below.", messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[outcome["dataset_id"]])
-                )
+                info = self.opts.app_label, self.opts.model_name
+                url = reverse("admin:{}_{}_change".format(*info), args=[outcome["dataset_id"]])
+                if outcome.get("queued"):
+                    url += "?" + urlencode({STARTED_AFTER: previous.get("attempt") or ""})
+                return HttpResponseRedirect(url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -49,7 +49,8 @@ def test_import_form_uploads_and_shows_the_jobs_progress(
         screenshot(page, "admin_import_form")
         page.click("input[type=submit]")
 
-        live = page.wait_for_selector(".dds-import-live", timeout=90_000)
+        # "starting" until the job's thread claims it, then "running" (held at its first batch).
+        live = page.wait_for_selector(".dds-import-live:has-text('running')", timeout=90_000)
         assert "running" in live.inner_text()
         assert "Import started" in page.locator(".messagelist").inner_text()
         screenshot(page, "admin_import_running")

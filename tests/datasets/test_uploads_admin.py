@@ -125,6 +125,7 @@ def test_the_page_polls_the_jobs_endpoint_while_the_import_runs(roots, curator, 
     try:
         response = curator.post(IMPORT, {"format": "coco", "file": _coco_file(2), "name": "slow"})
         assert writing.wait(30)
+        assert response["Location"].endswith("/change/?import_started_after=")  # a new dataset: no entry before
         page = curator.get(response["Location"]).content.decode()
     finally:
         release.set()
@@ -134,3 +135,30 @@ def test_the_page_polls_the_jobs_endpoint_while_the_import_runs(roots, curator, 
     assert "dds-import-live" in page
     assert "import_progress.js" in page
     assert "Import started" in page
+
+
+def test_an_import_not_yet_claimed_by_its_worker_is_shown_starting_and_polled(roots, curator):
+    curator.post(IMPORT, {"format": "coco", "file": _coco_file(2), "name": "pets"})
+    dataset = DataSet.objects.get(name="pets")
+    previous = dataset.detail_status["import"]["attempt"]
+    change = f"/admin/datasets/dataset/{dataset.pk}/change/"
+    # A re-import was just started: the dataset's job entry is still the previous import's.
+    page = curator.get(change, {"import_started_after": previous}).content.decode()
+    assert "dds-import-live" in page
+    assert f'data-previous-attempt="{previous}"' in page
+    assert "starting" in page
+    assert "import_progress.js" in page
+    # Once its worker claimed it (another attempt), the page shows that entry.
+    for other in ("0" * 32, "not-an-attempt", "<b>"):
+        page = curator.get(change, {"import_started_after": other}).content.decode()
+        assert "dds-import-live" not in page
+        assert "data-previous-attempt" not in page
+
+
+def test_a_finished_import_is_not_polled(roots, curator):
+    curator.post(IMPORT, {"format": "coco", "file": _coco_file(2), "name": "pets"})
+    dataset = DataSet.objects.get(name="pets")
+    page = curator.get(f"/admin/datasets/dataset/{dataset.pk}/change/").content.decode()
+    assert 'class="dds-import"' in page
+    assert "dds-import-live" not in page
+    assert "import_progress.js" not in page

@@ -1,5 +1,6 @@
 // Refreshes the dataset page's import progress bar from GET /api/v1/datasets/<id>/jobs while the
-// import runs; reloads the page once it ended, so the dataset's fields show the imported data.
+// import runs; reloads the page once it ended, so the dataset's fields show the imported data. Until the
+// import's worker claims it, the entry read is the previous import's (or none): keep polling meanwhile.
 (() => {
   const box = document.querySelector(".dds-import-live");
   if (!box) return;
@@ -19,7 +20,11 @@
       setTimeout(poll, 3000);
       return;
     }
-    if (!entry) return;
+    const unclaimed = "previousAttempt" in box.dataset && (entry?.attempt || "") === box.dataset.previousAttempt;
+    if (!entry || unclaimed) {
+      setTimeout(poll, 1000);
+      return;
+    }
     const done = entry.progress || 0;
     const total = entry.total;
     const percent = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
