@@ -66,3 +66,17 @@ def log_in(page, username: str, password: str, *, next_url: str = "/admin/") -> 
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def gallery_dataset(settings, tmp_path, make_user):
+    """The gallery's dataset (img1.jpg, img2.jpg, img3.jpg with GT and a prediction set) under a fresh data
+    root, and a superuser "curator" to look at it."""
+    from dds_site.files import resolve_data_path
+    from tests.datasets.gallery_helpers import import_gallery_dataset
+
+    settings.DDS_DATA_ROOTS = [tmp_path / "data"]
+    settings.DDS_THUMBS_DIR = tmp_path / "thumbs"
+    (tmp_path / "data").mkdir()
+    make_user("curator", is_staff=True, is_superuser=True)
+    return import_gallery_dataset(Path(resolve_data_path(".")) / "coco")

@@ -11,21 +11,12 @@ from datasets.images import Image
 from datasets.models import Label
 from dds_site.files import resolve_data_path
 from tests.browser.conftest import log_in
-from tests.datasets.gallery_helpers import HEIGHT, WIDTH, import_gallery_dataset, import_scene_dataset
+from tests.datasets.gallery_helpers import HEIGHT, WIDTH, import_scene_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 GALLERY = "/admin/datasets/dataset/gallery/gallery/"
 TOLERANCE_PX = 1.5
-
-
-@pytest.fixture
-def dataset(settings, tmp_path, make_user):
-    settings.DDS_DATA_ROOTS = [tmp_path / "data"]
-    settings.DDS_THUMBS_DIR = tmp_path / "thumbs"
-    (tmp_path / "data").mkdir()
-    make_user("curator", is_staff=True, is_superuser=True)
-    return import_gallery_dataset(Path(resolve_data_path(".")) / "coco")
 
 
 def _wait_for_images(page) -> None:
@@ -50,7 +41,7 @@ def _assert_at(element: dict, image: dict, x: float, y: float, w: float = 0, h: 
     assert all(map(_close, actual, expected)), f"drawn at {actual}, expected {expected}"
 
 
-def test_gallery_overlays_toggles_and_flags(page, dataset, screenshot):
+def test_gallery_overlays_toggles_and_flags(page, gallery_dataset, screenshot):
     gt = Label.objects.get(dataset_id="gallery", name="GroundTruth").pk
     det = Label.objects.get(dataset_id="gallery", name="det").pk
     log_in(page, "curator", "curator-pw-123", next_url=GALLERY)
@@ -102,7 +93,7 @@ def test_gallery_overlays_toggles_and_flags(page, dataset, screenshot):
     screenshot(page, "gallery_flagged")
 
 
-def test_gallery_fnfp_view_and_image_page(page, dataset, screenshot):
+def test_gallery_fnfp_view_and_image_page(page, gallery_dataset, screenshot):
     det = Label.objects.get(dataset_id="gallery", name="det")
     level = min((e for e in det.compare_precisions if e["threshold"] >= 0), key=lambda e: e["threshold"])
     log_in(page, "curator", "curator-pw-123", next_url=GALLERY)
@@ -125,7 +116,7 @@ def test_gallery_fnfp_view_and_image_page(page, dataset, screenshot):
     screenshot(page, "gallery_image")
 
 
-def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
+def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, gallery_dataset, screenshot):
     import_scene_dataset(Path(resolve_data_path(".")) / "scenes", 24)
     # a lost file: its thumbnail is a square placeholder, still shown in the image's proportions
     lost = Image("scenes").find_one({"_id": 2}).to_dict()
@@ -159,11 +150,11 @@ def test_gallery_of_a_fuller_dataset_is_a_clean_grid(page, dataset, screenshot):
     screenshot(page, "gallery_scenes_image")
 
 
-def test_dataset_pages_read_like_a_product(page, dataset, screenshot):
+def test_dataset_pages_read_like_a_product(page, gallery_dataset, screenshot):
     log_in(page, "curator", "curator-pw-123", next_url="/admin/datasets/dataset/")
     row = page.locator("#result_list tbody tr").first
     assert "Street scenes" in row.inner_text()
-    assert str(dataset.created_ts) not in row.inner_text()
+    assert str(gallery_dataset.created_ts) not in row.inner_text()
     screenshot(page, "datasets_list")
     with page.expect_navigation():
         page.locator("#result_list a", has_text="Street scenes").click()

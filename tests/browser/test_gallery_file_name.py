@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from dds_site.files import resolve_data_path
 from tests.browser.conftest import log_in
-from tests.datasets.gallery_helpers import import_gallery_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 GALLERY = "/admin/datasets/dataset/gallery/gallery/"
 
 
-@pytest.fixture
-def dataset(settings, tmp_path, make_user):
-    settings.DDS_DATA_ROOTS = [tmp_path / "data"]
-    settings.DDS_THUMBS_DIR = tmp_path / "thumbs"
-    (tmp_path / "data").mkdir()
-    make_user("curator", is_staff=True, is_superuser=True)
-    return import_gallery_dataset(Path(resolve_data_path(".")) / "coco")  # img1.jpg, img2.jpg, img3.jpg
-
-
-def test_gallery_file_name_box_filters_the_page(page, dataset, screenshot):
+def test_gallery_file_name_box_filters_the_page(page, gallery_dataset, screenshot):
     log_in(page, "curator", "curator-pw-123", next_url=GALLERY)
     assert page.locator(".gal-tile").count() == 3
     box = page.locator('input[name="file_name"]')
