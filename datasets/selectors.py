@@ -14,13 +14,10 @@ from datasets.errors import DatasetNotFound, DatasetNotReadable, ImageNotFound, 
 from datasets.images import Image
 from datasets.models import Category, DataSet, Label
 from datasets.names import NAME_KEY, NAME_KEY_MAX_LENGTH, prefix_range
+from dds_site.keyset import idx_windows
 
 # DDS's label_list order: ground truth first, then user annotations, then predictions.
 LABEL_TYPE_ORDER = {"GT": 0, "User": 1, "Pred": 2}
-# Keyset paging probes bounded idx windows of (page_size + 1) * 1, * 4, * 16, * 64 before one open range:
-# bounded ranges are cheap on every server, an open range with sort+limit is not on all of them. The first
-# window holds exactly one page and the probe for a next one when idx has no gaps (an unfiltered list).
-CURSOR_WINDOW_FACTORS = (1, 4, 16, 64)
 
 
 def dataset_list() -> QuerySet[DataSet]:
@@ -209,17 +206,12 @@ def image_keyset_page(
     base = filters.to_mongo()
     wanted = page_size + 1
     found: list[dict] = []
-    lower = cursor
-    for factor in (*CURSOR_WINDOW_FACTORS, None):
-        bounds: dict[str, int] = {"$gt": lower}
-        if factor is not None:
-            bounds["$lte"] = lower + wanted * factor
+    for bounds in idx_windows(cursor, wanted):  # the page and the probe for a next one
         found.extend(
             model.find_many({**base, "idx": bounds}, sort=[("idx", 1)], size=wanted - len(found), to_dict=True)
         )
-        if len(found) >= wanted or factor is None:
+        if len(found) >= wanted:
             break
-        lower = bounds["$lte"]
     return _page_and_cursor(model, base, found, page_size)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
+from dds_site.keyset import idx_windows
 from labeling import rules
 from labeling.errors import CantViewRole, ProjectNotFound, RoleNotFound, TaskNotFound
 from labeling.models import LabelProject, LabelTask, ProjectRole, TaskRole
@@ -103,12 +104,6 @@ def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) 
     return Role.LABEL_LEADER, None
 
 
-# Keyset pages read the task's idx in windows of these multiples of the page size, then the open rest. The
-# first is one page: when every image after the cursor is in the status (the usual case) the page costs one
-# page-sized range read; the server reads a bounded window whole, so a wider first window costs more.
-TASK_WINDOW_FACTORS = (1, 4, 16, 64)
-
-
 def task_images_page(
     *,
     task: LabelTask,
@@ -161,19 +156,12 @@ def task_keyset_page(collection, task_id: str, status_key: str, status: str, cur
     its index lacks), so a page costs the same at any depth.
     """
     found: list[dict] = []
-    lower = cursor
-    for factor in (*TASK_WINDOW_FACTORS, None):
-        bounds: dict[str, int] = {"$gt": lower}
-        if factor is not None:
-            bounds["$lte"] = lower + page_size * factor
+    for bounds in idx_windows(cursor, page_size):
         for doc in collection.find({"task_id": task_id, "idx": bounds}).sort("idx", 1):
             if (doc.get("role_status") or {}).get(status_key) == status:
                 found.append(doc)
                 if len(found) == page_size:
                     return found
-        if factor is None:
-            break
-        lower = bounds["$lte"]
     return found
 
 
