@@ -1,11 +1,13 @@
 """Start the embedded SecantusDB server with our fixes for its known fidelity gaps.
 
 SecantusDB 0.7.0b3 differs from mongod in three aggregation details that Django's
-MongoDB backend relies on, and picks no index for a filter under a top-level ``$and``,
-which is how the backend writes every ORM filter of two or more conditions. We patch the
-server's functions here, at start-up, instead of editing site-packages; each patch has a
-test in ``tests/test_secantus_launcher.py`` that fails without it, so it can be dropped
-once upstream fixes the bug.
+MongoDB backend relies on, picks no index for a filter under a top-level ``$and``,
+which is how the backend writes every ORM filter of two or more conditions, and renames a
+collection (an import's swap) by unpacking and repacking the key of every row it moves
+while every other request waits on its storage-wide lock. We patch the server's functions
+here, at start-up, instead of editing site-packages; each patch has a test in
+``tests/test_secantus_launcher.py`` that fails without it, so it can be dropped once
+upstream fixes the bug.
 
 Run as ``python -m dds_site.secantus_launcher --port PORT --storage-path DIR``.
 """
@@ -13,7 +15,7 @@ Run as ``python -m dds_site.secantus_launcher --port PORT --storage-path DIR``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -77,6 +79,138 @@ def and_index_filter(query: Mapping[str, Any]) -> dict[str, Any] | None:
     return {field: conditions[field] for field in sorted(conditions, key=rank)}
 
 
+def namespace_key_prefix(db: str, coll: str) -> bytes:
+    """The packed key prefix of every storage row of collection ``db.coll``.
+
+    Each table the server keys by collection starts its key with two ``S`` columns, packed as
+    NUL-terminated strings; a name holds no NUL, so no other collection's keys share the prefix.
+    """
+    from wiredtiger.packing import pack
+
+    return pack("SS", db, coll)
+
+
+def _raw_rows(storage: Any, table: str, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """The packed (key, value) rows of ``table`` whose key starts with ``prefix``, in key order."""
+    import wiredtiger
+
+    cursor = storage._cursor_optional(table)
+    if cursor is None:  # a documents shard is created when first written to
+        return []
+    cursor._key = prefix  # the binding keeps the packed key it passes to the engine alive here
+    cursor._set_key(prefix)
+    found = cursor.search_near()
+    if found == wiredtiger.WT_NOTFOUND or (found < 0 and cursor.next() != 0):
+        return []
+    rows: list[tuple[bytes, bytes]] = []
+    while True:
+        key = cursor._get_key()
+        if not key.startswith(prefix):
+            break
+        rows.append((key, cursor._get_value()))
+        if cursor.next() != 0:
+            break
+    cursor.reset()
+    return rows
+
+
+def _raw_remove(storage: Any, table: str, keys: Iterable[bytes]) -> None:
+    cursor = storage._cursor(table)
+    for key in keys:
+        cursor._key = key
+        cursor._set_key(key)
+        cursor.remove()
+        cursor.reset()
+
+
+def _raw_insert(storage: Any, table: str, rows: Iterable[tuple[bytes, bytes]]) -> None:
+    cursor = storage._cursor(table)
+    for key, value in rows:
+        cursor._key = key
+        cursor._set_key(key)
+        cursor._value = value
+        cursor._set_value(value)
+        cursor.insert()
+        cursor.reset()
+
+
+def remove_namespace_rows(storage: Any, table: str, db: str, coll: str) -> int:
+    """Remove the rows of ``db.coll`` from ``table``; returns how many there were."""
+    keys = [key for key, _ in _raw_rows(storage, table, namespace_key_prefix(db, coll))]
+    if keys:  # no cursor on a table that may not exist
+        _raw_remove(storage, table, keys)
+    return len(keys)
+
+
+def move_namespace_rows(storage: Any, source_table: str, target_table: str, source: bytes, target: bytes) -> int:
+    """Move the rows under key prefix ``source`` of one table to prefix ``target`` of another, the
+    rest of each key and its value as stored (no unpacking); returns how many rows moved."""
+    rows = _raw_rows(storage, source_table, source)
+    if rows:
+        _raw_remove(storage, source_table, [key for key, _ in rows])
+        _raw_insert(storage, target_table, [(target + key[len(source) :], value) for key, value in rows])
+    return len(rows)
+
+
+def _rename_collection(original: Any) -> Any:
+    """``Storage.rename_collection`` moving the rows by their packed keys.
+
+    The server's own version unpacks every key of the collection (documents, natural order, index
+    entries, unique keys) and packs it again under the new name, one row at a time, all while holding
+    its storage-wide lock: 20 s for an import's 2,000 images under load, every request waiting. The
+    rows are the same here, so the work still grows with them, but each is a byte-prefix swap and
+    a few calls into the engine. Checks, catalog rows, oplog entries and their order are the server's.
+    """
+    import bson
+    from secantus import storage as st
+
+    def rename_collection(self, src_db, src_coll, dst_db, dst_coll, *, drop_target=False):
+        with self._lock:
+            self._refresh_read_snapshot()
+            src_exists = self._coll_options(src_db, src_coll) is not None
+            dst_existed = self._coll_options(dst_db, dst_coll) is not None
+            if not src_exists or (src_db, src_coll) == (dst_db, dst_coll) or (dst_existed and not drop_target):
+                return original(self, src_db, src_coll, dst_db, dst_coll, drop_target=drop_target)
+            ui = self._collection_uuid(src_db, src_coll)
+            dst_ui = self._collection_uuid(dst_db, dst_coll) if dst_existed else None
+            side_tables = (st._NAT_TABLE, st._NAT_SEQ_TABLE, st._IDX_TABLE, st._IDX_ENTRIES_TABLE, st._UNIQ_TABLE)
+            if dst_existed:
+                for table in (st._doc_table_for(dst_db, dst_coll), *side_tables):
+                    remove_namespace_rows(self, table, dst_db, dst_coll)
+                catalog = self._cursor(st._COLL_TABLE)
+                catalog.set_key(dst_db, dst_coll)
+                if catalog.search() == 0:
+                    catalog.remove()
+            source, target = namespace_key_prefix(src_db, src_coll), namespace_key_prefix(dst_db, dst_coll)
+            self._ensure_doc_shard(dst_db, dst_coll)
+            move_namespace_rows(
+                self, st._doc_table_for(src_db, src_coll), st._doc_table_for(dst_db, dst_coll), source, target
+            )
+            for table in side_tables:
+                move_namespace_rows(self, table, table, source, target)
+            ensure = self._cursor(st._COLL_TABLE)
+            ensure.set_key(dst_db, dst_coll)
+            if ensure.search() != 0:
+                ensure.reset()
+                ensure[dst_db, dst_coll] = b""
+            ensure.reset()
+            ensure.set_key(src_db, src_coll)
+            if ensure.search() == 0:
+                ensure.remove()
+            entries: list[dict[str, Any]] = []
+            rename_o: dict[str, Any] = {"renameCollection": f"{src_db}.{src_coll}", "to": f"{dst_db}.{dst_coll}"}
+            if dst_existed and dst_ui is not None:
+                dropped = bson.Binary(dst_ui.bytes, subtype=4)
+                entries.append({"op": "c", "ns": f"{dst_db}.$cmd", "ui": dropped, "o": {"drop": dst_coll}})
+                rename_o["dropTarget"] = dropped
+            entries.append({"op": "c", "ns": f"{src_db}.$cmd", "ui": bson.Binary(ui.bytes, subtype=4), "o": rename_o})
+            self._emit_oplog(entries)
+            return True, None
+
+    rename_collection._dds_original = original
+    return rename_collection
+
+
 def apply_patches() -> None:
     """Patch the server's functions (idempotent)."""
     from secantus import aggregate, expressions
@@ -114,10 +248,14 @@ def apply_patches() -> None:
         index_filter = and_index_filter(filter) if isinstance(filter, Mapping) else None
         return original_try_index_id_keys(self, db, coll, filter if index_filter is None else index_filter, **kwargs)
 
+    # Gap 7 (speed): an import's swap renamed its staging collection by repacking every row's key.
+    rename_collection = _rename_collection(Storage.rename_collection)
+
     aggregate._project_one = project_one
     aggregate._add_fields_one = add_fields_one
     expressions._type_name = type_name
     Storage._try_index_id_keys = try_index_id_keys
+    Storage.rename_collection = rename_collection
     aggregate._dds_patched = True
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connections
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from accounts.models import User
 from datasets.models import DataSet
@@ -89,3 +91,222 @@ def test_filters_under_a_top_level_and_pick_their_candidates_from_an_index():
     assert by_id is not None
     assert len(by_id) == 1
     assert unindexed is None  # nothing to pick an index with: read in full, as before
+
+
+# --- gap 7 (speed): renameCollection moves rows by their packed keys -----------------------------------------
+
+
+def _fill(storage, coll: str, count: int, *, first_id: int = 0) -> None:
+    storage.insert(
+        "db",
+        coll,
+        [{"_id": first_id + n, "idx": n, "tags": [n % 7, n % 11], "name": f"n{n:05d}"} for n in range(count)],
+    )
+    storage.create_index("db", coll, "idx_1", {"idx": 1})
+    storage.create_index("db", coll, "tags_1", {"tags": 1})
+    storage.create_index("db", coll, "name_1", {"name": 1}, {"unique": True})
+
+
+def _namespace_rows(storage, coll: str) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Every stored row of ``db.coll``, packed, per table."""
+    from secantus import storage as st
+
+    from dds_site.secantus_launcher import namespace_key_prefix
+
+    prefix = namespace_key_prefix("db", coll)
+    tables = (st._doc_table_for("db", coll), st._NAT_SEQ_TABLE, st._IDX_TABLE, st._IDX_ENTRIES_TABLE, st._UNIQ_TABLE)
+    rows: dict[str, list[tuple[bytes, bytes]]] = {}
+    for table in tables:
+        cursor = storage._cursor_optional(table)
+        found: list[tuple[bytes, bytes]] = []
+        if cursor is not None:
+            cursor.reset()
+            while cursor.next() == 0:
+                key = cursor._get_key()
+                if key.startswith(prefix):
+                    found.append((key[len(prefix) :], cursor._get_value()))
+        rows[table.removeprefix("table:secantus_")] = found
+    return rows
+
+
+def _shard_of(coll: str) -> str:
+    from secantus import storage as st
+
+    return st._doc_table_for("db", coll).removeprefix("table:secantus_")
+
+
+def _rename_oplog(storage) -> list[dict]:
+    """The drop and rename entries of the oplog, without the collection UUIDs (random per store)."""
+    entries = storage.find_matching("local", "oplog.rs", {"op": "c"})
+    return [
+        {"ns": entry["ns"], "o": {key: value for key, value in entry["o"].items() if key != "dropTarget"}}
+        for entry in entries
+        if "renameCollection" in entry["o"] or "drop" in entry["o"]
+    ]
+
+
+@pytest.mark.parametrize("target_exists", [False, True])
+def test_rename_leaves_the_same_rows_as_the_servers_own(target_exists):
+    """Row for row (documents, natural order, index catalog and entries, unique keys) what the server's
+    own rename leaves, on two stores written alike; the collection list and the oplog entries too."""
+    from secantus.storage import Storage
+
+    from dds_site.secantus_launcher import apply_patches
+
+    apply_patches()
+    results = []
+    for rename in (Storage.rename_collection._dds_original, Storage.rename_collection):
+        storage = Storage(":memory:")
+        try:
+            _fill(storage, "staging", 300)
+            if target_exists:
+                _fill(storage, "live", 200, first_id=1000)
+            assert rename(storage, "db", "staging", "db", "live", drop_target=True) == (True, None)
+            results.append(
+                (
+                    _namespace_rows(storage, "live"),
+                    _namespace_rows(storage, "staging"),
+                    storage.list_collections("db"),
+                    _rename_oplog(storage),
+                )
+            )
+        finally:
+            storage.close()
+    assert results[1] == results[0]
+    live, staging, names, oplog = results[1]
+    assert len(live[_shard_of("live")]) == 300
+    assert len(live["index_entries"]) > 300
+    assert not any(staging.values())
+    assert names == ["live"]
+    assert oplog[-1] == {"ns": "db.$cmd", "o": {"renameCollection": "db.staging", "to": "db.live"}}
+    assert [entry["o"] for entry in oplog[:-1]] == ([{"drop": "live"}] if target_exists else [])
+
+
+def test_rename_packs_no_key_per_row(monkeypatch):
+    """Unpatched, a rename unpacked and repacked the key (and value) of every row it moved or dropped while
+    every other request waited on the server's storage-wide lock: the calls grew with the rows. Counted on
+    the engine binding's packing calls of a rename over an existing target, at 20 and at 400 documents."""
+    import wiredtiger
+    from secantus.storage import Storage
+
+    from dds_site.secantus_launcher import apply_patches
+
+    apply_patches()
+    calls = {"count": 0}
+    for name in ("get_key", "get_value", "set_key", "set_value"):
+        original = getattr(wiredtiger.Cursor, name)
+
+        def counted(self, *args, _original=original):
+            calls["count"] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(wiredtiger.Cursor, name, counted)
+
+    def packing_calls(documents: int) -> int:
+        storage = Storage(":memory:")
+        try:
+            _fill(storage, "staging", documents)
+            _fill(storage, "live", documents, first_id=10_000)
+            calls["count"] = 0
+            assert storage.rename_collection("db", "staging", "db", "live", drop_target=True) == (True, None)
+            return calls["count"]
+        finally:
+            storage.close()
+
+    assert packing_calls(400) == packing_calls(20)
+
+
+def _rename(database, source: str, target: str, **options) -> None:
+    database.client.admin.command(
+        "renameCollection", f"{database.name}.{source}", to=f"{database.name}.{target}", **options
+    )
+
+
+def _write_indexed(collection, count: int) -> None:
+    collection.insert_many([{"_id": n, "idx": n, "tags": [n % 7, n % 11], "name": f"n{n:05d}"} for n in range(count)])
+    collection.create_index("idx")
+    collection.create_index("tags")
+    collection.create_index("name", unique=True)
+
+
+def _check_renamed(collection, count: int) -> None:
+    assert sorted(doc["_id"] for doc in collection.find()) == list(range(count))
+    assert {index["name"] for index in collection.list_indexes()} == {"_id_", "idx_1", "tags_1", "name_1"}
+    tagged = [doc["_id"] for doc in collection.find({"tags": 3}).sort("_id", 1)]
+    assert tagged == [n for n in range(count) if 3 in (n % 7, n % 11)]
+    assert [doc["_id"] for doc in collection.find({"idx": {"$gte": count - 2}}).sort("idx", -1)] == [
+        count - 1,
+        count - 2,
+    ]
+    with pytest.raises(DuplicateKeyError):
+        collection.insert_one({"_id": "dup", "name": "n00001"})
+    collection.insert_one({"_id": "new", "idx": -1, "tags": [3], "name": "new"})
+    assert collection.find_one({"tags": 3, "idx": -1})["_id"] == "new"
+    assert collection.count_documents({}) == count + 1
+
+
+@pytest.mark.parametrize("target_exists", [False, True])
+def test_rename_collection_keeps_documents_and_indexes(db, target_exists):
+    database = connections["default"].database
+    _write_indexed(database["rename@source"], 60)
+    if target_exists:
+        database["rename@target"].insert_many([{"_id": n, "name": "old"} for n in range(100, 140)])
+    _rename(database, "rename@source", "rename@target", dropTarget=True)
+    names = database.list_collection_names()
+    assert "rename@source" not in names
+    assert "rename@target" in names
+    assert database["rename@source"].count_documents({}) == 0
+    _check_renamed(database["rename@target"], 60)
+
+
+def test_rename_collection_errors_change_nothing(db):
+    database = connections["default"].database
+    _write_indexed(database["rename@source"], 10)
+    database["rename@target"].insert_one({"_id": "kept"})
+    for options in ({}, {"dropTarget": False}):
+        with pytest.raises(OperationFailure) as exists:
+            _rename(database, "rename@source", "rename@target", **options)
+        assert exists.value.code == 48  # NamespaceExists
+    with pytest.raises(OperationFailure) as missing:
+        _rename(database, "rename@missing", "rename@target", dropTarget=True)
+    assert missing.value.code == 26  # NamespaceNotFound
+    with database.client.start_session() as session, session.start_transaction():
+        with pytest.raises(OperationFailure) as in_transaction:
+            database.client.admin.command(
+                "renameCollection",
+                f"{database.name}.rename@source",
+                to=f"{database.name}.rename@other",
+                session=session,
+            )
+        session.abort_transaction()
+    assert in_transaction.value.code == 263  # OperationNotSupportedInTransaction
+    assert [doc["_id"] for doc in database["rename@target"].find()] == ["kept"]
+    _check_renamed(database["rename@source"], 10)
+    assert "rename@other" not in database.list_collection_names()
+
+
+@pytest.mark.slow
+def test_renamed_collection_survives_a_restart_of_a_server_with_a_storage_path(tmp_path):
+    import pymongo
+
+    from dds_site import mongo
+
+    server = mongo.start_server(str(tmp_path))
+    try:
+        client = pymongo.MongoClient(server.uri)
+        database = client["renames"]
+        _write_indexed(database["staging"], 80)
+        database["live"].insert_many([{"_id": n, "name": "old"} for n in range(200, 230)])
+        _rename(database, "staging", "live", dropTarget=True)
+        client.close()
+    finally:
+        server.stop()
+    server = mongo.start_server(str(tmp_path))
+    try:
+        client = pymongo.MongoClient(server.uri)
+        database = client["renames"]
+        assert database.list_collection_names() == ["live"]
+        _check_renamed(database["live"], 80)
+        client.close()
+    finally:
+        server.stop()
