@@ -207,8 +207,11 @@ class ImageOutput(DictOutput):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_metadata(self, image: dict) -> dict:
+        stored = image.get("metadata")
+        if not stored or stored == "{}":
+            return {}
         try:
-            metadata = json.loads(image.get("metadata") or "{}")
+            metadata = json.loads(stored)
         except (TypeError, ValueError):
             return {}
         return metadata if isinstance(metadata, dict) else {}

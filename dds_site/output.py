@@ -33,12 +33,12 @@ def _missing_value(field: serializers.Field) -> Any:
 class DictOutput(serializers.Serializer):
     """Render a dict from the declared fields (read-only; see the module docstring)."""
 
-    def _plan(self) -> tuple[list[tuple[str, str, Any]], dict[str, Any], list[tuple[str, Any, bool]]]:
-        """Per field (name, key, method or None); the value of each when its key is missing;
-        and the nested serializers (name, serializer, many)."""
+    def _plan(self) -> tuple[list[tuple[str, str, Any]], frozenset[str], dict[str, list[tuple[str, Any]]], list]:
+        """Per field (name, key, method or None); the keys copied; per key, the fields it fills and what
+        each renders when the key is missing; and the nested serializers (name, serializer, many)."""
         plan = self.__dict__.get("_render_plan")
         if plan is None:
-            steps, missing, nested = [], {}, []
+            steps, when_missing, nested = [], {}, []
             for name, field in self.fields.items():
                 if isinstance(field, serializers.SerializerMethodField):
                     steps.append((name, "", getattr(self, field.method_name)))
@@ -46,25 +46,26 @@ class DictOutput(serializers.Serializer):
                 if "." in field.source or field.source == "*":
                     raise TypeError(f"{type(self).__name__}.{name}: DictOutput copies plain keys only")
                 steps.append((name, field.source, None))
-                missing[name] = _missing_value(field)
+                when_missing.setdefault(field.source, []).append((name, _missing_value(field)))
                 if isinstance(field, serializers.ListSerializer) and isinstance(field.child, DictOutput):
                     nested.append((name, field.child, True))
                 elif isinstance(field, DictOutput):
                     nested.append((name, field, False))
-            plan = self.__dict__["_render_plan"] = (steps, missing, nested)
+            plan = self.__dict__["_render_plan"] = (steps, frozenset(when_missing), when_missing, nested)
         return plan
 
     def to_representation(self, instance: dict) -> dict:
-        steps, missing, nested = self._plan()
+        steps, keys, when_missing, nested = self._plan()
         get = instance.get
-        # one comprehension for the common case (every key present), then the few fix-ups
-        out = {name: method(instance) if method else get(key, _OMIT) for name, key, method in steps}
-        for name in [name for name, value in out.items() if value is _OMIT]:
-            default = missing[name]
-            if default is _OMIT:
-                del out[name]
-            else:
-                out[name] = default() if callable(default) else default
+        # one comprehension for every field, then fix-ups for the keys the document lacks (found by a set
+        # difference, so a complete document costs no per-field check)
+        out = {name: method(instance) if method else get(key) for name, key, method in steps}
+        for key in keys.difference(instance.keys()):
+            for name, default in when_missing[key]:
+                if default is _OMIT:
+                    del out[name]
+                else:
+                    out[name] = default() if callable(default) else default
         for name, serializer, many in nested:
             value = out.get(name)
             if value is not None:
