@@ -84,7 +84,7 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 def _visible_task(request: HttpRequest, project_id: str, task_id: str) -> tuple[LabelTask, str]:
     """The task and the user's view role in it: 404 for an unknown task, 403 if the API would refuse."""
     try:
-        task = selectors.task_get(task_id, selectors.project_get(project_id).pk)
+        task = selectors.project_task_get(project_id, task_id)
     except DDSError:
         raise Http404("No such task.") from None
     try:

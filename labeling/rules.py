@@ -82,24 +82,30 @@ def task_has_active_role(task_id: str, role: str) -> bool:
     return TaskRole.objects.filter(task_id=task_id, role=role, is_active=True).exists()
 
 
-def task_max_role(*, task: LabelTask, user: User) -> TaskRole | None:
-    """The user's own most powerful active role in the task.
+def task_max_role(*, task: LabelTask, user: User, active_roles: Iterable[TaskRole] | None = None) -> TaskRole | None:
+    """The user's own most powerful active role in the task; from ``active_roles`` (the task's active roles,
+    read once by the caller) when given, else read.
 
     DDS handed project-level leaders the top role of *anybody* in *any* task (bug 4); here it is
     always one of the caller's own roles in this task.
     """
     if not is_usable(user):
         return None
-    roles = list(TaskRole.objects.filter(task_id=task.pk, user_id=user.pk, is_active=True))
+    if active_roles is None:
+        roles = list(TaskRole.objects.filter(task_id=task.pk, user_id=user.pk, is_active=True))
+    else:
+        roles = [
+            role for role in active_roles if role.task_id == task.pk and role.user_id == user.pk and role.is_active
+        ]
     return min(roles, key=lambda role: ROLE_LEVEL[role.role], default=None)
 
 
-def task_view_role(*, task: LabelTask, user: User) -> str | None:
+def task_view_role(*, task: LabelTask, user: User, active_roles: Iterable[TaskRole] | None = None) -> str | None:
     """The role whose view of the task the user gets: owner/manager of the project, else his own task role."""
     project_level = max_role(project_roles_of(user, task.project_id) & GT_LEADERS)
     if project_level:
         return project_level
-    own = task_max_role(task=task, user=user)
+    own = task_max_role(task=task, user=user, active_roles=active_roles)
     return own.role if own else None
 
 
@@ -227,11 +233,11 @@ def require_assign_leader(actor: User | None, project: LabelProject) -> None:
         raise CantAssignLeader()
 
 
-def require_view_task(actor: User | None, task: LabelTask) -> str:
+def require_view_task(actor: User | None, task: LabelTask, *, active_roles: Iterable[TaskRole] | None = None) -> str:
     """The role whose view of the task the actor gets (the owner's for the operator); 403051 if none."""
     if actor is None:
         return Role.OWNER
-    role = task_view_role(task=task, user=actor)
+    role = task_view_role(task=task, user=actor, active_roles=active_roles)
     if role is None:
         raise CantViewTask()
     return role

@@ -31,6 +31,22 @@ def project_get(project_id: str) -> LabelProject:
     return project
 
 
+def project_task_get(project_id: str, task_id: str) -> LabelTask:
+    """The task ``task_id`` of project ``project_id`` in one read; 404 ProjectNotFound for an unknown
+    project, else TaskNotFound (the project is read only then, to tell the two apart)."""
+    task = LabelTask.objects.filter(pk=task_id, project_id=project_id).first()
+    if task is None:
+        project_get(project_id)
+        raise TaskNotFound()
+    return task
+
+
+def task_active_roles(task: LabelTask) -> list[TaskRole]:
+    """The task's active roles (its leaders, labelers and reviewers: a few documents), for a request that
+    needs both the caller's role and a role's counters to read them once."""
+    return list(TaskRole.objects.filter(task_id=task.pk, is_active=True))
+
+
 def task_get(task_id: str, project_id: str | None = None) -> LabelTask:
     """A task; with ``project_id``, only if it belongs to that project (DDS did not check, bug 4)."""
     query = LabelTask.objects.filter(pk=task_id)
@@ -78,20 +94,26 @@ def visible_task_roles(user: User, task: LabelTask) -> list[TaskRole]:
     return [role for role in roles if role.role in LEADERS or role.user_id == user.pk]
 
 
-def task_image_view(*, task: LabelTask, user: User, role_id: str | None = None) -> tuple[str, str | None]:
+def task_image_view(
+    *, task: LabelTask, user: User, role_id: str | None = None, active_roles: list[TaskRole] | None = None
+) -> tuple[str, str | None]:
     """Which role key filters the images and whose work is shown: ``(status_key, only_user_id)``.
 
     Owners, managers and leaders filter on ``label_leader`` and see everything; a labeler filters on
     his own key and sees only his labels; a reviewer filters on his key and sees all labels. With
     ``role_id`` a caller may look through another *active role of this task* below his own level
-    (DDS accepted any role of any task and let labelers view as reviewers, bug 4).
+    (DDS accepted any role of any task and let labelers view as reviewers, bug 4). ``active_roles``:
+    the task's active roles if the caller has read them (``task_active_roles``), else they are read here.
     """
-    own = rules.require_view_task(user, task)
+    own = rules.require_view_task(user, task, active_roles=active_roles)
     if role_id is None:
         if own in (Role.LABELER, Role.REVIEWER):
             return role_key(own, user.pk), user.pk if own == Role.LABELER else None
         return Role.LABEL_LEADER, None
-    target = TaskRole.objects.filter(pk=role_id, task_id=task.pk, is_active=True).first()
+    if active_roles is None:
+        target = TaskRole.objects.filter(pk=role_id, task_id=task.pk, is_active=True).first()
+    else:
+        target = next((role for role in active_roles if role.pk == role_id), None)
     if target is None:
         raise RoleNotFound()
     if target.user_id != user.pk and not may_view_as(own_role=own, requested_role=target.role):
@@ -112,6 +134,7 @@ def task_images_page(
     page: int = 1,
     page_size: int = 50,
     cursor: int | None = None,
+    active_roles: list[TaskRole] | None = None,
 ) -> tuple[int, list[dict]]:
     """One page of a task's images in ``status`` for ``status_key``, by idx (``cursor`` = last idx seen).
 
@@ -122,7 +145,7 @@ def task_images_page(
 
     collection = store.task_images(task.dataset_id)
     query = {"task_id": task.pk, f"role_status.{status_key}": status}
-    total = task_status_total(task, status_key, status)
+    total = task_status_total(task, status_key, status, active_roles=active_roles)
     if total is None:
         total = collection.count(query)
     if cursor is not None:
@@ -131,13 +154,20 @@ def task_images_page(
     return total, list(docs)
 
 
-def task_status_total(task: LabelTask, status_key: str, status: str) -> int | None:
-    """The active role's counter of images in ``status`` (None: no such role or counter)."""
+def task_status_total(
+    task: LabelTask, status_key: str, status: str, *, active_roles: list[TaskRole] | None = None
+) -> int | None:
+    """The active role's counter of images in ``status`` (None: no such role or counter); from
+    ``active_roles`` when the caller has read them."""
     from labeling import store
 
     field = COUNTER_FIELD.get(status)
     if field is None:
         return None
+    if active_roles is not None:
+        role = next((role for role in active_roles if role_key(role.role, role.user_id) == status_key), None)
+        counter = None if role is None else getattr(role, field, 0) or 0
+        return None if counter is None or counter < 0 else counter
     # The task's few active roles by the index's own fields (task_id, is_active); the key is matched here.
     roles = store.orm(TaskRole).find(
         {"task_id": task.pk, "is_active": True}, projection={"role": 1, "user_id": 1, field: 1}

@@ -179,12 +179,8 @@ class LabelTaskViewSet(viewsets.ViewSet):
     permission_classes = [permissions.IsActiveUser]
     lookup_value_regex = "[0-9a-zA-Z]+"
 
-    def _project(self) -> LabelProject:
-        return selectors.project_get(self.kwargs["project_pk"])
-
     def _task(self, pk: str) -> LabelTask:
-        project = self._project()
-        return selectors.task_get(pk, project.pk)
+        return selectors.project_task_get(self.kwargs["project_pk"], pk)
 
     def _roles_context(self, request, tasks) -> dict:
         return {"roles": {task.pk: selectors.visible_task_roles(request.user, task) for task in tasks}}
@@ -273,8 +269,7 @@ class TaskImageViewSet(viewsets.ViewSet):
     lookup_value_regex = "[0-9a-zA-Z_]+"
 
     def _task(self) -> LabelTask:
-        project = selectors.project_get(self.kwargs["project_pk"])
-        return selectors.task_get(self.kwargs["task_pk"], project.pk)
+        return selectors.project_task_get(self.kwargs["project_pk"], self.kwargs["task_pk"])
 
     @extend_schema(
         operation_id="label_projects_tasks_images_list", parameters=[TaskImageQuery], responses=TaskImagePageOutput
@@ -282,7 +277,10 @@ class TaskImageViewSet(viewsets.ViewSet):
     def list(self, request, project_pk=None, task_pk=None):
         task = self._task()
         query = _parse(TaskImageQuery, request.query_params)
-        key, only_user = selectors.task_image_view(task=task, user=request.user, role_id=query.get("role_id"))
+        active_roles = selectors.task_active_roles(task)  # the caller's role and the page's counter, one read
+        key, only_user = selectors.task_image_view(
+            task=task, user=request.user, role_id=query.get("role_id"), active_roles=active_roles
+        )
         page, page_size, cursor = query["page"], query["page_size"], query.get("cursor")
         # A keyset page reads one image more to know whether another page follows; a numbered page
         # knows it from the total (the role's counter).
@@ -293,6 +291,7 @@ class TaskImageViewSet(viewsets.ViewSet):
             page=page,
             page_size=page_size if cursor is None else page_size + 1,
             cursor=cursor,
+            active_roles=active_roles,
         )
         more = page * page_size < total if cursor is None else len(docs) > page_size
         docs = docs[:page_size]

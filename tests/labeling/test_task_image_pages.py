@@ -3,6 +3,7 @@ and for every viewer, read with queries the task index serves whole (no count ov
 
 from __future__ import annotations
 
+from collections import Counter
 from urllib.parse import parse_qsl, urlsplit
 
 import pymongo.collection
@@ -11,6 +12,7 @@ import pytest
 from tests.factories import StaffedTaskFactory
 from tests.labeling.conftest import BOX, client_for, make_dataset, make_project
 from tests.labeling.helpers import images_of, stored_task_images
+from tests.mongo_commands import recording_connection
 
 BASE = "/api/v1/label-projects"
 STATUSES = ("labeling", "reviewing", "rejected", "accepted")
@@ -146,3 +148,26 @@ def test_next_image_reads_the_task_index_only(worked_task, users, task_image_rea
     wrapped = client_for(labeler).get(url, {"role": "labeler", "after": rejected[-1]}).json()
     assert wrapped["image"]["idx"] == rejected[0]
     _only_index_reads(task_image_reads, bounded=False)
+
+
+@pytest.mark.parametrize("viewer", ["staff", "labeler", "reviewer"])
+def test_a_page_reads_the_task_and_its_roles_once(worked_task, users, viewer):
+    """The task is read once (with its project's id, not the project first); the task's active roles once, for the
+    caller's role and the page's counter; the project's roles once, for an owner's or manager's view."""
+    project, task = worked_task
+    client = client_for(users[viewer][0])
+    with recording_connection() as recorder, recorder.recording() as commands:
+        response = client.get(f"{BASE}/{project.pk}/tasks/{task.pk}/images", {"status": "labeling", "cursor": -1})
+    assert response.status_code == 200
+    reads = Counter(command.collection for command in commands)
+    assert (reads["label_projects"], reads["label_tasks"]) == (0, 1)
+    assert (reads["label_project_roles"], reads["label_task_roles"]) == (1, 1)
+
+
+def test_a_task_of_another_project_or_an_unknown_project_is_not_found(worked_task, users):
+    _project, task = worked_task
+    other = make_project(users, [make_dataset("other", 1)], batch_size=0, label_times=1, review_times=1)
+    client = client_for(users["staff"][0])
+    for project_id, code in ((other.pk, 404152), ("f" * 32, 404150)):
+        response = client.get(f"{BASE}/{project_id}/tasks/{task.pk}/images", {"status": "labeling"})
+        assert (response.status_code, response.json()["code"]) == (404, code)
