@@ -17,14 +17,18 @@ a team would leave them, so that token authentication is measured against a coll
 the caller's token (reported as ``other_tokens``).
 
 Medians of ``BENCH_REPEAT`` (default 30) requests through Django's test client, so the figures are the
-application's cost without a network. The last line printed is one JSON object.
+application's cost without a network; the first page, the deep page and the raw find are timed in turn,
+one of each per round, so a machine busy for part of the run weighs on each of them alike. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
+from collections.abc import Callable
 
-from common import median_ms, raw_dataset, run_and_print
+from common import raw_dataset, run_and_print
 from pymongo import monitoring
 
 SIZE = int(os.environ.get("BENCH_IMAGES", 10_000))
@@ -111,19 +115,45 @@ def _cursor_before_page(client, url: str, page: int, extra: dict) -> int:
     return cursor
 
 
+def interleaved_medians_ms(
+    actions: dict[str, Callable[[], object]], *, repeat: int, warmup: int = 2
+) -> dict[str, float]:
+    """The median time of each action, the actions taken in turn (a, b, c, a, b, c, ...), so that a machine
+    busy for part of the run slows every action alike instead of whichever was being measured then."""
+    for _ in range(warmup):
+        for action in actions.values():
+            action()
+    timings: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(repeat):
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            timings[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) * 1000 for name, values in timings.items()}
+
+
 def _measure(client, url: str, raw_find, extra: dict) -> dict:
     """``raw_find(first_idx, last_idx)`` fetches the documents of the API's first page by their idx range."""
     body = _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE})
     page_one = body["results"]
     first_idx, last_idx = page_one[0]["idx"], page_one[-1]["idx"]
     deep_cursor = _cursor_before_page(client, url, DEEP_PAGE, extra)
-    first = median_ms(lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}), repeat=REPEAT)
-    deep = median_ms(lambda: _get(client, url, {**extra, "cursor": deep_cursor, "page_size": PAGE_SIZE}), repeat=REPEAT)
-    numbered_first = median_ms(lambda: _get(client, url, {**extra, "page": 1, "page_size": PAGE_SIZE}), repeat=REPEAT)
-    numbered_deep = median_ms(
-        lambda: _get(client, url, {**extra, "page": DEEP_PAGE, "page_size": PAGE_SIZE}), repeat=REPEAT
+    medians = interleaved_medians_ms(
+        {
+            "first": lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}),
+            "deep": lambda: _get(client, url, {**extra, "cursor": deep_cursor, "page_size": PAGE_SIZE}),
+            "raw": lambda: raw_find(first_idx, last_idx),
+        },
+        repeat=REPEAT,
     )
-    raw = median_ms(lambda: raw_find(first_idx, last_idx), repeat=REPEAT)
+    first, deep, raw = medians["first"], medians["deep"], medians["raw"]
+    numbered = interleaved_medians_ms(
+        {
+            "first": lambda: _get(client, url, {**extra, "page": 1, "page_size": PAGE_SIZE}),
+            "deep": lambda: _get(client, url, {**extra, "page": DEEP_PAGE, "page_size": PAGE_SIZE}),
+        },
+        repeat=REPEAT,
+    )
     queries = _commands_of(lambda: _get(client, url, {**extra, "cursor": -1, "page_size": PAGE_SIZE}))
     return {
         "api_ms": round(first, 2),
@@ -131,8 +161,8 @@ def _measure(client, url: str, raw_find, extra: dict) -> dict:
         "overhead_ratio": round(first / raw, 3),
         "deep_page_ms": round(deep, 2),
         "deep_page_ratio": round(deep / first, 3),
-        "page_number_deep_ms": round(numbered_deep, 2),
-        "page_number_ratio": round(numbered_deep / numbered_first, 3),
+        "page_number_deep_ms": round(numbered["deep"], 2),
+        "page_number_ratio": round(numbered["deep"] / numbered["first"], 3),
         "queries_per_request": queries,
     }
 
