@@ -9,6 +9,11 @@ conversions: a key is copied, a missing key renders the field's default (or ``nu
 allows it, else it is left out, as DRF does), ``SerializerMethodField``s call their method, nested
 ``DictOutput``s render each item. Subclasses declare fields only; the tests check that DRF's own
 rendering gives the same result.
+
+The rendering plan is made once per class, not per instance: DRF deep-copies a serializer's declared
+fields for every new instance (for every request), which cost more than rendering a page. So a
+``DictOutput``'s method fields must not depend on the instance (``self.context``): they are called on
+the serializer the plan was made with.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-_COPY, _METHOD, _NESTED, _NESTED_MANY = range(4)
 _OMIT = object()
+
+#: per DictOutput class: its rendering plan (see ``DictOutput._plan``)
+_PLANS: dict[type, tuple] = {}
 
 
 def _missing_value(field: serializers.Field) -> Any:
@@ -33,10 +40,11 @@ def _missing_value(field: serializers.Field) -> Any:
 class DictOutput(serializers.Serializer):
     """Render a dict from the declared fields (read-only; see the module docstring)."""
 
-    def _plan(self) -> tuple[list[tuple[str, str, Any]], frozenset[str], dict[str, list[tuple[str, Any]]], list]:
-        """Per field (name, key, method or None); the keys copied; per key, the fields it fills and what
-        each renders when the key is missing; and the nested serializers (name, serializer, many)."""
-        plan = self.__dict__.get("_render_plan")
+    def _plan(self) -> tuple[list[tuple[str, str, Any]], frozenset[str], dict[str, list[tuple[str, Any, bool]]], list]:
+        """Per field (name, key, method or None); the keys copied; per key, the fields it fills with what
+        each renders when the key is missing (and whether that is a callable default); and the nested
+        serializers (name, serializer, many). Made once per class."""
+        plan = _PLANS.get(type(self))
         if plan is None:
             steps, when_missing, nested = [], {}, []
             for name, field in self.fields.items():
@@ -46,12 +54,13 @@ class DictOutput(serializers.Serializer):
                 if "." in field.source or field.source == "*":
                     raise TypeError(f"{type(self).__name__}.{name}: DictOutput copies plain keys only")
                 steps.append((name, field.source, None))
-                when_missing.setdefault(field.source, []).append((name, _missing_value(field)))
+                default = _missing_value(field)
+                when_missing.setdefault(field.source, []).append((name, default, callable(default)))
                 if isinstance(field, serializers.ListSerializer) and isinstance(field.child, DictOutput):
                     nested.append((name, field.child, True))
                 elif isinstance(field, DictOutput):
                     nested.append((name, field, False))
-            plan = self.__dict__["_render_plan"] = (steps, frozenset(when_missing), when_missing, nested)
+            plan = _PLANS[type(self)] = (steps, frozenset(when_missing), when_missing, nested)
         return plan
 
     def to_representation(self, instance: dict) -> dict:
@@ -61,19 +70,16 @@ class DictOutput(serializers.Serializer):
         # difference, so a complete document costs no per-field check)
         out = {name: method(instance) if method else get(key) for name, key, method in steps}
         for key in keys.difference(instance.keys()):
-            for name, default in when_missing[key]:
+            for name, default, is_callable in when_missing[key]:
                 if default is _OMIT:
                     del out[name]
                 else:
-                    out[name] = default() if callable(default) else default
+                    out[name] = default() if is_callable else default
         for name, serializer, many in nested:
             value = out.get(name)
             if value is not None:
-                out[name] = (
-                    [serializer.to_representation(item) for item in value]
-                    if many
-                    else (serializer.to_representation(value))
-                )
+                render = serializer.to_representation
+                out[name] = [render(item) for item in value] if many else render(value)
         return out
 
 
