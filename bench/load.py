@@ -24,7 +24,8 @@ one replaces it through a staging collection and a swap) and an FN/FP calculatio
 1) alternates the two runs that many times and pools each kind's requests, so that a shared machine's changing load
 weighs on both alike; the CPU seconds each process (and its children) used are reported per kind of run, and
 ``labeling_by_job_step`` splits the labeling requests of the runs with jobs by the job step under way when they were
-sent (as the job's status polls saw it: to within a poll's round trip).
+sent (as the job's status polls saw it: to within a poll's round trip), and ``import_phases`` lists the seconds of each
+import's phases as the worker logged them.
 
 The last line printed is one JSON object.
 """
@@ -32,6 +33,7 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
+import ast
 import bisect
 import json
 import os
@@ -564,11 +566,19 @@ def start_celery(processes: Processes, env: dict, scratch: Path) -> None:
     env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
     time.sleep(1)
     processes.start(
-        [sys.executable, "-m", "celery", "-A", "dds_site", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+        # INFO: each import logs the seconds of its phases (``import_phases``).
+        [sys.executable, "-m", "celery", "-A", "dds_site", "worker", "--concurrency", "1", "--loglevel", "INFO"],
         env,
         scratch / "celery.log",
         "celery",
     )
+
+
+def import_phases(log: Path) -> list[dict[str, float]]:
+    """The seconds of each phase (write, index, swap, ...) of every import the worker logged."""
+    marker = "images, phases "
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [ast.literal_eval(line.split(marker, 1)[1]) for line in lines if marker in line]
 
 
 def job_dataset(scratch: Path) -> tuple[str, dict]:
@@ -677,6 +687,7 @@ def main() -> None:
                 "cpu_s": cpu_total([cpu for _, cpu in with_jobs]),
                 "jobs": outcomes,
                 "labeling_by_job_step": p95_by_job_step([recorder for recorder, _ in with_jobs]),
+                "import_phases": import_phases(scratch / "celery.log"),
             }
             out["celery_p95_ratio"] = round(summary["labeling_p95_ms"] / out["labeling_p95_ms"], 3)
             out["celery_p95_ratio_by_round"] = [

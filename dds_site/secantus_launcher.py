@@ -9,11 +9,14 @@ here, at start-up, instead of editing site-packages; each patch has a test in
 ``tests/test_secantus_launcher.py`` that fails without it, so it can be dropped once
 upstream fixes the bug.
 
-Run as ``python -m dds_site.secantus_launcher --port PORT --storage-path DIR``.
+Run as ``python -m dds_site.secantus_launcher --port PORT --storage-path DIR``. With
+``DDS_SECANTUS_SAMPLES=FILE`` in its environment the server samples its threads' stacks and
+writes the most frequent ones to FILE when it stops (a profile of the server under load).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -251,16 +254,104 @@ def apply_patches() -> None:
     # Gap 7 (speed): an import's swap renamed its staging collection by repacking every row's key.
     rename_collection = _rename_collection(Storage.rename_collection)
 
+    # Gap 8 (speed): every command read its database's profiling level from the engine while holding the
+    # storage-wide lock, the lock's most frequent holder under load. Only ``set_profile`` writes the level;
+    # both fill and clear the cache under that lock, so a read never keeps a level older than a write.
+    original_get_profile = Storage.get_profile
+    original_set_profile = Storage.set_profile
+
+    def get_profile(self, db):
+        cached = self.__dict__.get("_dds_profiles", {}).get(db)
+        if cached is None:
+            with self._lock:
+                cached = original_get_profile(self, db)
+                self.__dict__.setdefault("_dds_profiles", {})[db] = cached
+        return dict(cached)
+
+    def set_profile(self, db, **settings):
+        with self._lock:
+            try:
+                return original_set_profile(self, db, **settings)
+            finally:
+                self.__dict__.setdefault("_dds_profiles", {}).pop(db, None)
+
     aggregate._project_one = project_one
     aggregate._add_fields_one = add_fields_one
     expressions._type_name = type_name
     Storage._try_index_id_keys = try_index_id_keys
     Storage.rename_collection = rename_collection
+    Storage.get_profile = get_profile
+    Storage.set_profile = set_profile
     aggregate._dds_patched = True
+
+
+def _stack(frame: Any, depth: int = 12) -> str:
+    parts = []
+    while frame is not None and len(parts) < depth:
+        parts.append(f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(parts)
+
+
+def start_sampler(path: str, interval_s: float = 0.01) -> None:
+    """Sample the stack of every thread every ``interval_s``; at exit write the most frequent stacks to
+    ``path``, and those of the thread holding the storage-wide lock, with how often it was held."""
+    import atexit
+    import collections
+    import re
+    import threading
+    import time
+
+    from secantus.storage import Storage
+
+    stores: list[Any] = []
+    original_init = Storage.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        stores.append(self)
+
+    Storage.__init__ = init
+    stacks: collections.Counter[str] = collections.Counter()
+    holders: collections.Counter[str] = collections.Counter()
+    taken = {"samples": 0, "held": 0}
+
+    def sample() -> None:
+        me = threading.get_ident()
+        while True:
+            time.sleep(interval_s)
+            frames = sys._current_frames()
+            taken["samples"] += 1
+            owner = re.search(r"owner=(\d+)", repr(stores[0]._lock)) if stores else None
+            if owner and int(owner.group(1)) in frames:
+                taken["held"] += 1
+                holders[_stack(frames[int(owner.group(1))])] += 1
+            for ident, frame in frames.items():
+                if ident != me:
+                    stacks[_stack(frame)] += 1
+
+    def write() -> None:
+        with open(path, "w") as out:
+            out.write(f"{taken['samples']} samples every {interval_s} s; storage lock held in {taken['held']}\n")
+            by_function: collections.Counter[str] = collections.Counter()
+            for stack, count in holders.items():
+                functions = [frame.split(" ", 1)[1] for frame in stack.split(" < ") if frame.startswith("storage.py")]
+                by_function[functions[-1] if functions else stack.split(" < ")[0]] += count
+            out.write("== holding the storage lock, by outermost storage function\n")
+            out.writelines(f"{count}\t{function}\n" for function, count in by_function.most_common(30))
+            out.write("== holding the storage lock\n")
+            out.writelines(f"{count}\t{stack}\n" for stack, count in holders.most_common(40))
+            out.write("== every thread\n")
+            out.writelines(f"{count}\t{stack}\n" for stack, count in stacks.most_common(80))
+
+    atexit.register(write)
+    threading.Thread(target=sample, name="dds-sampler", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
     apply_patches()
+    if os.environ.get("DDS_SECANTUS_SAMPLES"):  # profiling: where the server's threads spend their time
+        start_sampler(os.environ["DDS_SECANTUS_SAMPLES"])
     from secantus.cli import main as secantus_main
 
     return secantus_main(argv)

@@ -310,3 +310,70 @@ def test_renamed_collection_survives_a_restart_of_a_server_with_a_storage_path(t
         client.close()
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_server_writes_its_stack_samples_when_asked(tmp_path, monkeypatch):
+    import pymongo
+
+    from dds_site import mongo
+
+    samples = tmp_path / "samples.txt"
+    monkeypatch.setenv("DDS_SECANTUS_SAMPLES", str(samples))
+    server = mongo.start_server(":memory:")
+    try:
+        client = pymongo.MongoClient(server.uri)
+        client["sampled"]["docs"].insert_many([{"n": n} for n in range(20_000)])
+        client["sampled"]["docs"].create_index("n")
+        client.close()
+    finally:
+        server.stop()
+    lines = samples.read_text().splitlines()
+    assert lines[0].split()[1:4] == ["samples", "every", "0.01"]
+    assert lines[1] == "== holding the storage lock, by outermost storage function"
+    assert any(line.endswith("\tcreate_index") for line in lines[2:])
+
+
+def test_profiling_level_is_read_without_the_engine_and_follows_changes(monkeypatch):
+    """Unpatched, every command read its database's profiling level from the engine under the server's
+    storage-wide lock; now once, until ``set_profile`` changes it."""
+    from secantus import storage as st
+    from secantus.storage import Storage
+
+    from dds_site.secantus_launcher import apply_patches
+
+    apply_patches()
+    storage = Storage(":memory:")
+    reads = []
+    original_cursor = Storage._cursor
+
+    def cursor(self, table, **kwargs):
+        if table == st._PROFILE_TABLE:
+            reads.append(table)
+        return original_cursor(self, table, **kwargs)
+
+    monkeypatch.setattr(Storage, "_cursor", cursor)
+    try:
+        assert storage.get_profile("db") == {"level": 0, "slowms": 100, "sampleRate": 1.0}
+        for _ in range(50):
+            storage.get_profile("db")["level"] = 2  # a caller's change stays its own
+        assert len(reads) == 1
+        storage.set_profile("db", level=1, slowms=7, sample_rate=0.5)
+        assert storage.get_profile("db") == {"level": 1, "slowms": 7, "sampleRate": 0.5}
+        assert storage.get_profile("other") == {"level": 0, "slowms": 100, "sampleRate": 1.0}
+        with pytest.raises(ValueError, match="level must be"):
+            storage.set_profile("db", level=5)
+        assert storage.get_profile("db") == {"level": 1, "slowms": 7, "sampleRate": 0.5}
+    finally:
+        storage.close()
+
+
+def test_profile_command_sets_and_reports_the_level(db):
+    database = connections["default"].database
+    try:
+        assert database.command("profile", 1, slowms=5)["was"] == 0
+        assert database.command("profile", -1)["was"] == 1
+        assert database.command("profile", -1)["slowms"] == 5
+    finally:
+        database.command("profile", 0, slowms=100)
+    assert database.command("profile", -1)["was"] == 0
