@@ -45,7 +45,9 @@ _FIELD_ANNOTATION_TYPES = (
 def object_types_of(obj: dict[str, Any]) -> set[str]:
     """The ``AnnotationType`` values an object (as a dict) implies."""
     types = {AnnotationType.CLASSIFICATION}
-    types.update(kind for field, kind in _FIELD_ANNOTATION_TYPES if obj.get(field))
+    for field, kind in _FIELD_ANNOTATION_TYPES:  # a loop, not a generator: called for every object written
+        if obj.get(field):
+            types.add(kind)
     return types
 
 
@@ -115,6 +117,20 @@ def uri_to_url(uri: str) -> str:
 
 
 _PLAIN_NUMBERS = (int, float)
+_INTS = frozenset((int,))
+_FLOATS = frozenset((float,))
+
+
+def _storable_plain_numbers(values: Sequence[Any]) -> bool:
+    """True if ``values`` are all ints within int64, or all finite floats: checked by a few passes in C.
+
+    False means "look at each value" (mixed ints and floats, other types, or a float sum that overflows)."""
+    types = set(map(type, values))
+    if types <= _FLOATS:
+        return math.isfinite(sum(values))
+    if types <= _INTS:
+        return min(values) >= INT64_MIN and max(values) <= INT64_MAX
+    return False
 
 
 def _is_number(value: Any) -> bool:
@@ -138,6 +154,8 @@ def _numbers(values: Any, what: str) -> list:
     """``values`` as a list, if it is a list/tuple of storable real numbers (bools excluded)."""
     if type(values) not in (list, tuple) and (not isinstance(values, Sequence) or isinstance(values, str | bytes)):
         raise InvalidDatasetArgument(f"{what} must be a list of numbers.", detail={"value": repr(values)[:200]})
+    if _storable_plain_numbers(values):  # the common case; the checks below decide every other one
+        return list(values)
     if not all(type(value) in _PLAIN_NUMBERS for value in values):
         for value in values:
             if not _is_number(value):
@@ -180,7 +198,9 @@ def format_segmentation(segmentation: Sequence[Sequence[Number]] | None) -> str:
     """Polygons ``[[x, y, ...], ...]`` -> ``"x,y,.../x,y,..."``; ``""`` when empty."""
     if not segmentation:
         return ""
-    if isinstance(segmentation, str | bytes) or not isinstance(segmentation, Sequence):
+    if type(segmentation) not in (list, tuple) and (
+        isinstance(segmentation, str | bytes) or not isinstance(segmentation, Sequence)
+    ):
         raise InvalidDatasetArgument("segmentation must be a list of polygons.")
     polygons = [_numbers(polygon, "segmentation polygon") for polygon in segmentation]
     check_count("segmentation points per object", sum(map(len, polygons)) // 2, max_points_per_object())

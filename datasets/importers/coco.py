@@ -100,19 +100,24 @@ def _ascending_ids(path: str, prefix: str) -> int | None:
     return count
 
 
-# Top-level keys of a GT file read whole in the header pass (each is small); images and
-# annotations are streamed later.
+# Top-level keys of a GT file read whole in header passes (each is small); images and
+# annotations are streamed.
 _HEADER_KEYS = ("info", "licenses", "categories")
+# Read before the images: the annotations need them. The others only describe the source for the
+# export (``source_info``) and are read once every image has been handed on, while the last batches
+# are still being written (each key absent from the file costs a pass over all of it).
+_LEADING_KEYS = ("categories",)
+_TRAILING_KEYS = ("info", "licenses")
 
 
-def read_header(path: str) -> dict[str, Any]:
-    """``info``, ``licenses`` and ``categories`` of a GT file (those present).
+def read_header(path: str, keys: tuple[str, ...] = _HEADER_KEYS) -> dict[str, Any]:
+    """The top-level ``keys`` of a GT file that are present (by default ``info``, ``licenses``, ``categories``).
 
     One filtered ijson scan per key, stopped at its first match: ijson filters in C, so this is several
-    times faster than one pass over every event in Python; ``info`` and ``licenses`` usually open the file."""
+    times faster than one pass over every event in Python."""
     found: dict[str, Any] = {}
     try:
-        for key in _HEADER_KEYS:
+        for key in keys:
             with open(path, "rb") as handle:
                 for value in ijson.items(handle, key, use_float=True):
                     found[key] = value
@@ -129,7 +134,7 @@ def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCate
 
     ``raw_categories``: the file's ``categories`` when already read (``read_header``)."""
     if raw_categories is None:
-        raw_categories = read_header(path).get("categories") or []
+        raw_categories = read_header(path, _LEADING_KEYS).get("categories") or []
     if not isinstance(raw_categories, list):
         raise ImportFormatError("categories must be a list", file=path, field="categories")
     categories: dict[int, CocoCategory] = {}
@@ -295,7 +300,7 @@ class CocoImporter:
         if self.image_root and not os.path.isdir(self.image_root):
             raise ImportFormatError("image root is not a directory", file=self.image_root)
         self.total: int | None = None
-        # What the export writes back (see ``datasets.importers.swap_extras``), known once parsing began.
+        # What the export writes back (see ``datasets.importers.swap_extras``), known once every image was read.
         self.source_info: dict | None = None
 
     @property
@@ -307,9 +312,8 @@ class CocoImporter:
     def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
         if _top_level_kind(self.ground_truth) != "object":
             raise ImportFormatError("a COCO ground-truth file is a JSON object", file=self.ground_truth)
-        header = read_header(self.ground_truth)
+        header = read_header(self.ground_truth, _LEADING_KEYS)
         categories = read_categories(self.ground_truth, header.get("categories") or [])
-        self.source_info = _source_info(header, categories, file=self.ground_truth)
         with contextlib.ExitStack() as stack:
             groups = self._streamed(categories, problems)
             if groups is None:
@@ -337,6 +341,8 @@ class CocoImporter:
                         continue
                     image.annotations.append(record)
                 yield image
+        header.update(read_header(self.ground_truth, _TRAILING_KEYS))
+        self.source_info = _source_info(header, categories, file=self.ground_truth)
 
     def _annotation_sources(self) -> list[tuple[str, str, str, str, str]]:
         """``(path, item prefix, record prefix, label, label type)`` of the GT file and each results file."""

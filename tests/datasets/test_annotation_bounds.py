@@ -25,6 +25,10 @@ def _stored_objects(image) -> list:
         {"bbox": (0, 0, 10**30, 1)},
         {"bbox": (0, 0, float("inf"), 1)},
         {"segmentation": [[0, 0, 1, 1, 10**400, 0]]},
+        {"segmentation": [[0, 0, 1, 1, -(2**63) - 1, 0]]},
+        {"segmentation": [[0.5, 0.5, 1.5, float("nan"), 2.5, 0.5]]},
+        {"segmentation": [[0, 0, True, 1, 1, 0]]},
+        {"segmentation": [[0, 0, 1, 1, "2", 0]]},
         {"keypoints": [10**400, *KEYPOINT[1:]]},
         {"keypoints": [1, 2, float("nan"), 1]},
         {"keypoints": KEYPOINT, "keypoint_colors": [10**30, 0, 0]},
@@ -48,6 +52,14 @@ def test_int64_edges_and_finite_floats_are_kept(image):
     assert stored.confirm_type == 2**63 - 1
     assert stored.conf == 0.5
     assert stored.points[:2] == [10.0, 20.0]
+
+
+def test_polygons_of_any_storable_numbers_are_kept(image):
+    # All ints at the int64 edges; mixed ints and floats; finite floats whose sum is not finite.
+    polygons = [[2**63 - 1, -(2**63), 1, 1, 2, 2], [0, 0.5, 1, 1.5, 2, 2.5], [1e308, 1e308, 1e308, 0.0, 0.0, 1e308]]
+    image.add_annotation("cat", segmentation=polygons)
+    (stored,) = _stored_objects(image)
+    assert stored.segmentation == "/".join(",".join(map(str, polygon)) for polygon in polygons)
 
 
 @pytest.mark.parametrize(

@@ -153,3 +153,30 @@ def test_the_import_bar_of_an_ascending_file_ends_at_100_percent_once(db, tmp_pa
     lines = [line.strip() for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.startswith("images:")]
     assert "100%" in lines[-1]
     assert sum("7/7" in line for line in lines) == 1
+
+
+@pytest.mark.parametrize("layout", [_ascending, _scattered])
+@pytest.mark.parametrize(("key", "bad"), [("info", ["not", "an", "object"]), ("licenses", {"not": "a list"})])
+def test_a_bad_info_or_licenses_read_after_the_images_still_fails_the_whole_import(db, tmp_path, layout, key, bad):
+    # info and licenses are read once every image was handed on: batches went out, nothing is kept.
+    _import(write_json(tmp_path / "first.json", coco_gt(3)), "described")
+    before = objects_by_key("described")
+    gt = {key: bad, **layout(coco_gt(8))}
+    with pytest.raises(ImportFormatError) as excinfo:
+        _import(write_json(tmp_path / "gt.json", gt), "described", batch_size=2)
+    assert excinfo.value.code == 400002
+    assert excinfo.value.detail["field"] == key
+    assert objects_by_key("described") == before
+    assert DataSet.objects.get(pk="described").num_images == 3
+    assert DataSet.objects.get(pk="described").detail_status["import"]["state"] == "failed"
+
+
+def test_info_and_licenses_anywhere_in_the_file_are_kept_as_the_source_info(db, tmp_path):
+    gt = _ascending(coco_gt(3))
+    gt = {"images": gt.pop("images"), "info": {"year": 2024}, **gt, "licenses": [{"id": 3, "name": "CC"}]}
+    _import(write_json(tmp_path / "gt.json", gt), "source")
+    assert DataSet.objects.get(pk="source").source_info == {
+        "format": "coco",
+        "info": {"year": 2024},
+        "licenses": [{"id": 3, "name": "CC"}],
+    }
