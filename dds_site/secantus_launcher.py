@@ -335,7 +335,11 @@ def start_sampler(path: str, interval_s: float = 0.01) -> None:
             out.write(f"{taken['samples']} samples every {interval_s} s; storage lock held in {taken['held']}\n")
             by_function: collections.Counter[str] = collections.Counter()
             for stack, count in holders.items():
-                functions = [frame.split(" ", 1)[1] for frame in stack.split(" < ") if frame.startswith("storage.py")]
+                functions = [
+                    frame.split(" ", 1)[1]
+                    for frame in stack.split(" < ")
+                    if frame.startswith(("storage.py", "secantus_launcher.py"))
+                ]
                 by_function[functions[-1] if functions else stack.split(" < ")[0]] += count
             out.write("== holding the storage lock, by outermost storage function\n")
             out.writelines(f"{count}\t{function}\n" for function, count in by_function.most_common(30))
