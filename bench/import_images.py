@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 NUM_IMAGES = int(os.environ.get("BENCH_IMAGES", 10_000))
 OBJECTS_PER_IMAGE = 10
 NUM_CATEGORIES = 80
-RAW_BATCH = 200  # the same batch size as DataSet's buffer
+RAW_BATCH = 200  # documents per insert of DataSet's buffer (datasets.services.INSERT_SIZE)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
 
 

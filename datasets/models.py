@@ -58,8 +58,11 @@ class DataSet(OrmDocumentMixin, models.Model):
     # ``licenses``): ``{"format": ..., ...}``; not in DDS, whose documents read as empty here.
     source_info = models.JSONField(null=True, blank=True, default=None)
 
-    # DDS flushed its image buffer every 200 images.
-    _batch_size = 200
+    # Images queued by batch_add_image per flush (DDS flushed every 200). Few, so their annotation
+    # objects are encoded and freed before the cyclic collector promotes them (with 200 images of 10
+    # objects its full collections were half of the client's CPU time in bench/import_images.py);
+    # the encoded images are inserted ``services.INSERT_SIZE`` at once.
+    _batch_size = 10
 
     class Meta:
         db_table = "datasets"

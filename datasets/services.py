@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import bson
+from bson.raw_bson import RawBSONDocument
 from django.conf import settings
 from django.db import IntegrityError
 from django_mongodb_backend import transaction
@@ -58,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 # States of an image in a dataset's batch buffer (kept in the image's private attributes).
 QUEUED, WRITTEN = "queued", "written"
+# Documents per insert of the image buffer: its images are encoded a few at a time (``DataSet._batch_size``)
+# and inserted this many at once, as the server writes large batches faster.
+INSERT_SIZE = 200
 ADD_IMAGE_ATTEMPTS = 5
 MAX_IMAGE_ID = 2**53  # beyond MongoDB's int64 a query would fail; such ids are bad input
 # Called with each batch of image documents of a dataset's image buffer right before it is
@@ -371,6 +376,10 @@ class ImageBatch:
     the batch is flushed explicitly, because its annotations are still to come: DDS flushed the
     200th image before the caller could annotate it, losing those annotations. An annotation added
     to an image that was already written re-queues the image, which is then updated in place.
+
+    Each flush turns its images into BSON at once and keeps only the bytes until ``INSERT_SIZE`` are
+    pending: the annotation objects of a few images are freed before the cyclic collector promotes
+    them, whose full collections of a large batch's objects otherwise cost as much as the work itself.
     """
 
     def __init__(self, dataset: DataSet, batch_size: int = 200) -> None:
@@ -381,6 +390,8 @@ class ImageBatch:
         self._open: dict[int, Any] = {}  # thread id -> key of the image it added last
         self._auto_ids = 0
         self._writer: store.BackgroundWriter[list[dict]] | None = None
+        self._encoded: list[RawBSONDocument] = []  # written, not yet handed to an insert
+        self._encoded_ids: set[Any] = set()
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -456,14 +467,13 @@ class ImageBatch:
                 self._images = {}
                 self._open = {}
             if not images:
-                self._wait_for_insert()
+                self._insert_encoded(wait=True)
                 return
             if self._next_idx is None:
                 # estimated: the exact count scans the collection on some servers; an idx is an
                 # order, and re-imported ids keep theirs, so an estimate is safe here.
                 self._next_idx = store.image_count(self.dataset.pk, estimate=True)
                 self._started_empty = self._next_idx == 0
-            documents = []
             object_types: set[str] = set()
             for key, image in images:
                 for obj in image.objects:
@@ -474,18 +484,32 @@ class ImageBatch:
                 if isinstance(key, tuple):
                     image.id = image.idx
                 image.__pydantic_private__["_batch_state"] = WRITTEN
-                documents.append(image_document_of(image))
-            if self._first_url is None:
-                self._first_url = documents[0]["url"]
-            if store.in_transaction() or wait:
-                self._wait_for_insert()
-                self._inserter()(documents)
-            else:
-                if self._writer is None:
-                    self._writer = store.BackgroundWriter(self._inserter(), name="dds-image-writer", depth=1)
-                self._writer.put(documents)
+                if image.id in self._encoded_ids:  # re-queued before its first version was inserted
+                    self._insert_encoded(wait=wait)
+                document = image_document_of(image)
+                if self._first_url is None:
+                    self._first_url = document["url"]
+                self._encoded.append(RawBSONDocument(bson.encode(document)))
+                self._encoded_ids.add(image.id)
+            # Inside a transaction everything is written now, in its session.
+            self._insert_encoded(wait=wait, full_only=not (wait or store.in_transaction()))
             self._object_types |= object_types
             dataset_add_object_types(dataset=self.dataset, object_types=self._object_types)
+
+    def _insert_encoded(self, *, wait: bool, full_only: bool = False) -> None:
+        """Insert the encoded images: at once (``wait``, or inside a transaction), else on the writer
+        thread; ``full_only``: only once ``INSERT_SIZE`` are pending."""
+        if full_only and len(self._encoded) < INSERT_SIZE:
+            return
+        documents, self._encoded, self._encoded_ids = self._encoded, [], set()
+        if store.in_transaction() or wait:
+            self._wait_for_insert()
+            if documents:
+                self._inserter()(documents)
+        elif documents:
+            if self._writer is None:
+                self._writer = store.BackgroundWriter(self._inserter(), name="dds-image-writer", depth=1)
+            self._writer.put(documents)
 
     def _wait_for_insert(self) -> None:
         """Wait for the inserts in flight; re-raise their error."""
