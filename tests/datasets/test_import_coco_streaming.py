@@ -5,6 +5,7 @@ still read, and a failure late in the file still leaves the dataset as it was.""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -180,3 +181,21 @@ def test_info_and_licenses_anywhere_in_the_file_are_kept_as_the_source_info(db, 
         "info": {"year": 2024},
         "licenses": [{"id": 3, "name": "CC"}],
     }
+
+
+def test_info_written_with_escapes_or_only_nested_is_read_as_the_file_says(db, tmp_path):
+    # The header keys a file never spells out are not scanned for: an escaped name still counts,
+    # a nested "info" is not the file's.
+    gt = _ascending(coco_gt(2))
+    text = json.dumps({**gt, "licenses": [{"id": 3}]})
+    path = tmp_path / "raw.json"
+    path.write_text(text[:-1] + ', "\\u0069nfo": {"year": 2024}}')
+    _import(path, "raw")
+    gt["images"][0]["info"] = {"nested": True}
+    _import(write_json(tmp_path / "nested.json", gt), "nested")
+    assert DataSet.objects.get(pk="raw").source_info == {
+        "format": "coco",
+        "info": {"year": 2024},
+        "licenses": [{"id": 3}],
+    }
+    assert DataSet.objects.get(pk="nested").source_info == {"format": "coco"}
