@@ -115,10 +115,15 @@ def read_header(path: str, keys: tuple[str, ...] = _HEADER_KEYS) -> dict[str, An
 
     One filtered ijson scan per key, stopped at its first match: ijson filters in C, so this is several
     times faster than one pass over every event in Python. A key whose name the file never spells out
-    is not scanned for (``_spelled_keys``)."""
+    is not scanned for (``_spellings``)."""
+    return _read_keys(path, _present(keys, _spellings(path, keys)))
+
+
+def _read_keys(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``read_header`` of keys known to be worth a scan."""
     found: dict[str, Any] = {}
     try:
-        for key in _spelled_keys(path, keys):
+        for key in keys:
             with open(path, "rb") as handle:
                 for value in ijson.items(handle, key, use_float=True):
                     found[key] = value
@@ -133,24 +138,59 @@ def read_header(path: str, keys: tuple[str, ...] = _HEADER_KEYS) -> dict[str, An
 _ESCAPE = b"\\u"  # starts a \uXXXX escape: the only other way to write a letter in a JSON string
 
 
-def _spelled_keys(path: str, keys: tuple[str, ...]) -> tuple[str, ...]:
-    """The ``keys`` the file may hold: those whose quoted name occurs in its bytes, or all if any string
-    in it has a ``\\u`` escape. A key absent from the file costs the filtered scan a pass over all of
-    it; a search of the bytes is many times faster."""
-    needles = {key: f'"{key}"'.encode() for key in keys}
+def _spellings(path: str, names: tuple[str, ...]) -> dict[str, int] | None:
+    """How often each of ``names`` occurs quoted in the file's bytes (anywhere: as a key or a value), or None
+    if any string in it has a ``\\u`` escape, which could spell any name. A search of the bytes is many
+    times faster than a parse."""
+    needles = {name: f'"{name}"'.encode() for name in names}
     overlap = max(len(needle) for needle in (*needles.values(), _ESCAPE)) - 1
-    found: set[str] = set()
+    counts = dict.fromkeys(names, 0)
     tail = b""
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            data = tail + chunk
-            if _ESCAPE in data:
-                return keys
-            found.update(key for key, needle in needles.items() if key not in found and needle in data)
-            if len(found) == len(keys):
-                return keys
-            tail = data[-overlap:]
-    return tuple(key for key in keys if key in found)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                data = tail + chunk
+                if _ESCAPE in data:
+                    return None
+                for name, needle in needles.items():  # those wholly in the tail were counted with the chunk before
+                    counts[name] += data.count(needle) - tail.count(needle)
+                tail = data[-overlap:]
+    except FileNotFoundError as exc:
+        raise ImportFormatError("file not found", file=path) from exc
+    return counts
+
+
+def _present(keys: tuple[str, ...], spellings: dict[str, int] | None) -> tuple[str, ...]:
+    """The ``keys`` the file may hold: those whose quoted name occurs in it (all of them if it has escapes).
+    A key absent from the file would cost the filtered scan a pass over all of it."""
+    return keys if spellings is None else tuple(key for key in keys if spellings.get(key))
+
+
+def _ascending_image_ids(path: str, spellings: dict[str, int] | None) -> int | None:
+    """``_ascending_ids`` of the images' ids, read up to the end of the images array only.
+
+    The images usually precede the annotations, and walking their events in Python costs a fraction of
+    the C-filtered scan, which has to read the whole file. Done when the file spells ``"images"`` once
+    (so no other images array can follow) and the array comes before any large part of the file; else
+    the scan."""
+    if spellings is None or spellings.get("images") != 1:
+        return _ascending_ids(path, "images.item.id")
+    count, last = 0, None
+    try:
+        with open(path, "rb") as handle:
+            for prefix, event, value in ijson.parse(handle, use_float=True):
+                if prefix == "images.item.id":
+                    if type(value) is not int or (last is not None and value < last):
+                        return None
+                    last = value
+                    count += 1
+                elif prefix == "images" and event == "end_array":
+                    return count
+                elif prefix == "" and event == "map_key" and value not in _HEADER_KEYS and value != "images":
+                    break  # the images come after another array: scan for them in C
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise ImportFormatError("malformed JSON", file=path) from exc
+    return _ascending_ids(path, "images.item.id")
 
 
 def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCategory]:
@@ -336,10 +376,12 @@ class CocoImporter:
     def iter_images(self, problems: Problems) -> Iterator[ImageRecord]:
         if _top_level_kind(self.ground_truth) != "object":
             raise ImportFormatError("a COCO ground-truth file is a JSON object", file=self.ground_truth)
-        header = read_header(self.ground_truth, _LEADING_KEYS)
+        # One search of the file's bytes says which of these names it spells out at all.
+        spellings = _spellings(self.ground_truth, ("images", *_HEADER_KEYS))
+        header = _read_keys(self.ground_truth, _present(_LEADING_KEYS, spellings))
         categories = read_categories(self.ground_truth, header.get("categories") or [])
         with contextlib.ExitStack() as stack:
-            groups = self._streamed(categories, problems)
+            groups = self._streamed(categories, problems, spellings)
             if groups is None:
                 groups = self._spooled(stack.enter_context(Spool()), categories, problems)
             for _image_id, image, anns in groups:
@@ -365,7 +407,7 @@ class CocoImporter:
                         continue
                     image.annotations.append(record)
                 yield image
-        header.update(read_header(self.ground_truth, _TRAILING_KEYS))
+        header.update(_read_keys(self.ground_truth, _present(_TRAILING_KEYS, spellings)))
         self.source_info = _source_info(header, categories, file=self.ground_truth)
 
     def _annotation_sources(self) -> list[tuple[str, str, str, str, str]]:
@@ -380,11 +422,11 @@ class CocoImporter:
         return sources
 
     def _streamed(
-        self, categories: dict[int, CocoCategory], problems: Problems
+        self, categories: dict[int, CocoCategory], problems: Problems, spellings: dict[str, int] | None
     ) -> Iterator[tuple[int, ImageRecord | None, list[tuple]]] | None:
         """The images joined with their annotations straight from the files, or None unless every file
-        lists them by ascending image id (checked first by C-filtered scans of the ids alone)."""
-        total = _ascending_ids(self.ground_truth, "images.item.id")
+        lists them by ascending image id (checked first by scans of the ids alone)."""
+        total = _ascending_image_ids(self.ground_truth, spellings)
         if total is None:
             return None
         sources = self._annotation_sources()

@@ -199,3 +199,40 @@ def test_info_written_with_escapes_or_only_nested_is_read_as_the_file_says(db, t
         "licenses": [{"id": 3}],
     }
     assert DataSet.objects.get(pk="nested").source_info == {"format": "coco"}
+
+
+def _members(gt: dict, *order: str) -> str:
+    """``gt`` as JSON text with its members in ``order`` (a name twice writes that member twice)."""
+    return "{" + ", ".join(f"{json.dumps(name)}: {json.dumps(gt[name])}" for name in order) + "}"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("images", "annotations", "categories"),
+        ("annotations", "categories", "images"),  # the images last: found by the scan of the whole file
+        ("categories", "images", "annotations"),
+    ],
+)
+def test_ascending_images_anywhere_in_the_file_give_the_same_documents(db, tmp_path, order):
+    gt = _ascending(coco_gt(5))
+    write_json(tmp_path / "reference.json", gt)
+    _import(tmp_path / "reference.json", "reference")
+    path = tmp_path / "gt.json"
+    path.write_text(_members(gt, *order))
+    _import(path, "ordered")
+    assert _documents("ordered") == _documents("reference")
+
+
+def test_images_listed_in_two_arrays_are_all_imported(db, tmp_path):
+    # The first array alone is ascending; the second one lists lower ids, so the file must be spooled.
+    gt = _ascending(coco_gt(4))
+    first, second = dict(gt, images=gt["images"][2:]), dict(gt, images=gt["images"][:2])
+    text = _members(first, "images", "annotations", "categories")[:-1] + ', "images": ' + json.dumps(second["images"])
+    path = tmp_path / "gt.json"
+    path.write_text(text + "}")
+    result = _import(path, "twice")
+    assert result.num_images == 4
+    assert sorted(len(document["objects"]) for document in _documents("twice")) == sorted(
+        len([ann for ann in gt["annotations"] if ann["image_id"] == image["id"]]) for image in gt["images"]
+    )
