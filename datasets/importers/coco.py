@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -88,16 +88,21 @@ def _top_level_kind(path: str) -> str:
     raise ImportFormatError("expected a JSON object or array", file=path)
 
 
-def _ascending_ids(path: str, prefix: str) -> int | None:
-    """How many ids ``prefix`` matches in the file, if all are integers in ascending order (repeats
-    allowed); else None. One C-filtered ijson scan that builds nothing but the ids."""
+def _count_if_ascending(ids: Iterable[Any]) -> int | None:
+    """How many ``ids`` there are, if all are integers in ascending order (repeats allowed); else None."""
     count, last = 0, None
-    for value in _items(path, prefix):
+    for value in ids:
         if type(value) is not int or (last is not None and value < last):
             return None
         last = value
         count += 1
     return count
+
+
+def _ascending_ids(path: str, prefix: str) -> int | None:
+    """``_count_if_ascending`` of the ids ``prefix`` matches in the file: one C-filtered ijson scan that
+    builds nothing but the ids."""
+    return _count_if_ascending(_items(path, prefix))
 
 
 # Top-level keys of a GT file read whole in header passes (each is small); images and
@@ -175,22 +180,24 @@ def _ascending_image_ids(path: str, spellings: dict[str, int] | None) -> int | N
     the scan."""
     if spellings is None or spellings.get("images") != 1:
         return _ascending_ids(path, "images.item.id")
-    count, last = 0, None
+    return _count_if_ascending(_leading_image_ids(path))
+
+
+def _leading_image_ids(path: str) -> Iterator[Any]:
+    """The images' ids, from events up to the end of the images array; the C-filtered scan instead if another
+    top-level key (a large array) comes before them."""
     try:
         with open(path, "rb") as handle:
             for prefix, event, value in ijson.parse(handle, use_float=True):
                 if prefix == "images.item.id":
-                    if type(value) is not int or (last is not None and value < last):
-                        return None
-                    last = value
-                    count += 1
+                    yield value
                 elif prefix == "images" and event == "end_array":
-                    return count
+                    return
                 elif prefix == "" and event == "map_key" and value not in _HEADER_KEYS and value != "images":
-                    break  # the images come after another array: scan for them in C
+                    break  # no id was yielded yet: the images come after this key
     except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise ImportFormatError("malformed JSON", file=path) from exc
-    return _ascending_ids(path, "images.item.id")
+    yield from _items(path, "images.item.id")
 
 
 def read_categories(path: str, raw_categories: Any = None) -> dict[int, CocoCategory]:
