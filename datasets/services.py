@@ -382,7 +382,7 @@ class ImageBatch:
     them, whose full collections of a large batch's objects otherwise cost as much as the work itself.
     """
 
-    def __init__(self, dataset: DataSet, batch_size: int = 200) -> None:
+    def __init__(self, dataset: DataSet, batch_size: int) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self._lock = threading.RLock()
@@ -491,18 +491,19 @@ class ImageBatch:
                     self._first_url = document["url"]
                 self._encoded.append(RawBSONDocument(bson.encode(document)))
                 self._encoded_ids.add(image.id)
-            # Inside a transaction everything is written now, in its session.
-            self._insert_encoded(wait=wait, full_only=not (wait or store.in_transaction()))
+            self._insert_encoded(wait=wait, full_only=True)
             self._object_types |= object_types
             dataset_add_object_types(dataset=self.dataset, object_types=self._object_types)
 
     def _insert_encoded(self, *, wait: bool, full_only: bool = False) -> None:
-        """Insert the encoded images: at once (``wait``, or inside a transaction), else on the writer
-        thread; ``full_only``: only once ``INSERT_SIZE`` are pending."""
-        if full_only and len(self._encoded) < INSERT_SIZE:
+        """Insert the encoded images: at once (``wait``, or inside a transaction, whose session writes
+        everything now), else on the writer thread; ``full_only``: the writer thread's insert only once
+        ``INSERT_SIZE`` are pending."""
+        now = wait or store.in_transaction()
+        if full_only and not now and len(self._encoded) < INSERT_SIZE:
             return
         documents, self._encoded, self._encoded_ids = self._encoded, [], set()
-        if store.in_transaction() or wait:
+        if now:
             self._wait_for_insert()
             if documents:
                 self._inserter()(documents)
