@@ -156,6 +156,15 @@ def move_namespace_rows(storage: Any, source_table: str, target_table: str, sour
     return len(rows)
 
 
+def _remove_catalog_row(storage: Any, table: str, db: str, coll: str) -> None:
+    """Remove the catalog row of ``db.coll`` if there is one."""
+    cursor = storage._cursor(table)
+    cursor.set_key(db, coll)
+    if cursor.search() == 0:
+        cursor.remove()
+    cursor.reset()
+
+
 def _rename_collection(original: Any) -> Any:
     """``Storage.rename_collection`` moving the rows by their packed keys.
 
@@ -182,10 +191,7 @@ def _rename_collection(original: Any) -> Any:
             if dst_existed:
                 for table in (st._doc_table_for(dst_db, dst_coll), *side_tables):
                     remove_namespace_rows(self, table, dst_db, dst_coll)
-                catalog = self._cursor(st._COLL_TABLE)
-                catalog.set_key(dst_db, dst_coll)
-                if catalog.search() == 0:
-                    catalog.remove()
+                _remove_catalog_row(self, st._COLL_TABLE, dst_db, dst_coll)
             source, target = namespace_key_prefix(src_db, src_coll), namespace_key_prefix(dst_db, dst_coll)
             self._ensure_doc_shard(dst_db, dst_coll)
             move_namespace_rows(
@@ -199,9 +205,7 @@ def _rename_collection(original: Any) -> Any:
                 ensure.reset()
                 ensure[dst_db, dst_coll] = b""
             ensure.reset()
-            ensure.set_key(src_db, src_coll)
-            if ensure.search() == 0:
-                ensure.remove()
+            _remove_catalog_row(self, st._COLL_TABLE, src_db, src_coll)
             entries: list[dict[str, Any]] = []
             rename_o: dict[str, Any] = {"renameCollection": f"{src_db}.{src_coll}", "to": f"{dst_db}.{dst_coll}"}
             if dst_existed and dst_ui is not None:
