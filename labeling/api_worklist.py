@@ -44,10 +44,11 @@ def next_image_for(*, task: LabelTask, role: str, user_id: str, after: int) -> t
     status_key = role_key(role, user_id)
     waiting: dict[str, int] = {}
     found = None
+    active_roles = selectors.task_active_roles(task)  # the counters of every status, read once
     for status in WAITING_FOR[role]:
         # The role's counter and bounded task_id+idx windows (see selectors.task_images_page), never a count
         # or a status filter over the dataset's task images.
-        total = selectors.task_status_total(task, status_key, status)
+        total = selectors.task_status_total(task, status_key, status, active_roles=active_roles)
         if total is None:
             total = collection.count({"task_id": task.pk, f"role_status.{status_key}": status})
         waiting[status] = total

@@ -157,25 +157,15 @@ def task_images_page(
 def task_status_total(
     task: LabelTask, status_key: str, status: str, *, active_roles: list[TaskRole] | None = None
 ) -> int | None:
-    """The active role's counter of images in ``status`` (None: no such role or counter); from
-    ``active_roles`` when the caller has read them."""
-    from labeling import store
-
+    """The active role's counter of images in ``status`` (None: no such role, or a counter marked inexact);
+    from ``active_roles`` when the caller has read them (``task_active_roles``), else they are read here."""
     field = COUNTER_FIELD.get(status)
     if field is None:
         return None
-    if active_roles is not None:
-        role = next((role for role in active_roles if role_key(role.role, role.user_id) == status_key), None)
-        counter = None if role is None else getattr(role, field, 0) or 0
-        return None if counter is None or counter < 0 else counter
-    # The task's few active roles by the index's own fields (task_id, is_active); the key is matched here.
-    roles = store.orm(TaskRole).find(
-        {"task_id": task.pk, "is_active": True}, projection={"role": 1, "user_id": 1, field: 1}
-    )
-    found = next((role for role in roles if role_key(role["role"], role["user_id"]) == status_key), None)
-    if found is None or found.get(field, 0) < 0:
-        return None
-    return found.get(field, 0)
+    roles = task_active_roles(task) if active_roles is None else active_roles
+    role = next((role for role in roles if role_key(role.role, role.user_id) == status_key), None)
+    counter = None if role is None else getattr(role, field) or 0
+    return None if counter is None or counter < 0 else counter
 
 
 def task_keyset_page(collection, task_id: str, status_key: str, status: str, cursor: int, page_size: int) -> list[dict]:
